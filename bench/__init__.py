@@ -1,0 +1,1 @@
+"""The benchmark: a dataset generator and scenarios measured through the production server."""

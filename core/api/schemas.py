@@ -1,0 +1,283 @@
+"""Marshmallow schemas of the REST API: what goes in, what comes out, and the OpenAPI docs.
+
+Input schemas check only shape and type (string, integer, bounds); the rules about values
+(email format, phone numbers, vocabularies, teams) live once, in ``core.services``, and come
+back as 422 errors naming the field. Unknown fields are an error (``RAISE``), also read-only
+ones such as ``id`` or ``version``: a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ..models import MAX_ID  # ids are 32-bit on PostgreSQL: a larger one is a 422/404, never a 500
+from ..services.fields import format_phone
+
+_ID = validate.Range(min=1, max=MAX_ID)
+
+
+def _id(description: str, example: int = 1, strict: bool = True, **kwargs) -> fields.Integer:
+    return fields.Integer(
+        strict=strict, validate=_ID, metadata={"description": description, "example": example}, **kwargs
+    )
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ma.ValidationError("Contains a NUL character.")
+
+
+def _text(description: str, example, max_len: int, **kwargs) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(max=max_len), _no_nul],
+        metadata={"description": description, "example": example},
+        **kwargs,
+    )
+
+
+class UtcDateTime(fields.DateTime):
+    """Times are stored as naive UTC; the API says so (RFC 3339 needs an offset)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+class ContactSchema(ma.Schema):
+    """A contact as the API returns it."""
+
+    id = fields.Integer(dump_only=True, metadata={"description": "Identifier.", "example": 42})
+    first_name = fields.String(metadata={"description": "First name.", "example": "Ada"})
+    last_name = fields.String(metadata={"description": "Last name.", "example": "Lovelace"})
+    full_name = fields.String(
+        dump_only=True, metadata={"description": "Name as shown in lists.", "example": "Ada Lovelace"}
+    )
+    email = fields.String(
+        allow_none=True, metadata={"description": "Normalized email address; unique.", "example": "ada@example.org"}
+    )
+    phone = fields.String(metadata={"description": "Phone number in E.164 form, or empty.", "example": "+442079460958"})
+    phone_display = fields.Function(
+        lambda c: format_phone(c.phone),
+        dump_only=True,
+        metadata={
+            "description": "The phone number formatted for display.",
+            "example": "+44 20 7946 0958",
+            "type": "string",
+        },
+    )
+    organization_id = fields.Integer(
+        allow_none=True, metadata={"description": "The contact's organization.", "example": 7}
+    )
+    type = fields.String(metadata={"description": "Contact type key (see /contact-types).", "example": "person"})
+    status = fields.String(metadata={"description": "Contact status key (see /contact-statuses).", "example": "active"})
+    owner_team_id = fields.Integer(metadata={"description": "The team that owns the record.", "example": 1})
+    version = fields.Integer(
+        dump_only=True, metadata={"description": "Increases on every change; the ETag carries it.", "example": 3}
+    )
+    created_at = UtcDateTime(
+        dump_only=True, metadata={"description": "Creation time (UTC).", "example": "2026-01-31T09:30:00+00:00"}
+    )
+    updated_at = UtcDateTime(
+        dump_only=True, metadata={"description": "Last change (UTC).", "example": "2026-02-01T10:00:00+00:00"}
+    )
+    deleted_at = UtcDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When it went to the trash (UTC), else null.", "example": None},
+    )
+
+
+class ContactInSchema(StrictSchema):
+    """Fields a client may send to create (POST) or change (PATCH) a contact; all optional on PATCH."""
+
+    first_name = _text("First name.", "Ada", 100)
+    last_name = _text("Last name.", "Lovelace", 100)
+    email = _text(
+        "Email address; normalized and unique (case-insensitive). null clears it.",
+        "ada@example.org",
+        254,
+        allow_none=True,
+    )
+    phone = _text("Phone number; parsed to E.164 with the server's default region.", "+44 20 7946 0958", 40)
+    organization_id = _id("An organization the caller can see; null for none.", 7, allow_none=True)
+    type = _text("Contact type key (see /contact-types); default: the first type.", "person", 50)
+    status = _text("Contact status key (see /contact-statuses); default: the first status.", "active", 50)
+    owner_team_id = _id("A team the caller can write to; default: the caller's first team.", 1)
+
+
+class ContactPatchSchema(ContactInSchema):
+    """The fields to change; the rest stay as they are."""
+
+
+class ContactQuerySchema(StrictSchema):
+    q = _text(
+        'Search: prefix of "last first" or "first last", of the email, or phone digits.',
+        "lovelace",
+        200,
+        load_default="",
+    )
+    status = _text("Only this status key.", "active", 50, load_default="")
+    type = _text("Only this type key.", "person", 50, load_default="")
+    organization_id = _id("Only contacts of this organization.", 7, strict=False, load_default=None)
+    sort = fields.String(
+        load_default="name",
+        validate=validate.OneOf(["name", "-name", "created", "-created", "updated", "-updated"]),
+        metadata={"description": "Sort order; a leading minus sorts descending.", "example": "-updated"},
+    )
+    cursor = _text("The next_cursor of the previous page.", "WyJsb3ZlbGFjZSBhZGEiLDQyXQ", 1000, load_default=None)
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "Page size.", "example": 50},
+    )
+    deleted = fields.Boolean(
+        load_default=False, metadata={"description": "List the trash (deleted records) instead.", "example": False}
+    )
+
+
+class ContactPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(ContactSchema), metadata={"description": "One page of contacts."})
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next page; null on the last page.", "example": None},
+    )
+
+
+# --- organizations -------------------------------------------------------------------------
+
+
+class OrganizationSchema(ma.Schema):
+    id = fields.Integer(dump_only=True, metadata={"description": "Identifier.", "example": 7})
+    name = fields.String(metadata={"description": "Name.", "example": "Analytical Engines Ltd"})
+    website = fields.String(metadata={"description": "Web address, or empty.", "example": "https://example.org"})
+    phone = fields.String(metadata={"description": "Phone number in E.164 form, or empty.", "example": "+442079460958"})
+    phone_display = fields.Function(
+        lambda o: format_phone(o.phone),
+        dump_only=True,
+        metadata={
+            "description": "The phone number formatted for display.",
+            "example": "+44 20 7946 0958",
+            "type": "string",
+        },
+    )
+    notes = fields.String(metadata={"description": "Free text.", "example": "Met at the 1843 fair."})
+    owner_team_id = fields.Integer(metadata={"description": "The team that owns the record.", "example": 1})
+    version = fields.Integer(
+        dump_only=True, metadata={"description": "Increases on every change; the ETag carries it.", "example": 2}
+    )
+    created_at = UtcDateTime(
+        dump_only=True, metadata={"description": "Creation time (UTC).", "example": "2026-01-31T09:30:00+00:00"}
+    )
+    updated_at = UtcDateTime(
+        dump_only=True, metadata={"description": "Last change (UTC).", "example": "2026-02-01T10:00:00+00:00"}
+    )
+    deleted_at = UtcDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When it went to the trash (UTC), else null.", "example": None},
+    )
+
+
+class OrganizationInSchema(StrictSchema):
+    """Fields a client may send to create (POST) or change (PATCH) an organization."""
+
+    name = _text("Name; required on create.", "Analytical Engines Ltd", 200)
+    website = _text("Web address; https:// is added when no scheme is given.", "example.org", 300)
+    phone = _text("Phone number; parsed to E.164 with the server's default region.", "+44 20 7946 0958", 40)
+    notes = _text("Free text.", "Met at the 1843 fair.", 10000)
+    owner_team_id = _id("A team the caller can write to; default: the caller's first team.", 1)
+
+
+class OrganizationPatchSchema(OrganizationInSchema):
+    """The fields to change; the rest stay as they are."""
+
+
+class OrganizationQuerySchema(StrictSchema):
+    q = _text("Prefix of the name.", "analytical", 200, load_default="")
+    cursor = _text("The next_cursor of the previous page.", "WyJhbmFseXRpY2FsIiw3XQ", 1000, load_default=None)
+    limit = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=200), metadata={"description": "Page size.", "example": 50}
+    )
+    deleted = fields.Boolean(
+        load_default=False, metadata={"description": "List the trash (deleted records) instead.", "example": False}
+    )
+
+
+class OrganizationPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(OrganizationSchema), metadata={"description": "One page of organizations."})
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next page; null on the last page.", "example": None},
+    )
+
+
+# --- accounts and vocabularies -------------------------------------------------------------
+
+
+class TeamSchema(ma.Schema):
+    id = fields.Integer(metadata={"description": "Team id.", "example": 1})
+    name = fields.String(metadata={"description": "Team name.", "example": "Sales"})
+
+
+class MeSchema(ma.Schema):
+    id = fields.Integer(metadata={"description": "User id.", "example": 3})
+    email = fields.String(metadata={"description": "Login email.", "example": "ada@example.org"})
+    name = fields.String(metadata={"description": "Display name.", "example": "Ada Lovelace"})
+    role = fields.String(metadata={"description": "admin, manager, member or viewer.", "example": "member"})
+    teams = fields.List(fields.Nested(TeamSchema), metadata={"description": "The user's teams."})
+
+
+class TermSchema(ma.Schema):
+    key = fields.String(metadata={"description": "The value stored on contacts.", "example": "active"})
+    label = fields.String(metadata={"description": "The label shown to people.", "example": "Active"})
+
+
+class TermListSchema(ma.Schema):
+    items = fields.List(fields.Nested(TermSchema), metadata={"description": "Active terms in display order."})
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class ErrorSchema(ma.Schema):
+    """Every API error: flask-smorest's shape (``code``, ``status``, ``message``, ``errors``)."""
+
+    code = fields.Integer(metadata={"description": "The HTTP status code.", "example": 422})
+    status = fields.String(metadata={"description": "The HTTP status name.", "example": "Unprocessable Entity"})
+    message = fields.String(
+        metadata={"description": "What went wrong, for people.", "example": "Please correct the highlighted fields."}
+    )
+    errors = fields.Dict(
+        metadata={
+            "description": 'Field errors by location, then field: {"json": {"email": ["..."]}}.',
+            "example": {"json": {"email": ["The email address is not valid."]}},
+        }
+    )
+
+
+class ChangeSchema(ma.Schema):
+    yours = fields.Raw(allow_none=True, metadata={"description": "The value you sent."})
+    current = fields.Raw(allow_none=True, metadata={"description": "The value stored now."})
+
+
+class ConflictSchema(ErrorSchema):
+    """409 on a stale If-Match: the record as it is now and how it differs from what you sent."""
+
+    current = fields.Dict(metadata={"description": "The current record (same shape as a GET)."})
+    changes = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(ChangeSchema),
+        metadata={"description": "Fields where your value differs from the stored one."},
+    )

@@ -1,0 +1,155 @@
+"""Database engine tuning and the write transaction every service uses.
+
+SQLite: WAL, ``synchronous=NORMAL``, a busy timeout, a bounded WAL file, and writes that start
+with ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing with
+"database is locked" when a read transaction tries to upgrade. Reads keep a deferred ``BEGIN``
+so they never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
+
+from .extensions import db
+from .models import Team, User
+
+_immediate = contextvars.ContextVar("contacts_begin_immediate", default=False)
+_after_commit: contextvars.ContextVar[list | None] = contextvars.ContextVar("contacts_after_commit", default=None)
+
+
+def is_sqlite(engine=None) -> bool:
+    engine = engine or db.engine
+    return engine.dialect.name == "sqlite"
+
+
+def configure_engine(engine, app) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    busy = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    wal_limit = int(app.config["SQLITE_WAL_LIMIT_BYTES"])
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy (not the sqlite3 module) emit BEGIN, so we can choose IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={busy}")
+        cur.execute(f"PRAGMA journal_size_limit={wal_limit}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA cache_size=-32000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@contextmanager
+def transaction():
+    """One write: commit everything inside or nothing, then run the after-commit callbacks.
+
+    Nested use joins the outer transaction. Any read transaction left open by the request is
+    ended first so that the write starts fresh (and, on SQLite, takes the write lock up front).
+    """
+    if _after_commit.get() is not None:  # nested: the outer block commits
+        yield db.session
+        return
+    session = db.session()
+    if session.in_transaction():
+        # End the read snapshot. Records read before the write lock are expired (read again,
+        # fresh, if used inside it); the actor and its teams, loaded for this request, are kept.
+        _commit_keeping_state(session)
+        for obj in list(session.identity_map.values()):
+            if not isinstance(obj, (User, Team)):
+                session.expire(obj)
+    callbacks: list = []
+    token_cb = _after_commit.set(callbacks)
+    token_imm = _immediate.set(True)
+    try:
+        session.connection()  # BEGIN (IMMEDIATE on SQLite) now, not at the first write
+        yield session
+        _commit_keeping_state(session)
+    except BaseException:
+        session.info.pop("contacts_bulk_write", None)
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token_imm)
+        _after_commit.reset(token_cb)
+    for cb in callbacks:
+        cb()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_writes(orm_execute_state) -> None:
+    """Remember a write the unit of work did not make (``update()``, ``delete()``, raw SQL):
+    loaded objects may not show it, so that transaction's commit expires them as usual."""
+    if orm_execute_state.is_select:
+        return
+    statement = orm_execute_state.statement
+    if isinstance(statement, TextClause) and statement.text.lstrip()[:6].lower() == "select":
+        return
+    orm_execute_state.session.info["contacts_bulk_write"] = True
+
+
+def _commit_keeping_state(session) -> None:
+    """Commit without expiring the loaded objects.
+
+    What a write flushed is what the database now holds (every default is Python-side,
+    versions are counted by the mapper), so expiring it would only make the rest of the request
+    reload the actor, its teams and the saved record. The session lives for one request. A
+    transaction that wrote around the unit of work commits the usual way (expiring everything).
+    """
+    if session.info.pop("contacts_bulk_write", False):
+        session.commit()
+        return
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
+def in_write() -> bool:
+    """True inside a ``transaction()`` block (a new block would join it)."""
+    return _after_commit.get() is not None
+
+
+def after_commit(callback) -> None:
+    """Run ``callback`` once the current ``transaction()`` commits (at once if none is open)."""
+    pending = _after_commit.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
+
+
+def lock_audit_chain(session) -> None:
+    """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7201)"))
+
+
+def default_sqlalchemy_options(app) -> dict:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def ping() -> bool:
+    db.session.execute(text("SELECT 1"))
+    return True
+
+
+def current_dialect() -> str:
+    return db.engine.dialect.name if current_app else ""

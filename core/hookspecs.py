@@ -1,0 +1,319 @@
+"""Every hook a plugin may implement.
+
+Plugins implement these with ``@core.hookimpl``. The core always calls hooks with keyword
+arguments. Setup hooks run once in ``create_app``; UI hooks run per request and *return data*
+that the core renders; event hooks run after the change is committed and return nothing;
+decision hooks are ``firstresult``: the first non-``None`` answer wins.
+
+Hook order is last-registered-first, so event hooks must not depend on each other's order.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("contacts")
+
+
+# --- Setup hooks (called once, in create_app) -------------------------------------------------
+
+
+@hookspec
+def contacts_blueprints(app):
+    """Return a list of Flask blueprints to register on ``app``.
+
+    Every view in them needs an explicit access rule (``core.access.public``,
+    ``login_required`` or ``role_required``); routes without one answer 403.
+
+    Example::
+
+        @hookimpl
+        def contacts_blueprints(app):
+            from .views import bp
+            return [bp]
+    """
+
+
+@hookspec
+def contacts_migration_dirs():
+    """Return a list of folders holding this plugin's Alembic revisions (its own branch).
+
+    The branch's first revision has ``branch_labels = ("<plugin>",)`` and ``depends_on`` the
+    core revision it needs.
+
+    Example::
+
+        @hookimpl
+        def contacts_migration_dirs():
+            return [str(Path(__file__).parent / "migrations")]
+    """
+
+
+@hookspec
+def contacts_cli(group):
+    """Add click commands to the ``contacts`` command group.
+
+    Example::
+
+        @hookimpl
+        def contacts_cli(group):
+            @group.command("notes-count")
+            def notes_count():
+                click.echo(count_notes())
+    """
+
+
+@hookspec
+def contacts_tasks(app, huey):
+    """Register huey tasks with ``core.tasks.register(app, huey, fn)``; queue them later
+    with ``core.tasks.enqueue(name, ...)``. Each run opens an app context of its own.
+
+    Example::
+
+        @hookimpl
+        def contacts_tasks(app, huey):
+            from .tasks import send_due
+            register(app, huey, send_due, name="communications.send_due")
+    """
+
+
+@hookspec
+def contacts_hookspecs():
+    """Return a list of modules holding hookspecs of this plugin's own, for other plugins.
+
+    Called once after every plugin is registered and before hook names are checked, so a
+    plugin may implement another plugin's hooks. The spec names should start with the
+    declaring plugin's name (``communications_sent``). Implemented as a plain function in the
+    plugin module; the core reads it directly.
+
+    Example::
+
+        @hookimpl
+        def contacts_hookspecs():
+            from . import hookspecs
+            return [hookspecs]
+    """
+
+
+@hookspec
+def contacts_template_globals():
+    """Return a dict of names to add to the Jinja globals.
+
+    Example::
+
+        @hookimpl
+        def contacts_template_globals():
+            return {"render_markdown": render_markdown}
+    """
+
+
+@hookspec
+def contacts_permissions():
+    """Return a dict ``{action: description}`` of the actions this plugin checks with ``can``.
+
+    Shown on the admin page so administrators know what a ``contacts_permission`` rule can
+    refer to.
+
+    Example::
+
+        @hookimpl
+        def contacts_permissions():
+            return {"note.create": "Write a note on a contact"}
+    """
+
+
+# --- UI hooks (return data; the core renders it) ----------------------------------------------
+
+
+@hookspec
+def contacts_nav_items(user):
+    """Return a list of ``core.ui.NavItem`` for the main navigation, for ``user``.
+
+    Example::
+
+        @hookimpl
+        def contacts_nav_items(user):
+            return [NavItem("Lists", url_for("planning.lists"), order=30)]
+    """
+
+
+@hookspec
+def contacts_contact_panels(contact, user):
+    """Return a list of ``core.ui.Panel`` shown on the contact page.
+
+    Each panel is loaded lazily with ``hx-get`` from its ``url``, so a slow plugin never
+    delays the page.
+
+    Example::
+
+        @hookimpl
+        def contacts_contact_panels(contact, user):
+            return [Panel("notes", "Notes", url_for("collaboration.panel", contact_id=contact.id))]
+    """
+
+
+@hookspec
+def contacts_dashboard_widgets(user):
+    """Return a list of ``core.ui.Panel`` shown on the home dashboard, each loaded lazily.
+
+    Example::
+
+        @hookimpl
+        def contacts_dashboard_widgets(user):
+            return [Panel("activity", "Recent activity", url_for("monitoring.widget"))]
+    """
+
+
+@hookspec
+def contacts_search_filters():
+    """Return a list of ``core.ui.SearchFilter`` that plugins add to the contacts list.
+
+    ``apply(query, value)`` receives the SQLAlchemy ``select`` of contacts and the value from
+    the query string, and returns the narrowed ``select``.
+
+    Example::
+
+        @hookimpl
+        def contacts_search_filters():
+            return [SearchFilter("list", "In list", options=list_options, apply=in_list)]
+    """
+
+
+@hookspec
+def contacts_contact_actions(contact, user):
+    """Return a list of ``core.ui.Action`` (buttons) for a contact row or page.
+
+    Example::
+
+        @hookimpl
+        def contacts_contact_actions(contact, user):
+            return [Action("Add to list", url_for("planning.add_form", contact_id=contact.id))]
+    """
+
+
+# --- Event hooks (after commit; return nothing) ------------------------------------------------
+
+
+@hookspec
+def contacts_contact_created(contact, actor):
+    """A contact was created and committed.
+
+    Example::
+
+        @hookimpl
+        def contacts_contact_created(contact, actor):
+            record_activity(actor, "created", contact)
+    """
+
+
+@hookspec
+def contacts_contact_updated(contact, actor, changes):
+    """A contact was changed and committed; ``changes`` maps field -> ``(before, after)``.
+
+    Example::
+
+        @hookimpl
+        def contacts_contact_updated(contact, actor, changes):
+            if "email" in changes:
+                resend_welcome(contact)
+    """
+
+
+@hookspec
+def contacts_contact_deleted(contact, actor):
+    """A contact was moved to the trash (soft delete) and committed.
+
+    Example::
+
+        @hookimpl
+        def contacts_contact_deleted(contact, actor):
+            cancel_scheduled_sends(contact.id)
+    """
+
+
+@hookspec
+def contacts_contacts_merged(target, source, actor):
+    """``source`` was merged into ``target``: re-point this plugin's rows to ``target`` and return
+    an *undo record* saying exactly what was changed, so that an unmerge can put it all back.
+
+    The undo record is a one-key dict ``{"<plugin name>": record}`` where ``record`` is
+    JSON-serializable (ids and previous values only: no ORM objects; datetimes as ISO strings).
+    It must describe every row the merge moved, changed or deleted, with the values needed to
+    restore them. Return ``None`` when nothing changed. The caller (the core's merge service)
+    combines the answers into one dict keyed by plugin name (``undo.update(answer)`` for each
+    non-None answer), stores it with the merge and passes it back to
+    ``contacts_contacts_unmerged``. Write inside ``core.database.transaction()`` so the change
+    joins the caller's transaction.
+
+    Example::
+
+        @hookimpl
+        def contacts_contacts_merged(target, source, actor):
+            with transaction() as session:
+                ids = session.scalars(select(Note.id).where(Note.contact_id == source.id)).all()
+                session.execute(update(Note).where(Note.id.in_(ids)).values(contact_id=target.id))
+            return {"notes": {"moved": ids}} if ids else None
+    """
+
+
+@hookspec
+def contacts_contacts_unmerged(target, source, actor, undo):
+    """A merge of ``source`` into ``target`` is being undone: put this plugin's rows back on
+    ``source`` exactly as they were before the merge.
+
+    ``undo`` is the dict the core stored with the merge, keyed by plugin name: the combined
+    answers of ``contacts_contacts_merged`` (or ``None``). pluggy calls every implementation with
+    the same arguments, so each plugin reads only its own record with ``undo.get("<its name>")``
+    and does nothing when that is ``None``. Move back the rows the record lists, re-create the rows
+    the merge deleted and restore the previous values it overwrote. Be idempotent (a second call
+    changes nothing) and tolerant: skip rows that were deleted, or moved elsewhere, since the merge.
+    Write inside ``core.database.transaction()``. Return nothing.
+
+    Example::
+
+        @hookimpl
+        def contacts_contacts_unmerged(target, source, actor, undo):
+            record = (undo or {}).get("notes")
+            if not record:
+                return
+            with transaction() as session:
+                session.execute(update(Note).where(Note.id.in_(record["moved"]), Note.contact_id == target.id)
+                                .values(contact_id=source.id))
+    """
+
+
+@hookspec
+def contacts_record_changed(entity_type, entity_id, action, actor, changes):
+    """Any audited record changed and was committed (contacts, organizations, plugin records).
+
+    ``entity_type`` is e.g. ``contact``, ``organization``, ``note``, ``communication``, ``list``;
+    ``action`` is ``created``, ``updated``, ``deleted`` or ``restored``; ``changes`` maps
+    field -> ``(before, after)``. For ``contact`` the contact is ``entity_id``. Plugins that call
+    this for their own records do so after commit (``core.database.after_commit``) and pass
+    ``changes["contact_id"] = (before, after)`` when the record belongs to a contact (the
+    activity feed files it under that contact and its owner team), or
+    ``changes["owner_team_id"]`` when there is none. Implementations must not raise.
+
+    Example::
+
+        @hookimpl
+        def contacts_record_changed(entity_type, entity_id, action, actor, changes):
+            feed.append(entity_type, entity_id, action, actor)
+    """
+
+
+# --- Decision hooks -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def contacts_permission(user, action, obj):
+    """Decide whether ``user`` may do ``action`` on ``obj``: return True, False or None.
+
+    ``firstresult``: the first non-None answer wins. The core's own rule is registered
+    ``trylast``, so a plugin can grant or refuse before it.
+
+    Example::
+
+        @hookimpl
+        def contacts_permission(user, action, obj):
+            if action == "contact.delete" and getattr(obj, "status", "") == "vip":
+                return False
+    """

@@ -1,0 +1,83 @@
+"""Who may do what: the one place permissions are decided.
+
+Every service calls ``require`` (or ``can``) and scopes its queries with ``visible_team_ids``.
+Plugins extend the decision through the ``contacts_permission`` hook (first answer wins); the
+core's own rule below is registered ``trylast`` and denies whatever it does not know.
+
+Roles: admin sees and edits everything; manager and member see and edit their teams' records
+(managers also manage their teams' membership); viewer only sees their teams' records.
+"""
+
+from __future__ import annotations
+
+from .errors import NotFound, PermissionDenied
+from .plugins import hook
+
+READ_ACTIONS = {"view", "list"}
+WRITE_ACTIONS = {"create", "edit", "delete", "restore"}
+
+
+def _owner_team(obj):
+    return getattr(obj, "owner_team_id", None)
+
+
+def core_rule(user, action: str, obj) -> bool:
+    """The core's default answer. ``action`` is ``<kind>.<verb>``, e.g. ``contact.edit``."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.role == "admin":
+        return True
+    verb = action.rsplit(".", 1)[-1]
+    kind = action.split(".", 1)[0]
+    if kind == "admin":
+        return False
+    if kind == "token":  # everyone manages their own API tokens
+        return True
+    if kind == "team" and verb == "manage":
+        return user.role == "manager" and obj is not None and obj.id in user.team_ids
+    team = _owner_team(obj)
+    in_team = team is None or team in user.team_ids
+    if verb in READ_ACTIONS:
+        return in_team
+    if verb in WRITE_ACTIONS:
+        return user.role in ("manager", "member") and in_team and bool(user.team_ids)
+    return False
+
+
+def can(user, action: str, obj=None) -> bool:
+    answer = hook().contacts_permission(user=user, action=action, obj=obj)
+    return bool(answer)
+
+
+def require(user, action: str, obj=None) -> None:
+    """Raise if ``user`` may not ``action`` ``obj``.
+
+    A record the user may not even see is reported as missing (404), so its existence does not
+    leak; a visible record they may not change is a 403.
+    """
+    if can(user, action, obj):
+        return
+    if obj is not None and not action.endswith(".view") and not action.endswith(".create") and can(user, action.split(".")[0] + ".view", obj):
+        raise PermissionDenied(f"You may not {action.split('.')[-1]} this record.")
+    if obj is not None and not action.endswith(".create"):
+        raise NotFound()
+    raise PermissionDenied("You do not have permission to do that.")
+
+
+def visible_team_ids(user) -> list[int] | None:
+    """Team ids whose records ``user`` may see; ``None`` means every team (admins)."""
+    if user.role == "admin":
+        return None
+    return user.team_ids
+
+
+def writable_teams(user):
+    """Teams ``user`` may own new records in."""
+    from .extensions import db
+    from .models import Team
+
+    if user.role == "admin":
+        return db.session.scalars(db.select(Team).order_by(Team.name)).all()
+    if user.role == "viewer":
+        return []
+    return sorted(user.teams, key=lambda t: t.name)

@@ -1,0 +1,117 @@
+"""``contacts serve``: gunicorn and the huey consumer as two child processes, stopped together.
+
+The parent only supervises: on Ctrl-C / SIGTERM it asks each child to stop gracefully (gunicorn:
+SIGTERM finishes the requests in flight; the huey consumer: SIGINT finishes the running tasks),
+waits for them (killing one that does not stop in time), and exits when either child dies, so a
+process manager sees the failure instead of a half-working service.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from whitenoise.compress import Compressor
+
+STOP_TIMEOUT = 20.0
+# The signal that stops each kind of child gracefully (default SIGTERM).
+STOP_SIGNALS = {"worker": signal.SIGINT}
+
+
+def compress_static(folders, log=print) -> int:
+    """Write .gz (and .br when brotli is installed) beside every compressible static file once.
+
+    Files whose compressed copy is already up to date are skipped; a read-only folder (an
+    installed package) is reported and left alone. Returns how many files were compressed.
+    """
+    compressor = Compressor(quiet=True)
+    done = 0
+    for folder in folders:
+        root = Path(folder)
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or not compressor.should_compress(path.name):
+                continue
+            gz = path.with_name(path.name + ".gz")
+            if gz.exists() and gz.stat().st_mtime >= path.stat().st_mtime:
+                continue
+            try:
+                if compressor.compress(str(path)):
+                    done += 1
+            except OSError as exc:
+                log(f"cannot compress static files in {root}: {exc}")
+                break
+    return done
+
+
+def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
+    import gunicorn
+
+    command = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--graceful-timeout", "10",
+    ]
+    if gunicorn.version_info >= (27,):
+        # gunicorn 27 opens a control socket in ~/.gunicorn by default: one per user, shared by
+        # every instance. We don't use it.
+        command.append("--no-control-socket")
+    return [*command, "core.wsgi:app"]
+
+
+def worker_command(threads: int) -> list[str]:
+    return [sys.executable, "-m", "core.cli", "worker", "--workers", str(threads)]
+
+
+def _stop(children: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT) -> None:
+    for name, proc in children.items():
+        if proc.poll() is None:
+            proc.send_signal(STOP_SIGNALS.get(name, signal.SIGTERM))
+    deadline = time.monotonic() + timeout
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def supervise(commands: dict[str, list[str]], log=print, poll: float = 0.2) -> int:
+    """Start every command, then wait until a signal arrives or a child exits; stop them all.
+
+    Returns 0 after a signal, otherwise the exit code of the child that died (1 if it was 0).
+    """
+    stopping = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    children: dict[str, subprocess.Popen] = {}
+    code = 0
+    try:
+        for name, command in commands.items():
+            children[name] = subprocess.Popen(command, env=os.environ.copy())  # noqa: S603 - our own argv
+            log(f"started {name} (pid {children[name].pid})")
+        while stopping["signal"] is None:
+            dead = [(name, p.returncode) for name, p in children.items() if p.poll() is not None]
+            if dead:
+                name, rc = dead[0]
+                log(f"{name} exited with code {rc}; stopping the others")
+                code = rc or 1
+                break
+            time.sleep(poll)
+        if stopping["signal"] is not None:
+            log(f"received {signal.Signals(stopping['signal']).name}; stopping")
+    finally:
+        _stop(children)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log("stopped")
+    return code

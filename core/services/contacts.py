@@ -1,0 +1,267 @@
+"""Contact use cases: create, read, list, update, delete (to the trash) and restore."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..database import after_commit, transaction
+from ..errors import Conflict, NotFound, ValidationError
+from ..extensions import db
+from ..models import MAX_ID, Contact, Organization, utcnow
+from ..plugins import hook
+from ..policy import require, visible_team_ids
+from . import audit, search, vocabulary
+from .fields import clean_text, normalize_email, normalize_phone
+from .pagination import Page, paginate
+from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
+
+FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id")
+SORTS = {
+    "name": (Contact.sort_name, str, False),
+    "-name": (Contact.sort_name, str, True),
+    "created": (Contact.created_at, datetime, False),
+    "-created": (Contact.created_at, datetime, True),
+    "updated": (Contact.updated_at, datetime, False),
+    "-updated": (Contact.updated_at, datetime, True),
+}
+
+
+def sort_name(first: str, last: str) -> str:
+    return f"{last} {first}".strip().lower()
+
+
+def _clean(actor, data: dict, existing: Contact | None) -> dict:
+    """Validate and normalize the given fields; only keys present in ``data`` are returned."""
+    errors: dict = {}
+    out: dict = {}
+    unknown = set(data) - set(FIELDS) - {"version"}
+    for name in sorted(unknown):
+        errors[name] = "Unknown field."
+    if "first_name" in data:
+        out["first_name"] = clean_text(data["first_name"], "first_name", errors, 100)
+    if "last_name" in data:
+        out["last_name"] = clean_text(data["last_name"], "last_name", errors, 100)
+    if "email" in data:
+        raw = clean_text(data["email"], "email", errors, 254)
+        out["email"] = None
+        if raw and "email" not in errors:
+            try:
+                out["email"] = normalize_email(raw)
+            except ValueError as exc:
+                errors["email"] = str(exc)
+    if "phone" in data:
+        raw = clean_text(data["phone"], "phone", errors, 40)
+        out["phone"] = ""
+        if raw and "phone" not in errors:
+            try:
+                out["phone"] = normalize_phone(raw)
+            except ValueError as exc:
+                errors["phone"] = str(exc)
+    for kind in ("type", "status"):
+        if kind in data or existing is None:
+            value = clean_text(data.get(kind), kind, errors, 50)
+            keys = [k for k, _ in vocabulary.terms(kind)]
+            if not value and existing is None and keys:
+                value = keys[0]
+            if kind not in errors and value not in keys and (existing is None or value != getattr(existing, kind)):
+                errors[kind] = f"Choose one of: {', '.join(keys)}."
+            out[kind] = value
+    if "organization_id" in data:
+        org_id = int_or_none(data["organization_id"], "organization_id", errors)
+        if org_id is not None and "organization_id" not in errors:
+            org = db.session.get(Organization, org_id)
+            teams = visible_team_ids(actor)
+            if org is None or org.deleted_at is not None or (teams is not None and org.owner_team_id not in teams):
+                errors["organization_id"] = "No such organization."
+        out["organization_id"] = org_id
+    if "owner_team_id" in data or existing is None:
+        out["owner_team_id"] = clean_owner_team(actor, data, existing, errors)
+    first = out.get("first_name", existing.first_name if existing else "")
+    last = out.get("last_name", existing.last_name if existing else "")
+    email = out.get("email", existing.email if existing else None)
+    if not (first or last or email) and not errors:
+        errors["first_name"] = "Give at least a name or an email address."
+    if errors:
+        if out.get("email") and "email" not in errors:
+            message = _email_clash(out["email"], existing)
+            if message:
+                errors["email"] = message
+        raise ValidationError(errors)
+    return out
+
+
+def _email_clash(email: str, existing: Contact | None) -> str | None:
+    """The friendly message when another contact holds ``email``. Only asked once a save has
+    failed (the unique index is the check), so a successful save pays no extra query."""
+    clash = db.session.execute(
+        select(Contact.id, Contact.deleted_at).where(Contact.email_key == email.lower())
+    ).first()
+    if clash is None or (existing is not None and clash.id == existing.id):
+        return None
+    where = " (it is in the trash; restore it instead)" if clash.deleted_at else ""
+    return f"Another contact already has this email address{where}."
+
+
+def _apply(contact: Contact, values: dict) -> dict:
+    changes = apply_changes(contact, values)
+    if "email" in changes:
+        contact.email_key = contact.email.lower() if contact.email else None
+    if "first_name" in changes or "last_name" in changes:
+        contact.sort_name = sort_name(contact.first_name, contact.last_name)
+    return changes
+
+
+def _fire(event: str, contact: Contact, actor, action: str, changes: dict | None = None) -> None:
+    def run():
+        relay = hook()
+        kwargs = {"contact": contact, "actor": actor}
+        if event == "contacts_contact_updated":
+            kwargs["changes"] = changes or {}
+        getattr(relay, event)(**kwargs)
+        relay.contacts_record_changed(
+            entity_type="contact", entity_id=contact.id, action=action, actor=actor, changes=changes or {}
+        )
+
+    after_commit(run)
+
+
+def _unique_violation(exc: IntegrityError, email: str | None = None, existing: Contact | None = None):
+    if "email" in str(exc.orig).lower():
+        message = _email_clash(email, existing) if email else None
+        return ValidationError({"email": message or "Another contact already has this email address."})
+    raise exc
+
+
+def create_contact(actor, data: dict) -> Contact:
+    require(actor, "contact.create")
+    values = _clean(actor, data, None)
+    contact = Contact(first_name="", last_name="", phone="", type=values["type"], status=values["status"])
+    try:
+        with transaction():
+            require(actor, "contact.create", Owner(values["owner_team_id"]))
+            changes = _apply(contact, values)
+            contact.sort_name = sort_name(contact.first_name, contact.last_name)
+            db.session.add(contact)
+            db.session.flush()
+            audit.record(actor, "created", "contact", contact.id, {k: (None, v[1]) for k, v in changes.items()})
+            _fire("contacts_contact_created", contact, actor, "created", changes)
+    except IntegrityError as exc:
+        raise _unique_violation(exc, values.get("email")) from None
+    return contact
+
+
+def get_contact(actor, contact_id: int, *, deleted: bool = False) -> Contact:
+    return get_owned(actor, Contact, contact_id, "contact", deleted=deleted)
+
+
+def update_contact(actor, contact_id: int, data: dict, expected_version: int | None) -> Contact:
+    values: dict = {}
+    contact = None
+    try:
+        # Read, check and validate under the write lock: one fresh read serves the permission
+        # check and the version check.
+        with transaction():
+            contact = db.session.get(Contact, contact_id, populate_existing=True) if 0 < contact_id <= MAX_ID else None
+            if contact is None or contact.deleted_at is not None:
+                raise NotFound("No such contact.")
+            require(actor, "contact.view", contact)
+            require(actor, "contact.edit", contact)
+            values = _clean(actor, data, contact)
+            if expected_version is not None and contact.version != expected_version:
+                theirs = stale_changes(contact, values)
+                raise Conflict(
+                    "Someone else changed this contact since you opened it. Review their version below, then save again.",
+                    current=contact,
+                    changes=theirs,
+                )
+            if "owner_team_id" in values and values["owner_team_id"] != contact.owner_team_id:
+                require(actor, "contact.edit", Owner(values["owner_team_id"]))
+            changes = _apply(contact, values)
+            if changes:
+                audit.record(actor, "updated", "contact", contact.id, changes)
+                _fire("contacts_contact_updated", contact, actor, "updated", changes)
+    except IntegrityError as exc:
+        raise _unique_violation(exc, values.get("email"), contact) from None
+    return contact
+
+
+def delete_contact(actor, contact_id: int) -> Contact:
+    contact = get_contact(actor, contact_id)
+    require(actor, "contact.delete", contact)
+    with transaction():
+        contact.deleted_at = utcnow()
+        contact.deleted_by_id = actor.id
+        audit.record(actor, "deleted", "contact", contact.id, {"deleted_at": (None, contact.deleted_at)})
+        _fire("contacts_contact_deleted", contact, actor, "deleted")
+    return contact
+
+
+def restore_contact(actor, contact_id: int) -> Contact:
+    contact = get_contact(actor, contact_id, deleted=True)
+    require(actor, "contact.restore", contact)
+    with transaction():
+        before = contact.deleted_at
+        contact.deleted_at = None
+        contact.deleted_by_id = None
+        audit.record(actor, "restored", "contact", contact.id, {"deleted_at": (before, None)})
+        after_commit(
+            lambda: hook().contacts_record_changed(
+                entity_type="contact", entity_id=contact.id, action="restored", actor=actor, changes={}
+            )
+        )
+    return contact
+
+
+def search_condition(q: str):
+    """Full-text prefix search on names, email, phone digits and organization name (see
+    core/services/search.py); None when ``q`` has nothing to look for."""
+    return search.search_condition(q)
+
+
+def list_contacts(
+    actor,
+    *,
+    q: str = "",
+    status: str = "",
+    type: str = "",
+    organization_id: int | None = None,
+    sort: str = "name",
+    cursor: str | None = None,
+    limit: int = 50,
+    deleted: bool = False,
+    extra_filters=(),
+) -> Page:
+    """One keyset page of the contacts ``actor`` may see, filtered and sorted."""
+    require(actor, "contact.list")
+    if sort not in SORTS:
+        raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)}."})
+    if not 1 <= limit <= 200:
+        raise ValidationError({"limit": "Between 1 and 200."})
+    column, kind, descending = SORTS[sort]
+    # The page's organizations and teams load in one extra query each, not joined into the
+    # main query: that query stays a plain walk of the sort index (or of the search hits).
+    stmt = select(Contact).options(selectinload(Contact.organization), selectinload(Contact.owner_team))
+    teams = visible_team_ids(actor)
+    if teams is not None:
+        stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
+    condition, by_hits = search.search_plan(q) if q else (None, False)
+    deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
+    stmt = stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
+    if condition is not None:
+        stmt = stmt.where(condition)
+    if status:
+        stmt = stmt.where(Contact.status == status)
+    if type:
+        stmt = stmt.where(Contact.type == type)
+    if organization_id:
+        stmt = stmt.where(Contact.organization_id == organization_id)
+    for apply in extra_filters:
+        stmt = apply(stmt)
+    return paginate(
+        db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
+        key_of=lambda c: [getattr(c, column.key), c.id],
+    )

@@ -1,0 +1,71 @@
+"""Keyset (cursor) pagination: pages cost the same at row 50 and at row 900,000."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import literal, tuple_
+
+from ..errors import ValidationError
+from ..models.base import MAX_ID
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def encode_cursor(values: list) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kinds: list[type]) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError
+        out = []
+        for value, kind in zip(values, kinds, strict=True):
+            if kind is datetime:
+                out.append(datetime.fromisoformat(value))
+            elif kind is int:
+                if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_ID:
+                    raise ValueError
+                out.append(value)
+            else:
+                if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text cannot hold NUL
+                    raise ValueError
+                out.append(value)
+        return out
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationError({"cursor": "This cursor is not valid; start again from the first page."}) from None
+
+
+def after(columns, values, descending: bool):
+    """The keyset condition: rows strictly after ``values`` in (columns...) order.
+
+    A row-value comparison, ``(c1, c2) > (v1, v2)``: SQLite and PostgreSQL both turn it into one
+    range scan of the (..., c1, c2) index starting at the cursor. The equivalent
+    ``c1 > v1 OR (c1 = v1 AND c2 > v2)`` made SQLite read the index from ``c1 >= v1`` and test
+    every row: 75 ms instead of 0.2 ms for a page at row 900,000 of 1,000,000."""
+    left = tuple_(*columns)
+    right = tuple_(*(literal(v, type_=c.type) for c, v in zip(columns, values, strict=True)))
+    return left < right if descending else left > right
+
+
+def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of):
+    """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page."""
+    if cursor:
+        stmt = stmt.where(after(columns, decode_cursor(cursor, kinds), descending))
+    order = [c.desc() for c in columns] if descending else list(columns)
+    rows = session.scalars(stmt.order_by(*order).limit(limit + 1)).unique().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(key_of(rows[-1])) if more and rows else None)

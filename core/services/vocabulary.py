@@ -1,0 +1,85 @@
+"""Contact types and statuses: admin-edited, read on every form and list, so cached."""
+
+from __future__ import annotations
+
+from ..database import transaction
+from ..errors import ValidationError
+from ..extensions import cache, db
+from ..models import ContactStatus, ContactType
+from ..models.vocabulary import DEFAULT_STATUSES, DEFAULT_TYPES
+from ..policy import require
+from . import audit
+from .fields import clean_text
+
+KINDS = {"type": ContactType, "status": ContactStatus}
+_CACHE_KEY = "vocab:{kind}"
+
+
+def terms(kind: str) -> list[tuple[str, str]]:
+    """Active ``(key, label)`` pairs in display order."""
+    key = _CACHE_KEY.format(kind=kind)
+    found = cache.get(key)
+    if found is None:
+        model = KINDS[kind]
+        found = [
+            (t.key, t.label)
+            for t in db.session.scalars(db.select(model).where(model.active.is_(True)).order_by(model.position, model.label))
+        ]
+        cache.set(key, found, timeout=300)
+    return found
+
+
+def all_terms(kind: str):
+    model = KINDS[kind]
+    return db.session.scalars(db.select(model).order_by(model.position, model.label)).all()
+
+
+def label(kind: str, key: str) -> str:
+    return dict(terms(kind)).get(key, key)
+
+
+def add_term(actor, kind: str, key: str, label_: str) -> None:
+    require(actor, "admin.vocabulary")
+    errors: dict = {}
+    key = clean_text(key, "key", errors, 50, required=True).lower()
+    label_ = clean_text(label_, "label", errors, 100, required=True)
+    if key and not key.replace("-", "").replace("_", "").isalnum():
+        errors["key"] = "Use letters, digits, - and _ only."
+    model = KINDS[kind]
+    if not errors and db.session.scalar(db.select(model.id).where(model.key == key)):
+        errors["key"] = f"The {kind} '{key}' already exists."
+    if errors:
+        raise ValidationError(errors)
+    with transaction():
+        position = (db.session.scalar(db.select(db.func.max(model.position))) or 0) + 1
+        term = model(key=key, label=label_, position=position, active=True)
+        db.session.add(term)
+        db.session.flush()
+        audit.record(actor, "created", f"contact_{kind}", term.id, {"key": [None, key], "label": [None, label_]})
+    cache.delete(_CACHE_KEY.format(kind=kind))
+
+
+def set_active(actor, kind: str, term_id: int, active: bool) -> None:
+    require(actor, "admin.vocabulary")
+    model = KINDS[kind]
+    with transaction():
+        term = db.session.get(model, term_id)
+        if term is None:
+            raise ValidationError({"id": f"No such {kind}."})
+        if term.active != active:
+            audit.record(actor, "updated", f"contact_{kind}", term.id, {"active": [term.active, active]})
+            term.active = active
+    cache.delete(_CACHE_KEY.format(kind=kind))
+
+
+def ensure_defaults() -> None:
+    """Seed the vocabularies on a new database (idempotent)."""
+    with transaction():
+        for kind, defaults in (("type", DEFAULT_TYPES), ("status", DEFAULT_STATUSES)):
+            model = KINDS[kind]
+            if db.session.scalar(db.select(db.func.count()).select_from(model)):
+                continue
+            for position, (key, label_) in enumerate(defaults):
+                db.session.add(model(key=key, label=label_, position=position, active=True))
+    for kind in KINDS:
+        cache.delete(_CACHE_KEY.format(kind=kind))

@@ -1,0 +1,132 @@
+"""The steps of ``create_app``: extensions, plugins, then the web layer."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, current_app, request
+from flask_login import current_user
+from whitenoise import WhiteNoise
+
+from . import access
+from . import plugins as plugin_loader
+from .config import PROJECT_ROOT
+from .database import configure_engine, default_sqlalchemy_options
+from .extensions import cache, csrf, db, htmx, limiter, login_manager, migrate
+from .tasks import make_huey
+
+log = logging.getLogger(__name__)
+
+
+@migrate.configure
+def _version_locations(config):
+    """One Alembic environment: the core's revisions plus each enabled plugin's branch."""
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(current_app.extensions["contacts_migration_dirs"]))
+    return config
+
+
+def init_extensions(app: Flask) -> None:
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", default_sqlalchemy_options(app))
+    app.config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False)
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app)
+
+    if app.config.get("REDIS_URL"):
+        app.config.setdefault("CACHE_TYPE", "RedisCache")
+        app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
+        app.config.setdefault("CACHE_KEY_PREFIX", "contacts:")
+        app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    else:
+        # Shared by every worker process of this instance, so invalidation reaches them all.
+        app.config.setdefault("CACHE_TYPE", "FileSystemCache")
+        app.config.setdefault("CACHE_DIR", str(PROJECT_ROOT / app.instance_path / "cache"))
+        app.config.setdefault("CACHE_THRESHOLD", 5000)
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
+    cache.init_app(app)
+    limiter.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from .services.accounts import user_for_session, user_for_token
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        if request.path.startswith("/api/"):
+            return None  # the API authenticates with tokens only, so a cookie can't forge a call
+        return user_for_session(user_id)
+
+    @login_manager.request_loader
+    def load_user_from_request(req):
+        if not req.path.startswith("/api/"):
+            return None
+        header = req.headers.get("Authorization", "")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return user_for_token(raw.strip())
+
+    app.extensions["huey"] = make_huey(app)
+    app.extensions["contacts_tasks"] = {}
+
+
+def init_plugins(app: Flask, wanted) -> None:
+    pm = plugin_loader.new_manager()
+    app.extensions["contacts_pm"] = pm
+    app.extensions["contacts_plugins"] = plugin_loader.load(pm, wanted)
+
+    report = app.extensions["contacts_plugins"]
+    migration_dirs = [str(PROJECT_ROOT / "migrations" / "versions")]
+    for dirs in plugin_loader.call_each(pm, report, "contacts_migration_dirs"):
+        migration_dirs.extend(dirs or [])
+    app.extensions["contacts_migration_dirs"] = migration_dirs
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+
+    plugin_loader.call_each(pm, report, "contacts_tasks", app=app, huey=app.extensions["huey"])
+    plugin_loader.call_each(pm, report, "contacts_cli", group=app.cli)
+    plugin_loader.call_each(
+        pm, report, "contacts_template_globals", apply=lambda names: app.jinja_env.globals.update(names or {})
+    )
+
+
+def init_web(app: Flask) -> None:
+    from .api import init_api
+    from .views import register_views
+
+    pm = app.extensions["contacts_pm"]
+    register_views(app)
+
+    def register(blueprints):
+        for bp in blueprints or []:
+            app.register_blueprint(bp)
+
+    plugin_loader.call_each(pm, app.extensions["contacts_plugins"], "contacts_blueprints", apply=register, app=app)
+    init_api(app)
+
+    access.public(app.view_functions["static"])
+    app.before_request(access.enforce)
+
+    @app.after_request
+    def _vary(response):
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    static_app = WhiteNoise(app.wsgi_app, root=app.static_folder, prefix="static/", max_age=31536000)
+    for _name, bp in app.blueprints.items():
+        if bp.static_folder and bp.static_url_path:
+            static_app.add_files(bp.static_folder, prefix=bp.static_url_path.lstrip("/") + "/")
+    app.wsgi_app = static_app

@@ -1,0 +1,67 @@
+"""The core's HTML views (HTMX pages and fragments)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from ..errors import ServiceError
+from ..plugins import collect
+
+
+def register_views(app: Flask) -> None:
+    from . import auth, contacts
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(contacts.bp)
+    for name in ("organizations", "trash", "admin", "account", "health", "dashboard"):
+        try:
+            module = __import__(f"core.views.{name}", fromlist=["bp"])
+        except ModuleNotFoundError:
+            continue
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def _layout():
+        from flask_login import current_user
+
+        nav = []
+        if current_user.is_authenticated:
+            nav = sorted(collect(app.extensions["contacts_pm"].hook.contacts_nav_items(user=current_user)), key=lambda i: i.order)
+        return {"plugin_nav": nav, "has_endpoint": lambda name: name in app.view_functions}
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        if request.path.startswith("/api/"):
+            raise exc
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        if request.path.startswith("/api/"):
+            raise exc
+        return render_template("error.html", status=400, message="Your form expired; reload the page and try again."), 400
+
+    for status, message in (
+        (403, "You do not have permission to see this page."),
+        (404, "This page does not exist, or you may not see it."),
+        (405, "This action is not allowed here."),
+        (413, "The upload is too large."),
+        (429, "Too many requests; wait a minute and try again."),
+    ):
+        _register_error(app, status, message)
+
+
+def _register_error(app, status, message):
+    @app.errorhandler(status)
+    def _handler(exc):
+        if request.path.startswith("/api/"):
+            return exc
+        description = getattr(exc, "description", "") or ""
+        shown = description if status == 429 and description else message
+        response = app.make_response((render_template("error.html", status=status, message=shown), status))
+        if hasattr(exc, "get_headers"):
+            for key, value in exc.get_headers():
+                if key.lower() != "content-type":
+                    response.headers[key] = value
+        return response

@@ -1,0 +1,410 @@
+"""Contacts pages: list with active search, filters, sort and keyset "load more"; create, edit,
+delete with undo; the contact page with plugin panels.
+
+Every route answers a plain browser (full page, redirect after POST) and htmx (a fragment,
+``HX-Trigger`` events that app.js and listening elements react to, toasts by out-of-band swap).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from ..access import login_required
+from ..errors import Conflict, ValidationError
+from ..extensions import cache, db, htmx
+from ..models import Team, User
+from ..plugins import collect, hook
+from ..policy import can, visible_team_ids, writable_teams
+from ..services import audit, cache_keys, vocabulary
+from ..services import contacts as service
+from ..services import organizations as org_service
+from ..services.fields import format_phone
+from .rendering import page
+
+bp = Blueprint("contacts", __name__, template_folder="../templates")
+
+# The default sort comes first: the toolbar leaves it out of the URL and falls back to the first option.
+# "name" orders by last name, then first name (service.sort_name), while rows show "First Last": say so.
+DEFAULT_SORT = "name"
+SORT_OPTIONS = [
+    ("name", "Last name A–Z"),
+    ("-name", "Last name Z–A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-updated", "Recently updated"),
+    ("updated", "Least recently updated"),
+]
+LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "organization_id": "Organization",
+    "type": "Type",
+    "status": "Status",
+    "owner_team_id": "Owner team",
+}
+ORG_CHOICES_LIMIT = 200
+ID_MAX = 2147483647
+
+
+@bp.app_template_filter("phone")
+@functools.lru_cache(maxsize=4096)  # parsing costs ~40 µs a number: 2 ms a list page; the result depends only on it
+def _phone_filter(value):
+    return format_phone(value or "")
+
+
+@bp.app_template_global("term_label")
+def _term_label(kind: str, key: str) -> str:
+    return vocabulary.label(kind, key)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+CONTACT_CHANGED = "contact-changed"  # the event contact-page panels reload on (`hx-trigger="contact-changed from:body"`)
+
+
+def _trigger(response, *names, **events):
+    """Add htmx events to ``HX-Trigger`` (merged with any already set); ``names`` for events like "contact-changed"
+    that are not Python identifiers."""
+    events.update(dict.fromkeys(names, True))
+    existing = response.headers.get("HX-Trigger")
+    data = json.loads(existing) if existing else {}
+    data.update(events)
+    response.headers["HX-Trigger"] = json.dumps(data)
+    return response
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def _organization_choices(selected_id=None, selected=None):
+    """Up to ORG_CHOICES_LIMIT organizations for the select, cached per set of visible teams (a query
+    and 200 objects on every list page otherwise); organization writes bump the cache generation."""
+    user = _user()
+    teams = visible_team_ids(user)
+    key = cache_keys.key("organizations", "choices", "all" if teams is None else ",".join(map(str, sorted(teams))))
+    choices = cache.get(key)
+    if choices is None:
+        orgs = org_service.list_organizations(user, limit=ORG_CHOICES_LIMIT).items
+        choices = [(o.id, o.name) for o in orgs]
+        cache.set(key, choices)
+    choices = list(choices)
+    if selected is not None and all(o_id != selected.id for o_id, _ in choices):
+        choices.insert(0, (selected.id, selected.name))
+    elif selected_id and all(o_id != selected_id for o_id, _ in choices):
+        choices.insert(0, (selected_id, f"Organization {selected_id}"))
+    return choices
+
+
+def _plugin_filters():
+    return sorted(collect(hook().contacts_search_filters()), key=lambda f: f.label)
+
+
+def _row_actions(contacts) -> dict:
+    """Plugin buttons per row. The hook is called for every contact: its answer may depend on the
+    contact (planning's "Add to list" only where the user may edit), so it is not templated."""
+    user = _user()
+    relay = hook().contacts_contact_actions
+    return {c.id: collect(relay(contact=c, user=user)) for c in contacts}
+
+
+def _row_urls() -> dict:
+    """Each row link as (before the id, after the id), from one url_for per page instead of per row."""
+    marker = str(ID_MAX)
+
+    def split(endpoint, **kwargs):
+        before, _, after = url_for(endpoint, contact_id=ID_MAX, **kwargs).partition(marker)
+        return before, after
+
+    return {
+        "show": split("contacts.show"),
+        "edit": split("contacts.edit"),
+        "delete_form": split("contacts.delete"),
+        "delete": split("contacts.delete", _method="DELETE"),
+    }
+
+
+def _row_context(contacts) -> dict:
+    user = _user()
+    perms = {c.id: (can(user, "contact.edit", c), can(user, "contact.delete", c)) for c in contacts}
+    return {
+        "actions": _row_actions(contacts),
+        "row_perms": perms,
+        "row_urls": _row_urls(),
+        "row_csrf": generate_csrf() if any(d for _e, d in perms.values()) else "",
+    }
+
+
+def _list_args():
+    """Read and check the list's query string; errors are collected, not raised."""
+    args = request.args
+    errors: dict = {}
+    params = {
+        "q": args.get("q", "").strip()[:200],
+        "status": args.get("status", ""),
+        "type": args.get("type", ""),
+        "sort": args.get("sort", "") or DEFAULT_SORT,
+    }
+    raw_org = args.get("organization_id", "").strip()
+    org_id = None
+    if raw_org:
+        if raw_org.isdigit() and 0 < int(raw_org) <= ID_MAX:
+            org_id = int(raw_org)
+        else:
+            errors["organization_id"] = ["Choose an organization from the list."]
+    params["organization_id"] = org_id
+    if params["sort"] not in service.SORTS:
+        errors["sort"] = [f"Choose one of: {', '.join(service.SORTS)}."]
+        params["sort"] = DEFAULT_SORT
+    return params, errors
+
+
+@bp.get("/")
+@login_required
+def index():
+    params, errors = _list_args()
+    cursor = request.args.get("cursor") or None
+    filters = _plugin_filters()
+    extra_values = {f.key: request.args.get(f.key, "") for f in filters}
+    extra = [(lambda stmt, f=f, v=extra_values[f.key]: f.apply(stmt, v)) for f in filters if extra_values[f.key]]
+    contacts, next_cursor = [], None
+    if not errors:
+        try:
+            result = service.list_contacts(_user(), cursor=cursor, extra_filters=extra, **params)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            contacts, next_cursor = result.items, result.next_cursor
+    filtered = any(params[k] for k in ("q", "status", "type", "organization_id")) or any(extra_values.values())
+    query = {k: v for k, v in {**params, **extra_values}.items() if v not in ("", None)}
+    if query.get("sort") == DEFAULT_SORT:
+        query.pop("sort")
+    context = {
+        "contacts": contacts,
+        "next_url": url_for("contacts.index", cursor=next_cursor, **query) if next_cursor else None,
+        "is_more": bool(cursor),
+        "filtered": filtered,
+        "list_errors": errors,
+        "params": params,
+        **_row_context(contacts),
+        "plugin_filters": filters,
+        "extra_values": extra_values,
+        "user_can": {"create": can(_user(), "contact.create")},
+        "can": can,
+        "types": vocabulary.terms("type"),
+        "statuses": vocabulary.terms("status"),
+    }
+    context["type_labels"], context["status_labels"] = dict(context["types"]), dict(context["statuses"])
+    if not htmx or htmx.boosted or htmx.history_restore_request:
+        context.update(
+            organizations=_organization_choices(params["organization_id"]),
+            sort_options=SORT_OPTIONS,
+            default_sort=DEFAULT_SORT,
+        )
+    return page("core/contacts/index.html", "rows", status=422 if errors else 200, **context)
+
+
+# --- create and edit ------------------------------------------------------------------------------
+
+
+def _form_data() -> dict:
+    return {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() and int(raw) <= ID_MAX else None
+
+
+def _values_of(contact) -> dict:
+    return {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+
+
+def _form_context(contact=None, values=None, errors=None, version=None, conflict=None):
+    user = _user()
+    teams = [(t.id, t.name) for t in writable_teams(user)]
+    if contact is not None and all(t_id != contact.owner_team_id for t_id, _ in teams):
+        teams.insert(0, (contact.owner_team_id, contact.owner_team.name))
+    types, statuses = list(vocabulary.terms("type")), list(vocabulary.terms("status"))
+    if contact is not None:
+        if contact.type not in dict(types):
+            types.append((contact.type, contact.type))
+        if contact.status not in dict(statuses):
+            statuses.append((contact.status, contact.status))
+    return {
+        "contact": contact,
+        "values": values if values is not None else (_values_of(contact) if contact else {}),
+        "errors": errors or {},
+        "version": version if version is not None else (contact.version if contact else None),
+        "conflict": conflict,
+        "teams": teams,
+        "types": types,
+        "statuses": statuses,
+        "organizations": _organization_choices(selected=contact.organization if contact else None),
+        "modal": bool(htmx) and not htmx.boosted,
+    }
+
+
+def _render_form(status=200, **kwargs):
+    return page("core/contacts/form.html", "form", status=status, **_form_context(**kwargs))
+
+
+@bp.get("/contacts/new")
+@login_required
+def new():
+    if not can(_user(), "contact.create"):
+        abort(403)
+    return _render_form()
+
+
+@bp.post("/contacts/new")
+@login_required
+def create():
+    data = _form_data()
+    try:
+        contact = service.create_contact(_user(), data)
+    except ValidationError as exc:
+        return _render_form(422, values=data, errors=exc.errors)
+    message = f"{contact.full_name} was created."
+    if htmx:
+        link = url_for("contacts.show", contact_id=contact.id)
+        response = make_response(render_template("core/contacts/_toast.html", message=message, link=link, oob=True))
+        return _trigger(response, CONTACT_CHANGED, closeModal=True, contactsChanged=True)
+    flash(message, "success")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.get("/contacts/<int(max=2147483647):contact_id>/edit")
+@login_required
+def edit(contact_id: int):
+    contact = service.get_contact(_user(), contact_id)
+    if not can(_user(), "contact.edit", contact):
+        abort(403)
+    return _render_form(contact=contact)
+
+
+@bp.post("/contacts/<int(max=2147483647):contact_id>/edit")
+@login_required
+def update(contact_id: int):
+    data = _form_data()
+    try:
+        raw_version = request.form.get("version", "")
+        if raw_version and _version() is None:
+            raise ValidationError({"version": "This form is damaged; reload the page and try again."})
+        contact = service.update_contact(_user(), contact_id, data, _version())
+    except ValidationError as exc:
+        contact = service.get_contact(_user(), contact_id)
+        return _render_form(422, contact=contact, values=data, errors=exc.errors, version=_version())
+    except Conflict as exc:
+        db.session.rollback()
+        contact = service.get_contact(_user(), contact_id)
+        changes = [
+            {"label": LABELS.get(name, name), "yours": _shown(name, yours), "theirs": _shown(name, theirs)}
+            for name, (yours, theirs) in exc.changes.items()
+        ]
+        conflict = {"message": exc.message, "changes": changes}
+        return _render_form(409, contact=contact, values=data, version=contact.version, conflict=conflict)
+    message = f"{contact.full_name} was saved."
+    if htmx:
+        response = make_response(render_template("core/contacts/_toast.html", message=message, oob=True))
+        return _trigger(response, CONTACT_CHANGED, closeModal=True, contactsChanged=True)
+    flash(message, "success")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+def _shown(field: str, value) -> str:
+    """A value as a person reads it, for the conflict box."""
+    if value in (None, ""):
+        return "(empty)"
+    if field == "phone":
+        return format_phone(value)
+    if field in ("type", "status"):
+        return vocabulary.label(field, value)
+    if field == "organization_id":
+        org = db.session.get(org_service.Organization, value)
+        return org.name if org is not None else str(value)
+    if field == "owner_team_id":
+        team = db.session.get(Team, value)
+        return team.name if team is not None else str(value)
+    return str(value)
+
+
+# --- the contact page -----------------------------------------------------------------------------
+
+
+@bp.get("/contacts/<int(max=2147483647):contact_id>")
+@login_required
+def show(contact_id: int):
+    user = _user()
+    contact = service.get_contact(user, contact_id)
+    entries = audit.history("contact", contact.id, limit=10)
+    actor_ids = {e.actor_id for e in entries if e.actor_id}
+    actors = {}
+    if actor_ids:
+        actors = {u.id: u.display_name for u in db.session.scalars(db.select(User).where(User.id.in_(actor_ids)))}
+    panels = collect(hook().contacts_contact_panels(contact=contact, user=user))
+    panels.sort(key=lambda p: (p.order, p.title))
+    return page(
+        "core/contacts/show.html",
+        "details",
+        contact=contact,
+        history=entries,
+        actors=actors,
+        labels=LABELS,
+        panels=panels,
+        actions=collect(hook().contacts_contact_actions(contact=contact, user=user)),
+        may_edit=can(user, "contact.edit", contact),
+        may_delete=can(user, "contact.delete", contact),
+        has_org_page="organizations.show" in _view_functions(),
+    )
+
+
+def _view_functions():
+    from flask import current_app
+
+    return current_app.view_functions
+
+
+# --- delete and restore ---------------------------------------------------------------------------
+
+
+@bp.route("/contacts/<int(max=2147483647):contact_id>", methods=["DELETE"])
+@bp.post("/contacts/<int(max=2147483647):contact_id>/delete")
+@login_required
+def delete(contact_id: int):
+    contact = service.delete_contact(_user(), contact_id)
+    message = f"{contact.full_name} was moved to the trash."
+    undo = url_for("contacts.restore", contact_id=contact.id)
+    if htmx and request.values.get("from") != "page":
+        # The row (hx-target) is replaced by nothing; the toast arrives out of band.
+        response = make_response(render_template("core/contacts/_toast.html", message=message, undo=undo, oob=True))
+        return _trigger(response, CONTACT_CHANGED)
+    flash({"text": message, "undo": undo}, "toast")
+    target = url_for("contacts.index")
+    if htmx:
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@bp.post("/contacts/<int(max=2147483647):contact_id>/restore")
+@login_required
+def restore(contact_id: int):
+    contact = service.restore_contact(_user(), contact_id)
+    message = f"{contact.full_name} was restored."
+    link = url_for("contacts.show", contact_id=contact.id)
+    if htmx:
+        # The clicked toast or trash row (hx-target) is replaced by nothing; a new toast says so.
+        response = make_response(render_template("core/contacts/_toast.html", message=message, link=link, oob=True))
+        return _trigger(response, CONTACT_CHANGED, contactsChanged=True)
+    flash(message, "success")
+    return redirect(link)

@@ -1,0 +1,1 @@
+"""Delivery adapters: each hands one outgoing message to the outside world (see base.py)."""

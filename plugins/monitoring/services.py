@@ -1,0 +1,220 @@
+"""Writing and reading the activity feed.
+
+``record`` is called from the ``contacts_record_changed`` event hook, after the change it
+describes was committed: it writes in its own transaction (a savepoint when the caller still has
+one open) and never raises, so a broken feed can not break saving a contact.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+
+from core.database import in_write, transaction
+from core.errors import ValidationError
+from core.extensions import db
+from core.models import Contact, Organization, Team, User
+from core.policy import require, visible_team_ids
+from core.services.pagination import Page, decode_cursor, encode_cursor
+
+from .models import Activity
+
+log = logging.getLogger(__name__)
+
+ENTITY_TYPES = ("contact", "organization", "communication", "note", "list")
+MAX_INT = 2**31 - 1  # ids are INTEGER columns
+HIDDEN_FIELDS = {"version", "updated_at", "email_key", "sort_name", "name_key"}
+
+
+def _after_value(change):
+    """The value after a change given as ``(before, after)`` (or a bare value)."""
+    if isinstance(change, (list, tuple)) and len(change) == 2:
+        return change[1] if change[1] is not None else change[0]
+    return change
+
+
+def _as_int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_INT else None
+
+
+def summarize(entity_type: str, action: str, changes: dict) -> str:
+    """A short line for people: "changed email, status", "created note"."""
+    if action == "updated":
+        fields = [
+            name for name, change in (changes or {}).items()
+            if name not in HIDDEN_FIELDS
+            and not (isinstance(change, (list, tuple)) and len(change) == 2 and change[0] == change[1])
+        ]
+        text = f"changed {', '.join(fields)}" if fields else f"updated {entity_type}"
+    else:
+        text = f"{action} {entity_type}"
+    return text if len(text) <= 500 else text[:499] + "…"
+
+
+def actor_label(actor) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "display_name", None) or getattr(actor, "email", None) or "system"
+
+
+def _scope(entity_type: str, entity_id, changes: dict) -> tuple[int | None, int | None]:
+    """(contact_id, owner_team_id) of a change, by the convention documented on the hook."""
+    contact_id = None
+    if entity_type == "contact":
+        contact_id = _as_int(entity_id)
+    elif "contact_id" in changes:
+        contact_id = _as_int(_after_value(changes["contact_id"]))
+    team_id = _as_int(_after_value(changes["owner_team_id"])) if "owner_team_id" in changes else None
+    if team_id is None and contact_id is not None:
+        # Usually still loaded by the request that made the change (no query then).
+        contact = db.session.get(Contact, contact_id)
+        team_id = contact.owner_team_id if contact is not None else None
+    if team_id is None and entity_type == "organization" and _as_int(entity_id):
+        team_id = db.session.scalar(select(Organization.owner_team_id).where(Organization.id == int(entity_id)))
+    return contact_id, team_id
+
+
+def record(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:
+    """Append one entry. Logs and swallows every error: the change itself is already committed."""
+    try:
+        changes = dict(changes or {})
+        joined = in_write()
+        with transaction() as session:
+            contact_id, team_id = _scope(entity_type, entity_id, changes)
+            entry = Activity(
+                actor_id=getattr(actor, "id", None),
+                actor_name=actor_label(actor),
+                entity_type=str(entity_type)[:50],
+                entity_id=_as_int(entity_id),
+                contact_id=contact_id,
+                action=str(action)[:20],
+                summary=summarize(entity_type, action, changes),
+                owner_team_id=team_id,
+            )
+            if joined:
+                with session.begin_nested():  # a failure here never poisons the caller's open transaction
+                    session.add(entry)
+            else:  # our own transaction: a failure rolls back only the entry
+                session.add(entry)
+        return entry
+    except Exception:  # noqa: BLE001 - the feed must never break the change it reports
+        log.exception("activity feed: could not record %s %s %s", action, entity_type, entity_id)
+        return None
+
+
+def repoint_contact(source_id: int, target_id: int) -> list[int]:
+    """After a merge, entries about ``source`` belong to ``target``. Returns the ids moved."""
+    try:
+        with transaction() as session:
+            ids = sorted(session.scalars(select(Activity.id).where(Activity.contact_id == source_id)).all())
+            if ids:
+                session.execute(update(Activity).where(Activity.contact_id == source_id).values(contact_id=target_id))
+        return ids
+    except Exception:  # noqa: BLE001 - see ``record``
+        log.exception("activity feed: could not re-point contact %s to %s", source_id, target_id)
+        return []
+
+
+def unrepoint_contact(source_id: int, target_id: int, activity_ids) -> int:
+    """Undo ``repoint_contact``: the listed entries still on ``target`` go back to ``source``.
+    Entries deleted since are skipped. Returns how many moved back."""
+    ids = [int(i) for i in activity_ids or []]
+    if not ids:
+        return 0
+    try:
+        moved = 0
+        with transaction() as session:
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                chunk = ids[start:start + 500]
+                moved += session.execute(
+                    update(Activity).where(Activity.id.in_(chunk), Activity.contact_id == target_id)
+                    .values(contact_id=source_id)
+                ).rowcount or 0
+        return moved
+    except Exception:  # noqa: BLE001 - see ``record``
+        log.exception("activity feed: could not move entries back from contact %s to %s", target_id, source_id)
+        return 0
+
+
+def _page(stmt, cursor: str | None, limit: int) -> Page:
+    if not 1 <= limit <= 200:
+        raise ValidationError({"limit": "Between 1 and 200."})
+    if cursor:
+        (last_id,) = decode_cursor(cursor, [int])
+        if not 0 < last_id <= MAX_INT:
+            raise ValidationError({"cursor": "This cursor is not valid; start again from the first page."})
+        stmt = stmt.where(Activity.id < last_id)
+    rows = db.session.scalars(stmt.order_by(Activity.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor([rows[-1].id]) if more and rows else None)
+
+
+def parse_filters(args) -> dict:
+    """The feed's query-string filters, validated; bad values name their field (422)."""
+    errors: dict = {}
+    entity_type = (args.get("entity_type") or "").strip()
+    if len(entity_type) > 50:
+        errors["entity_type"] = "At most 50 characters."
+    actor_id = None
+    raw = (args.get("actor") or "").strip()
+    if raw:
+        actor_id = _as_int(raw) if raw.isdigit() else None
+        if actor_id is None:
+            errors["actor"] = "Must be a user id."
+    cursor = args.get("cursor") or None
+    if errors:
+        raise ValidationError(errors)
+    return {"entity_type": entity_type, "actor_id": actor_id, "cursor": cursor}
+
+
+def list_activity(actor, *, entity_type: str = "", actor_id: int | None = None, cursor: str | None = None,
+                  limit: int = 50) -> Page:
+    """The global feed, newest first, limited to the teams ``actor`` may see.
+
+    Entries without an owner team (plugin records not tied to a team or contact) are shown to
+    administrators only.
+    """
+    require(actor, "activity.list")
+    stmt = select(Activity)
+    teams = visible_team_ids(actor)
+    if teams is not None:
+        stmt = stmt.where(Activity.owner_team_id.in_(teams or [-1]))
+    if entity_type:
+        stmt = stmt.where(Activity.entity_type == entity_type)
+    if actor_id is not None:
+        stmt = stmt.where(Activity.actor_id == actor_id)
+    return _page(stmt, cursor, limit)
+
+
+def contact_activity(actor, contact: Contact, *, cursor: str | None = None, limit: int = 20) -> Page:
+    """Everything recorded about ``contact``; the caller has already checked that ``actor`` may
+    view it (``core.services.contacts.get_contact``), which is what grants its history."""
+    require(actor, "activity.list", contact)
+    return _page(select(Activity).where(Activity.contact_id == contact.id), cursor, limit)
+
+
+def contact_names(actor, entries) -> dict[int, str]:
+    """Names of the contacts the entries concern, in one query, for those ``actor`` may see."""
+    ids = {e.contact_id for e in entries if e.contact_id}
+    if not ids:
+        return {}
+    stmt = select(Contact).where(Contact.id.in_(ids))
+    teams = visible_team_ids(actor)
+    if teams is not None:
+        stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
+    return {c.id: c.full_name for c in db.session.scalars(stmt).unique()}
+
+
+def actor_options(actor) -> list[tuple[int, str]]:
+    """Users offered in the actor filter: everyone for admins, else the members of one's teams."""
+    stmt = select(User).order_by(User.name, User.email).limit(500)
+    teams = visible_team_ids(actor)
+    if teams is not None:
+        stmt = stmt.where(User.teams.any(Team.id.in_(teams or [-1])))
+    return [(u.id, u.display_name) for u in db.session.scalars(stmt)]

@@ -1,0 +1,107 @@
+"""Login, logout, remember-me, the rate limit and the first-login password change."""
+
+import pytest
+
+from core import create_app
+from core.extensions import db
+from core.services import accounts
+from tests import factories
+from tests.conftest import test_config
+
+
+def _login(client, email, password, **extra):
+    return client.post("/login", data={"email": email, "password": password, **extra})
+
+
+def test_login_and_logout(app, member):
+    client = app.test_client()
+    response = _login(client, member.email, factories.PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused_without_saying_which_part(app, member):
+    client = app.test_client()
+    response = _login(client, member.email, "not the password")
+    assert response.status_code == 401
+    assert b"Wrong email or password" in response.data
+    assert _login(client, "nobody@example.org", "whatever").status_code == 401
+
+
+def test_inactive_user_cannot_log_in(app, team):
+    with app.app_context():
+        user = factories.user("member", [db.session.merge(team)], active=False)
+        email = user.email
+    assert _login(app.test_client(), email, factories.PASSWORD).status_code == 401
+
+
+def test_remember_me_sets_a_cookie(app, member):
+    client = app.test_client()
+    _login(client, member.email, factories.PASSWORD, remember="1")
+    assert client.get_cookie("remember_token") is not None
+
+
+def test_next_only_redirects_inside_the_site(app, member):
+    client = app.test_client()
+    response = client.post(
+        "/login?next=//evil.example/x", data={"email": member.email, "password": factories.PASSWORD}
+    )
+    assert response.headers["Location"] == "/"
+    client = app.test_client()
+    response = client.post("/login?next=/trash", data={"email": member.email, "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/trash"
+
+
+def test_changing_the_password_logs_out_other_sessions(app, member):
+    first, second = app.test_client(), app.test_client()
+    _login(first, member.email, factories.PASSWORD)
+    _login(second, member.email, factories.PASSWORD)
+    response = first.post(
+        "/account/password",
+        data={"current_password": factories.PASSWORD, "new_password": "a new long password", "confirm_password": "a new long password"},
+    )
+    assert response.status_code == 302
+    assert first.get("/").status_code == 200
+    assert second.get("/").status_code == 302
+
+
+def test_password_change_errors_name_the_field(app, member_client):
+    response = member_client.post(
+        "/account/password", data={"current_password": "wrong", "new_password": "x", "confirm_password": "x"}
+    )
+    assert response.status_code == 422
+    assert b"This is not your current password" in response.data
+
+
+def test_one_time_password_forces_a_change(app, team):
+    with app.test_request_context():
+        user, one_time = accounts.create_user(accounts.SYSTEM, {"email": "new@example.org", "role": "member"})
+    client = app.test_client()
+    response = _login(client, "new@example.org", one_time)
+    assert response.headers["Location"].endswith("/account/password")
+    assert client.get("/").headers["Location"].endswith("/account/password")
+    client.post(
+        "/account/password",
+        data={"current_password": one_time, "new_password": "my own password 1", "confirm_password": "my own password 1"},
+    )
+    assert client.get("/").status_code == 200
+
+
+@pytest.fixture
+def limited_app(tmp_path_factory):
+    app = create_app(test_config(tmp_path_factory, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute"), plugins=[])
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def test_login_is_rate_limited(limited_app):
+    client = limited_app.test_client()
+    codes = [_login(client, "x@example.org", "wrong password").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    page = _login(client, "x@example.org", "wrong password")
+    assert page.status_code == 429
+    assert b"Too many login attempts" in page.data
+    assert client.get("/login").status_code == 200  # only POSTs are limited

@@ -1,0 +1,81 @@
+"""core.database: the write transaction, after-commit callbacks and engine settings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from core import database
+from core.extensions import db
+from core.models import Team
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Team))
+
+
+def test_a_transaction_commits_and_then_runs_callbacks(ctx):
+    seen = []
+    with database.transaction() as session:
+        session.add(Team(name="One"))
+        database.after_commit(lambda: seen.append(_count()))
+        assert seen == []
+    assert seen == [1]
+
+
+def test_an_error_rolls_back_and_skips_callbacks(ctx):
+    seen = []
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        session.add(Team(name="One"))
+        database.after_commit(lambda: seen.append("ran"))
+        raise RuntimeError("boom")
+    assert seen == [] and _count() == 0
+
+
+def test_nested_use_joins_the_outer_transaction(ctx):
+    seen = []
+    with pytest.raises(RuntimeError), database.transaction():
+        with database.transaction() as inner:
+            inner.add(Team(name="Inner"))
+            database.after_commit(lambda: seen.append("inner"))
+        raise RuntimeError("the outer block fails after the inner one finished")
+    assert _count() == 0 and seen == []
+    with database.transaction():
+        with database.transaction() as inner:
+            inner.add(Team(name="Inner"))
+            database.after_commit(lambda: seen.append("inner"))
+        assert seen == []
+    assert seen == ["inner"] and _count() == 1
+
+
+def test_after_commit_outside_a_transaction_runs_at_once(ctx):
+    seen = []
+    database.after_commit(lambda: seen.append("now"))
+    assert seen == ["now"]
+
+
+def test_an_open_read_is_ended_before_the_write(ctx):
+    _count()  # opens a read transaction
+    assert db.session().in_transaction()
+    with database.transaction() as session:
+        session.add(Team(name="After a read"))
+    assert _count() == 1
+
+
+def test_engine_settings(ctx, app):
+    assert database.ping()
+    assert database.current_dialect() == db.engine.dialect.name
+    assert database.is_sqlite() == (db.engine.dialect.name == "sqlite")
+    if database.is_sqlite():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == app.config["SQLITE_BUSY_TIMEOUT_MS"]
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
+def test_default_engine_options(app):
+    sqlite = type("A", (), {"config": {"SQLALCHEMY_DATABASE_URI": "sqlite:///x.db", "SQLITE_BUSY_TIMEOUT_MS": 5000}})
+    assert database.default_sqlalchemy_options(sqlite)["connect_args"]["timeout"] == 5.0
+    pg = type("A", (), {"config": {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://h/db"}})
+    assert database.default_sqlalchemy_options(pg)["pool_pre_ping"] is True

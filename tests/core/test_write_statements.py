@@ -1,0 +1,95 @@
+"""How many SQL statements a write through the API costs (counts, not timings).
+
+Every avoidable query is a fixed cost on each write: the counts below are the ones this code
+needs, so a change that adds a reload (an expired actor, a second lookup of the record, a
+pre-check the unique index already makes) fails here. BEGIN/SAVEPOINT lines are counted too.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from core.extensions import db
+
+from .test_api_contacts import Api, make_token
+
+
+@pytest.fixture
+def api(app, member):
+    return Api(app, make_token(app, member))
+
+
+@contextmanager
+def counting(app):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _selects(seen, table):
+    return [s for s in seen if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s]
+
+
+def _create(api, n):
+    resp = api.post("/api/v1/contacts", json={"first_name": "Ada", "last_name": f"L{n}", "email": f"ada{n}@example.org"})
+    assert resp.status_code == 201, resp.json
+    return resp
+
+
+def test_create_statements(app, api):
+    _create(api, 0)  # warm the vocabulary cache
+    with counting(app) as seen:
+        _create(api, 1)
+    # token+user+teams in one query; no email pre-check; no reload of actor or contact after commit
+    assert len(_selects(seen, "api_tokens")) == 1
+    assert not _selects(seen, "users") and not _selects(seen, "teams")
+    assert not _selects(seen, "contacts")  # no e-mail pre-check (the unique index decides), no re-read
+    assert sum(s.lstrip().upper().startswith("INSERT INTO CONTACTS") for s in seen) == 1
+    assert len(seen) <= 8, seen
+
+
+def test_update_statements(app, api):
+    created = _create(api, 0)
+    cid = created.json["id"]
+    with counting(app) as seen:
+        resp = api.patch(f"/api/v1/contacts/{cid}", json={"last_name": "B"}, headers={"If-Match": created.headers["ETag"]})
+    assert resp.status_code == 200, resp.json
+    assert len(_selects(seen, "api_tokens")) == 1
+    assert not _selects(seen, "users") and not _selects(seen, "teams")
+    assert len([s for s in _selects(seen, "contacts") if "contacts.first_name" in s]) == 1  # one read, under the lock
+    assert len(seen) <= 9, seen
+
+
+def test_update_conflict_and_duplicate_email_still_answer(app, api):
+    first = _create(api, 0)
+    second = _create(api, 1)
+    stale = api.patch(f"/api/v1/contacts/{first.json['id']}", json={"last_name": "X"}, headers={"If-Match": '"1-99"'})
+    assert stale.status_code in (409, 412)
+    dup = api.patch(f"/api/v1/contacts/{second.json['id']}", json={"email": "ada0@example.org"},
+                    headers={"If-Match": second.headers["ETag"]})
+    assert dup.status_code == 422 and "email" in str(dup.json)
+
+
+def test_schedule_statements(app, api):
+    cid = _create(api, 0).json["id"]
+    due = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"subject": "Hello", "content": "Dear Ada", "when": due}
+    assert api.post(f"/api/v1/contacts/{cid}/communications/send", json=body).status_code == 201
+    with counting(app) as seen:
+        resp = api.post(f"/api/v1/contacts/{cid}/communications/send", json=body)
+    assert resp.status_code == 201, resp.json
+    assert not _selects(seen, "users") and not _selects(seen, "teams")
+    assert len(seen) <= 16, seen

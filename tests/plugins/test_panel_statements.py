@@ -1,0 +1,139 @@
+"""How many SQL statements each lazy panel of the contact page costs (issue 5: no N+1, no query
+twice). Counts, not timings: each panel request pays BASE statements for the session's user
+(its row and its teams) and the contact, plus the panel's own."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from core.extensions import db
+from core.models import Team, utcnow
+from tests import factories
+
+BASE = 3  # the logged-in user, the user's teams, the contact
+
+
+@contextmanager
+def counted(app):
+    """The SELECT statements run inside the block (BEGIN/SAVEPOINT and writes are not counted)."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+
+
+def _get(app, client, url: str):
+    client.get(url, headers={"HX-Request": "true"})  # warm: first-use caches (vocabulary, zones)
+    with counted(app) as seen:
+        response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_data(as_text=True), seen
+
+
+@pytest.fixture
+def busy(app, team, other_team):
+    """A contact with entries by three authors (with teams of their own), one send with a status
+    history (whose actor also has teams), and a list it is on."""
+    from plugins.communications.models import Communication, CommunicationEvent
+    from plugins.planning.models import ContactList, ListMember
+
+    with app.app_context():
+        sales, support = db.session.get(Team, team.id), db.session.get(Team, other_team.id)
+        authors = [factories.user("member", [sales, support], name=f"Author {i}") for i in range(3)]
+        operator = factories.user("manager", [sales, support], name="Operator")
+        contact = factories.contact(sales, email="ada@example.org")
+        now = utcnow()
+        for i in range(30):
+            db.session.add(Communication(
+                contact_id=contact.id, type="call", direction="outbound", subject=f"Call {i}", content="",
+                status="logged", scheduled_at=now - timedelta(hours=i + 1), created_by_id=authors[i % 3].id,
+            ))
+        send = Communication(
+            contact_id=contact.id, type="email", direction="outbound", subject="Hello", content="Hi",
+            status="failed", scheduled_at=now, created_by_id=authors[0].id, channel="email",
+            to_address="ada@example.org", idempotency_key="k" * 32, attempts=1, last_error="boom",
+        )
+        db.session.add(send)
+        db.session.flush()
+        db.session.add_all([
+            CommunicationEvent(communication_id=send.id, old_status=None, new_status="scheduled", actor_id=operator.id),
+            CommunicationEvent(communication_id=send.id, old_status="scheduled", new_status="failed", detail="boom"),
+        ])
+        lst = ContactList(name="Prospects", name_key="prospects", owner_team_id=sales.id)
+        db.session.add(lst)
+        db.session.flush()
+        db.session.add(ListMember(list_id=lst.id, contact_id=contact.id))
+        db.session.commit()
+        return contact.id
+
+
+def test_timeline_loads_authors_and_send_history_without_n_plus_1(app, member_client, busy):
+    html, seen = _get(app, member_client, f"/communications/contacts/{busy}/timeline")
+    # the page of entries with their authors (joined), then the one send's status history
+    assert len(seen) == BASE + 2, seen
+    assert not any("team_members" in s for s in seen[BASE:]), "authors' teams are not needed"
+    assert "by Author 0" in html and "by Author 2" in html
+    assert "Status history (2)" in html and "Operator" in html and "system" in html
+
+
+def test_timeline_of_plain_entries_skips_the_history_query(app, member_client, team):
+    from plugins.communications.models import Communication
+
+    with app.app_context():
+        author = factories.user("member", [db.session.get(Team, team.id)], name="Grace")
+        contact = factories.contact(db.session.get(Team, team.id))
+        db.session.add(Communication(contact_id=contact.id, type="call", direction="inbound", subject="Hi",
+                                     content="", status="logged", scheduled_at=utcnow(), created_by_id=author.id))
+        db.session.commit()
+        contact_id = contact.id
+    html, seen = _get(app, member_client, f"/communications/contacts/{contact_id}/timeline")
+    assert len(seen) == BASE + 1, seen
+    assert "by Grace" in html and "Status history" not in html
+
+
+def test_compose_panel(app, member_client, busy):
+    html, seen = _get(app, member_client, f"/communications/contacts/{busy}/compose")
+    assert len(seen) == BASE + 1, seen  # the email templates
+    assert "<option selected>UTC</option>" in html and "<option>Europe/Paris</option>" in html
+    assert html.count("<option selected>") == 1
+    assert '<option value="Europe/Paris">' in html  # the datalist the timeline's reschedule uses
+
+
+def test_preferences_panel(app, member_client, busy):
+    html, seen = _get(app, member_client, f"/communications/contacts/{busy}/preferences")
+    assert len(seen) == BASE + 3, seen  # preferences, consent history, consents
+    assert '<option value="Europe/Paris">' in html
+
+
+def test_lists_panel_does_not_repeat_the_lists_query(app, member_client, busy):
+    html, seen = _get(app, member_client, f"/planning/contacts/{busy}/lists")
+    assert len(seen) == BASE + 1, seen  # the contact's lists prove there is one to add to
+    assert "Prospects" in html and "Add to list" in html
+
+
+def test_lists_panel_for_a_contact_on_no_list(app, member_client, team):
+    with app.app_context():
+        contact_id = factories.contact(db.session.get(Team, team.id)).id
+    html, seen = _get(app, member_client, f"/planning/contacts/{contact_id}/lists")
+    assert len(seen) == BASE + 2, seen  # its lists (none), then whether any list may take it
+    assert "Not in any list" in html
+
+
+@pytest.mark.parametrize("url", ["/collaboration/contacts/{id}/notes", "/monitoring/contacts/{id}/activity"])
+def test_other_panels_cost_one_statement(app, member_client, busy, url):
+    _, seen = _get(app, member_client, url.format(id=busy))
+    assert len(seen) == BASE + 1, seen
+

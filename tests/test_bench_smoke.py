@@ -1,0 +1,83 @@
+"""The benchmark runs end to end (CI checks that it runs, not how fast).
+
+A tiny dataset (500 contacts, 2,000 communications), 20 requests per scenario and 2 s of writes,
+through the real production server in a subprocess. Deselect with ``-m "not bench"``. With
+``CONTACTS_TEST_DATABASE_URL`` set it runs against PostgreSQL, in its own database beside the
+test database (never the test database itself, whose tables the suite empties).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.bench
+
+CORE_SCENARIOS = {
+    "list: first page", "list: status filter", "list: deep keyset page", "search: a rare prefix",
+    "search: a common surname", "search: two words", "contact page: light", "contact page: heavy",
+    "create: API", "create: HTMX form", "update: API with If-Match", "mixed reads (Zipf)",
+}
+PLUGIN_SCENARIOS = {  # measured, or "skipped: route missing" without the plugin's routes
+    "communications timeline panel", "communications: global list, type filter", "schedule a send: API", "dashboard",
+}
+
+
+def _database_url() -> str | None:
+    url = os.environ.get("CONTACTS_TEST_DATABASE_URL")
+    if not url:
+        return None
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database="contacts_bench_smoke").render_as_string(hide_password=False)
+
+
+def test_small_benchmark_runs_and_writes_a_report(tmp_path):
+    command = [
+        sys.executable, "-m", "bench", "--small", "--contacts", "500", "--orgs", "50", "--communications", "2000",
+        "--requests", "20", "--concurrent-seconds", "0.5", "--sequential-seconds", "5", "--write-seconds", "2",
+        "--data-dir", str(tmp_path / "data"), "--results-dir", str(tmp_path / "results"),
+    ]
+    url = _database_url()
+    if url:
+        command += ["--database-url", url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-3000:]
+    files = list((tmp_path / "results").glob("*.json"))
+    assert len(files) == 1, done.stderr[-2000:]
+    report = json.loads(files[0].read_text())
+
+    assert report["dataset"]["contacts"] == 500
+    assert report["dataset"]["counts"] == {"organizations": 50, "contacts": 500, "communications": 2000}
+    assert report["database"]["dialect"] == ("postgresql" if url else "sqlite")
+    assert report["cpu_count"] >= 1 and report["versions"]["python"]
+    by_name = {row["scenario"]: row for row in report["scenarios"]}
+    assert CORE_SCENARIOS | PLUGIN_SCENARIOS <= set(by_name), sorted(by_name)
+    for name, row in by_name.items():
+        assert row["status"] in {"ok", "skipped"}, (name, row.get("reason"))
+        if row["status"] == "skipped":
+            assert row["reason"].startswith("route missing"), (name, row["reason"])
+            continue
+        assert row["latency_ms"]["n"] > 0 and row["latency_ms"]["p50"] > 0, name
+        assert row["concurrent"]["requests"] > 0, name
+        assert row["errors"] == 0, (name, row.get("error_kinds"))
+    assert by_name["list: first page"]["status"] == "ok"
+    assert by_name["list: first page"]["sql_floor_ms"]["p50"] > 0
+    assert by_name["list: first page"]["ratios"]["p50_vs_sql"] > 0
+    assert report["bare"]["latency_ms"]["p50"] > 0
+    assert report["sustained_writes"]["status"] in {"ok", "skipped"}
+    if report["sustained_writes"]["status"] == "ok":
+        assert report["sustained_writes"]["writes"] > 0
+    assert report["restart_seconds"] > 0
+    assert report["memory_mb"]["workers"] and all(m and m > 0 for m in report["memory_mb"]["workers"])
+    assert any("CSV import" in name for name, _ in report["pending"])
+    assert by_name["search: a common surname"]["sql_floor_ms"]["p50"] > 0  # the FTS floor runs
+    assert "| target |" in done.stdout
+    assert "| list: first page |" in done.stdout
