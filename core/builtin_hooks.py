@@ -10,3 +10,15 @@ hookimpl = pluggy.HookimplMarker("contacts")
 @hookimpl(trylast=True)
 def contacts_permission(user, action, obj):
     return policy.core_rule(user, action, obj)
+
+
+@hookimpl
+def contacts_tasks(app, huey):
+    from huey import crontab
+
+    from .services import jobs
+    from .tasks import in_app_context, register
+
+    register(app, huey, jobs.run, name=jobs.RUN_TASK)
+    periodic = huey.periodic_task(crontab(minute="*"), name=jobs.SWEEP_TASK)(in_app_context(app, jobs.sweep))
+    app.extensions["contacts_tasks"][jobs.SWEEP_TASK] = periodic

@@ -84,8 +84,16 @@ def transaction():
     finally:
         _immediate.reset(token_imm)
         _after_commit.reset(token_cb)
+    # Every callback runs even if one raises (the change is committed either way); the first
+    # error is raised afterwards.
+    error = None
     for cb in callbacks:
-        cb()
+        try:
+            cb()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            error = error or exc
+    if error is not None:
+        raise error
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -76,6 +76,25 @@ def contacts_tasks(app, huey):
 
 
 @hookspec
+def contacts_job_runners():
+    """Return ``{kind: runner}``: background job kinds this plugin runs (imports, bulk changes...).
+
+    Start one with ``core.services.jobs.start(actor, kind, params, title=...)``; the worker calls
+    ``runner(ctx)`` as the user who started it. ``ctx.params`` holds what was passed,
+    ``ctx.checkpoint`` where a resumed run picks up; report with
+    ``ctx.progress(done, total, checkpoint=...)`` between batches (it raises ``JobCancelled``
+    once the job is cancelled) and ``ctx.error(ref, message)`` per bad item. The returned dict
+    is the job's result; ``result["links"]`` (``[{"label", "url"}]``) is shown when it ends.
+
+    Example::
+
+        @hookimpl
+        def contacts_job_runners():
+            return {"planning.refresh": refresh_all_lists}
+    """
+
+
+@hookspec
 def contacts_hookspecs():
     """Return a list of modules holding hookspecs of this plugin's own, for other plugins.
 

@@ -31,7 +31,7 @@ def core_rule(user, action: str, obj) -> bool:
     kind = action.split(".", 1)[0]
     if kind == "admin":
         return False
-    if kind == "token":  # everyone manages their own API tokens
+    if kind in ("token", "job"):  # own API tokens; jobs (what a job changes is checked per record)
         return True
     if kind == "team" and verb == "manage":
         return user.role == "manager" and obj is not None and obj.id in user.team_ids

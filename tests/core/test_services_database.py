@@ -79,3 +79,19 @@ def test_default_engine_options(app):
     assert database.default_sqlalchemy_options(sqlite)["connect_args"]["timeout"] == 5.0
     pg = type("A", (), {"config": {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://h/db"}})
     assert database.default_sqlalchemy_options(pg)["pool_pre_ping"] is True
+
+
+def test_every_after_commit_callback_runs_even_if_one_raises(app):
+    from core.database import after_commit, transaction
+
+    ran = []
+
+    def boom():
+        ran.append("boom")
+        raise LookupError("first")
+
+    with app.app_context(), pytest.raises(LookupError, match="first"):
+        with transaction():
+            after_commit(boom)
+            after_commit(lambda: ran.append("second"))
+    assert ran == ["boom", "second"]
