@@ -180,7 +180,7 @@ class ContactStatusHistorySchema(ma.Schema):
     items = fields.List(fields.Nested(ContactStatusChangeSchema), metadata={"description": "Newest first (up to 200)."})
 
 
-@contact_bp.route(CONTACT + "/preferences", methods=["GET"], tags=["contacts"])
+@contact_bp.route(CONTACT + "/contact-preferences", methods=["GET"], tags=["contacts"])
 @login_required
 @contact_bp.response(200, ContactPreferencesSchema)
 @documented(contact_bp, 401, 404)
@@ -189,7 +189,7 @@ def get_preferences(contact_id):
     return {"preferences": preferences.get_preferences(_actor(), contact_id)}
 
 
-@contact_bp.route(CONTACT + "/preferences", methods=["PATCH"], tags=["contacts"])
+@contact_bp.route(CONTACT + "/contact-preferences", methods=["PATCH"], tags=["contacts"])
 @login_required
 @contact_bp.arguments(ContactPreferencesInSchema)
 @contact_bp.response(200, ContactPreferencesSchema)
