@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import and_, exists, func, select
 
 from ..errors import ValidationError
-from ..models import Contact, CustomField, CustomFieldValue, utcnow
+from ..models import Contact, CustomFieldValue, utcnow
 from ..ui import SearchFilter
 from . import custom_fields as cf
 from .pagination import Page, after, decode_cursor, encode_cursor
@@ -22,11 +22,11 @@ OPERATORS = ("eq", "contains", "lt", "gt", "between", "empty", "not_empty")
 SORT_PREFIX = "cf_"
 
 
-def _column(field: CustomField):
+def _column(field: cf.FieldDef):
     return getattr(CustomFieldValue, cf.COLUMN_OF[field.kind])
 
 
-def _typed(field: CustomField, raw, name: str):
+def _typed(field: cf.FieldDef, raw, name: str):
     if field.kind == "multi_choice":  # a filter value is one option
         raw = [raw] if isinstance(raw, str) else raw
     try:
@@ -38,7 +38,7 @@ def _typed(field: CustomField, raw, name: str):
     return value[0] if field.kind == "multi_choice" else value
 
 
-def condition(field: CustomField, op: str, value=None, value2=None):
+def condition(field: cf.FieldDef, op: str, value=None, value2=None):
     """A WHERE condition on contacts for ``field <op> value``; for the filter builder.
 
     ``eq`` (multi choice: has this option), ``contains`` (text kinds, case-insensitive),
@@ -78,7 +78,7 @@ def condition(field: CustomField, op: str, value=None, value2=None):
 # --- list filters (contacts_search_filters) ----------------------------------------------------
 
 
-def _simple_filter(field: CustomField):
+def _simple_filter(field: cf.FieldDef):
     """The list's one-value filter: text kinds contain, the others equal."""
     op = "contains" if field.kind in ("text", "long_text", "url") else "eq"
 
@@ -88,7 +88,7 @@ def _simple_filter(field: CustomField):
     return apply
 
 
-def _options(field: CustomField):
+def _options(field: cf.FieldDef):
     if field.kind in cf.CHOICE_KINDS:
         pairs = [(c, c) for c in field.choices]
     elif field.kind == "boolean":
@@ -129,7 +129,7 @@ def search_filters() -> list[SearchFilter]:
 # --- sorting -----------------------------------------------------------------------------------
 
 
-def sort_field(sort: str) -> CustomField | None:
+def sort_field(sort: str) -> cf.FieldDef | None:
     """The field a ``cf_<key>`` / ``-cf_<key>`` sort names, when it is active and sortable."""
     key = sort.removeprefix("-")
     if not key.startswith(SORT_PREFIX):
@@ -150,7 +150,7 @@ def sort_options() -> list[tuple[str, str]]:
     return out
 
 
-def _cursor_value(field: CustomField, text: str):
+def _cursor_value(field: cf.FieldDef, text: str):
     try:
         if field.kind == "number":
             return float(text)
@@ -165,7 +165,7 @@ def _cursor_value(field: CustomField, text: str):
         raise ValidationError({"cursor": "This cursor is not valid; start again from the first page."}) from None
 
 
-def _cursor_text(field: CustomField, value) -> str:
+def _cursor_text(field: cf.FieldDef, value) -> str:
     if field.kind == "boolean":
         return "1" if value else "0"
     if field.kind == "number":
@@ -245,7 +245,7 @@ def export_values(contact_ids) -> dict[int, dict[str, str]]:
     return out
 
 
-def import_value(field: CustomField, text: str):
+def import_value(field: cf.FieldDef, text: str):
     """The API-form value of one CSV cell for ``field`` (None when empty), ready for
     ``custom_fields: {key: value}``; ValueError with a message for the row report."""
     if field.kind == "multi_choice":

@@ -11,12 +11,14 @@ import math
 import re
 from datetime import date
 
+from dataclasses import dataclass
+
 from flask import g
 from sqlalchemy import delete, select
 
 from ..database import transaction
 from ..errors import NotFound, ValidationError
-from ..extensions import db
+from ..extensions import cache, db
 from ..models import MAX_ID, Contact, CustomField, CustomFieldValue
 from ..models.contact_data import FIELD_KINDS
 from ..policy import require
@@ -35,28 +37,54 @@ TRUE = {"1", "true", "yes", "on", "y"}
 FALSE = {"0", "false", "no", "off", "n"}
 
 
-def error_key(field: CustomField) -> str:
+def error_key(field: FieldDef) -> str:
     return f"custom.{field.key}"
 
 
 # --- definitions ---------------------------------------------------------------------------
 
 
-def definitions(include_archived: bool = False) -> list[CustomField]:
-    """Field definitions in display order; read once per request."""
+@dataclass(frozen=True)
+class FieldDef:
+    """A field definition as the rest of the app reads it: plain data, cached across requests."""
+
+    id: int
+    key: str
+    label: str
+    kind: str
+    required: bool
+    choices: tuple
+    position: int
+    archived: bool
+
+
+_CACHE_KEY = "custom_fields:definitions"
+
+
+def definitions(include_archived: bool = False) -> list[FieldDef]:
+    """Field definitions in display order. Read on every form, list page and contact write, so
+    cached (like the vocabularies); every change of a definition drops the cache."""
     found = g.get("_custom_fields")
     if found is None:
-        found = db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id)).all()
+        found = cache.get(_CACHE_KEY)
+        if found is None:
+            rows = db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id)).all()
+            found = [
+                (f.id, f.key, f.label, f.kind, f.required, tuple(f.choices or ()), f.position, f.archived) for f in rows
+            ]
+            cache.set(_CACHE_KEY, found, timeout=300)
+        found = [FieldDef(*row) for row in found]
         g._custom_fields = found
     return [f for f in found if include_archived or not f.archived]
 
 
-def by_key(include_archived: bool = True) -> dict[str, CustomField]:
+def by_key(include_archived: bool = True) -> dict[str, FieldDef]:
     return {f.key: f for f in definitions(include_archived)}
 
 
 def _forget() -> None:
     g.pop("_custom_fields", None)
+    cache.delete(_CACHE_KEY)
 
 
 def get_field(actor, field_id: int) -> CustomField:
@@ -170,7 +198,7 @@ def update_field(actor, field_id: int, data: dict) -> CustomField:
 # --- values --------------------------------------------------------------------------------
 
 
-def clean_value(field: CustomField, raw):
+def clean_value(field: FieldDef, raw):
     """The typed value of ``raw`` for ``field`` (None when empty); ValueError with a message
     for the user when it does not fit the kind."""
     kind = field.kind
@@ -231,7 +259,7 @@ def clean_value(field: CustomField, raw):
     return text
 
 
-def clean_values(data, *, creating: bool, check_required: bool = True) -> dict[CustomField, object]:
+def clean_values(data, *, creating: bool, check_required: bool = True) -> dict[FieldDef, object]:
     """Check ``{key: raw}`` against the active definitions; ``{field: typed value}``. Creating,
     every required field must have a value; editing, only those sent are checked."""
     if data is None:
@@ -266,7 +294,7 @@ def clean_values(data, *, creating: bool, check_required: bool = True) -> dict[C
     return out
 
 
-def _rows_for(field: CustomField, contact_id: int, value) -> list[CustomFieldValue]:
+def _rows_for(field: FieldDef, contact_id: int, value) -> list[CustomFieldValue]:
     if value is None:
         return []
     column = COLUMN_OF[field.kind]
@@ -302,7 +330,7 @@ def write_values(contact: Contact, cleaned: dict) -> dict:
     return changes
 
 
-def jsonable(field: CustomField, value):
+def jsonable(field: FieldDef, value):
     """A typed value as the API shows it: dates as ISO text, whole numbers as ints."""
     if value is None:
         return None
@@ -357,7 +385,7 @@ def values_for(contact: Contact) -> dict:
     return cache[contact.id]
 
 
-def display(field: CustomField, value) -> str:
+def display(field: FieldDef, value) -> str:
     """A value as people read it."""
     if value is None or value == []:
         return ""
