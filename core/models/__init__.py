@@ -4,7 +4,11 @@ from .accounts import ROLES, ApiToken, Team, User, team_members
 from .audit import AuditEntry
 from .base import MAX_ID, TimestampMixin, utcnow
 from .contact_data import (
-    ContactPreference, ContactStatusChange, ContactTemplate, CustomField, CustomFieldValue,
+    ContactPreference,
+    ContactStatusChange,
+    ContactTemplate,
+    CustomField,
+    CustomFieldValue,
 )
 from .contacts import Contact, Organization
 from .vocabulary import ContactStatus, ContactType

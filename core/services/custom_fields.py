@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
-
 from dataclasses import dataclass
+from datetime import date
 
 from flask import g
 from sqlalchemy import delete, select

@@ -20,9 +20,8 @@ from ..extensions import cache, db, htmx
 from ..models import Team, User
 from ..plugins import collect, hook
 from ..policy import can, visible_team_ids, writable_teams
-from ..services import audit, cache_keys, vocabulary
+from ..services import audit, cache_keys, custom_field_queries, vocabulary
 from ..services import contacts as service
-from ..services import custom_field_queries
 from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import contact_form_extras as form_extras

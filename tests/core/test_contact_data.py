@@ -65,7 +65,7 @@ def test_record_many_for_bulk_actions(ctx, member):
 
 def test_status_changed_in_the_last_n_days_filter(ctx, member):
     old = service.create_contact(member, {"first_name": "Old"})
-    new = service.create_contact(member, {"first_name": "New"})
+    service.create_contact(member, {"first_name": "New"})
     with db.session.begin_nested():
         db.session.execute(update(ContactStatusChange).where(ContactStatusChange.contact_id == old.id)
                            .values(changed_at=utcnow() - timedelta(days=40)))

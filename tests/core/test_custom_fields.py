@@ -14,7 +14,6 @@ from core.models import AuditEntry, Contact, CustomFieldValue
 from core.services import contacts as service
 from core.services import custom_field_queries as queries
 from core.services import custom_fields as cf
-from tests import factories
 from tests.core.test_api_contacts import Api, make_token
 
 
