@@ -54,6 +54,8 @@ def create_field():
     data = _field_form(editing=False)
     if data.get("kind") not in custom_fields.CHOICE_KINDS and not (data.get("choices") or "").strip():
         data.pop("choices", None)
+    if not str(data.get("position", "")).strip():
+        data.pop("position")  # the service puts a new field last
     try:
         field = custom_fields.create_field(_actor(), data)
     except ValidationError as exc:

@@ -374,6 +374,11 @@ def test_form_field_names_and_contact_page(app, admin, member_client, team):
     listed = member_client.get("/?cf_tier=gold&sort=-cf_since").get_data(as_text=True)
     assert f'href="/contacts/{contact_id}"' in listed
     assert member_client.get("/?cf_tier=silver").get_data(as_text=True).count(f'href="/contacts/{contact_id}"') == 0
+    with app.app_context(), app.test_request_context():
+        define(db.session.merge(admin), "nick", "text")
+    toolbar = member_client.get("/").get_data(as_text=True)
+    assert '<input type="search" id="filter-cf_nick" name="cf_nick"' in toolbar  # no choices: typed text
+    assert '<select id="filter-cf_tier" name="cf_tier"' in toolbar and '<option value="-cf_since">' in toolbar
 
 
 def test_admin_pages_manage_definitions(app, admin_client, member_client):
