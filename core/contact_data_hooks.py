@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pluggy
-from flask import url_for
+from flask import has_app_context, url_for
 
 hookimpl = pluggy.HookimplMarker("contacts")
 UNDO_KEY = "core_contact_data"
@@ -14,6 +14,8 @@ UNDO_KEY = "core_contact_data"
 def contacts_search_filters():
     from .services import custom_field_queries
 
+    if not has_app_context():  # the definitions live in the database
+        return []
     return custom_field_queries.search_filters()
 
 
