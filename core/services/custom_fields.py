@@ -225,8 +225,10 @@ def clean_value(field: FieldDef, raw):
     if kind == "number":
         if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
             raise ValueError("Must be a number.")
+        if isinstance(raw, str) and "," in raw:  # 1,5 or 1,500? a comma is ambiguous
+            raise ValueError("Use digits and a dot for decimals, e.g. 1500 or 3.5.")
         try:
-            number = float(str(raw).strip().replace(",", "")) if isinstance(raw, str) else float(raw)
+            number = float(raw.strip()) if isinstance(raw, str) else float(raw)
         except ValueError:
             raise ValueError("Must be a number, e.g. 42 or 3.5.") from None
         if not math.isfinite(number) or abs(number) >= 1e15:

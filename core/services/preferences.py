@@ -9,7 +9,7 @@ import zoneinfo
 
 from sqlalchemy import delete, select
 
-from ..database import transaction
+from ..database import after_commit, transaction
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Contact, ContactPreference
@@ -120,6 +120,8 @@ def set_preferences(actor, contact_id: int, data: dict) -> dict[str, str]:
                 session.add(ContactPreference(contact_id=contact_id, key=key, value=value))
         if changes:
             audit.record(actor, "updated", "contact", contact_id, changes)
+            after_commit(lambda: hook().contacts_record_changed(
+                entity_type="contact", entity_id=contact_id, action="updated", actor=actor, changes=changes))
     return get_preferences(actor, contact_id)
 
 

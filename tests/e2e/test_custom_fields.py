@@ -51,6 +51,7 @@ def test_admin_defines_member_fills_sees_and_filters(page, live_server, live_app
     dialog.get_by_label("First name").fill("Grace")
     dialog.get_by_label("Last name").fill("Hopper")
     dialog.get_by_label("Tier").select_option("gold")
+    shot(page, "form")
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/contacts/new")) as created:
         dialog.get_by_role("button", name="Create contact").click()
     assert created.value.status == 200
