@@ -208,6 +208,25 @@ def contacts_contact_actions(contact, user):
     """
 
 
+@hookspec
+def contacts_preference_fields():
+    """Return a list of ``core.ui.PreferenceField``: per-contact preferences this plugin adds.
+
+    The core shows and edits them with its own (language, time zone, preferred contact time) on
+    the contact page and in ``/api/v1/contacts/<id>/contact-preferences``, stores them as text (at most
+    200 characters) and audits changes. ``options()`` makes it a choice; ``clean(text)`` returns
+    the normalized value or raises ``ValueError`` with a message for the user. Keys are unique;
+    prefix them with the plugin's name.
+
+    Example::
+
+        @hookimpl
+        def contacts_preference_fields():
+            channels = lambda: [("email", "Email"), ("sms", "SMS")]
+            return [PreferenceField("communications_channel", "Preferred channel", options=channels)]
+    """
+
+
 # --- Event hooks (after commit; return nothing) ------------------------------------------------
 
 

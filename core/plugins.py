@@ -43,11 +43,12 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks
+    from . import builtin_hooks, contact_data_hooks
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
     pm.register(builtin_hooks, name="core")
+    pm.register(contact_data_hooks, name="core_contact_data")  # custom fields, preferences, status history
     return pm
 
 

@@ -36,3 +36,17 @@ class SearchFilter:
     label: str
     apply: Callable[[Any, str], Any]
     options: Callable[[Any], list[tuple[str, str]]] = field(default=lambda user: [])
+
+
+@dataclass(frozen=True)
+class PreferenceField:
+    """A per-contact preference (``contacts_preference_fields``). ``options()`` returns
+    ``(value, label)`` pairs for a choice, or leave it None for free text; ``clean(text)`` returns
+    the normalized value or raises ValueError with a message. Values are text, at most 200 chars."""
+
+    key: str
+    label: str
+    options: Callable[[], list[tuple[str, str]]] | None = None
+    clean: Callable[[str], str] | None = None
+    hint: str = ""
+    order: int = 50

@@ -33,6 +33,13 @@ CORE_TABLES = frozenset(
         "organizations",
         "contacts",
         "audit_entries",
+        "jobs",
+        # issue 3: custom fields, templates, preferences, status history (core_0005)
+        "custom_fields",
+        "custom_field_values",
+        "contact_templates",
+        "contact_preferences",
+        "contact_status_changes",
     }
 )
 

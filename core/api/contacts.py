@@ -10,6 +10,7 @@ from marshmallow import RAISE
 from ..access import login_required
 from ..models import MAX_ID
 from ..services import contacts as service
+from ..services.custom_fields import preload as preload_custom_values
 from .errors import documented
 from .etags import etag_header, etag_of, expected_versions, if_match_parameter, pick_version
 from .schemas import ContactInSchema, ContactPageSchema, ContactPatchSchema, ContactQuerySchema, ContactSchema
@@ -40,6 +41,7 @@ def list_contacts(**args):
     `next_cursor` until it is null to walk the whole list once.
     """
     page = service.list_contacts(_actor(), **args)
+    preload_custom_values(page.items)  # one query for the page's custom field values
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 

@@ -14,6 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..models import MAX_ID  # ids are 32-bit on PostgreSQL: a larger one is a 422/404, never a 500
+from ..services.custom_fields import values_for as custom_values_for
 from ..services.fields import format_phone
 
 _ID = validate.Range(min=1, max=MAX_ID)
@@ -97,6 +98,12 @@ class ContactSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "When it went to the trash (UTC), else null.", "example": None},
     )
+    custom_fields = fields.Function(  # issue 3: see /custom-fields
+        custom_values_for,
+        dump_only=True,
+        metadata={"description": "Custom field values by key (see /custom-fields); unset ones left out.",
+                  "example": {"shoe_size": 42, "interests": ["golf"]}, "type": "object"},
+    )
 
 
 class ContactInSchema(StrictSchema):
@@ -115,6 +122,13 @@ class ContactInSchema(StrictSchema):
     type = _text("Contact type key (see /contact-types); default: the first type.", "person", 50)
     status = _text("Contact status key (see /contact-statuses); default: the first status.", "active", 50)
     owner_team_id = _id("A team the caller can write to; default: the caller's first team.", 1)
+    custom_fields = fields.Dict(  # issue 3: checked by core/services/custom_fields.py (422 names custom.<key>)
+        keys=fields.String(validate=validate.Length(max=40)),
+        values=fields.Raw(allow_none=True),
+        metadata={"description": "Custom field values by key; null or empty clears one. Required fields must be "
+                  "set on create.", "example": {"shoe_size": 42}},
+    )
+    status_reason = _text("Why the status changes (kept in the status history).", "Signed the contract", 500)
 
 
 class ContactPatchSchema(ContactInSchema):
@@ -133,8 +147,9 @@ class ContactQuerySchema(StrictSchema):
     organization_id = _id("Only contacts of this organization.", 7, strict=False, load_default=None)
     sort = fields.String(
         load_default="name",
-        validate=validate.OneOf(["name", "-name", "created", "-created", "updated", "-updated"]),
-        metadata={"description": "Sort order; a leading minus sorts descending.", "example": "-updated"},
+        validate=validate.Regexp(r"^-?(name|created|updated|cf_[a-z][a-z0-9_]{0,39})$"),
+        metadata={"description": "Sort order: name, created, updated or cf_<custom field key>; a leading minus "
+                  "sorts descending.", "example": "-updated"},
     )
     cursor = _text("The next_cursor of the previous page.", "WyJsb3ZlbGFjZSBhZGEiLDQyXQ", 1000, load_default=None)
     limit = fields.Integer(

@@ -3,11 +3,19 @@
 from .accounts import ROLES, ApiToken, Team, User, team_members
 from .audit import AuditEntry
 from .base import MAX_ID, TimestampMixin, utcnow
+from .contact_data import (
+    ContactPreference,
+    ContactStatusChange,
+    ContactTemplate,
+    CustomField,
+    CustomFieldValue,
+)
 from .contacts import Contact, Organization
 from .jobs import Job
 from .vocabulary import ContactStatus, ContactType
 
 __all__ = [
-    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Contact", "ContactStatus", "ContactType", "Job", "Organization",
+    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Contact", "ContactPreference", "ContactStatusChange",
+    "ContactTemplate", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "Job", "Organization",
     "Team", "TimestampMixin", "User", "team_members", "utcnow",
 ]

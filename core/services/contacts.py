@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit, search, vocabulary
+from . import audit, contact_extras, custom_field_queries, search, vocabulary
 from .fields import clean_text, normalize_email, normalize_phone
 from .pagination import Page, paginate
 from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
@@ -138,7 +138,7 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
 
 def create_contact(actor, data: dict) -> Contact:
     require(actor, "contact.create")
-    values = _clean(actor, data, None)
+    values, extras = contact_extras.clean(data, None, lambda core: _clean(actor, core, None))
     contact = Contact(first_name="", last_name="", phone="", type=values["type"], status=values["status"])
     try:
         with transaction():
@@ -147,6 +147,7 @@ def create_contact(actor, data: dict) -> Contact:
             contact.sort_name = sort_name(contact.first_name, contact.last_name)
             db.session.add(contact)
             db.session.flush()
+            changes |= contact_extras.apply(actor, contact, extras, changes, created=True)
             audit.record(actor, "created", "contact", contact.id, {k: (None, v[1]) for k, v in changes.items()})
             _fire("contacts_contact_created", contact, actor, "created", changes)
     except IntegrityError as exc:
@@ -170,7 +171,7 @@ def update_contact(actor, contact_id: int, data: dict, expected_version: int | N
                 raise NotFound("No such contact.")
             require(actor, "contact.view", contact)
             require(actor, "contact.edit", contact)
-            values = _clean(actor, data, contact)
+            values, extras = contact_extras.clean(data, contact, lambda core: _clean(actor, core, contact))
             if expected_version is not None and contact.version != expected_version:
                 theirs = stale_changes(contact, values)
                 raise Conflict(
@@ -181,6 +182,7 @@ def update_contact(actor, contact_id: int, data: dict, expected_version: int | N
             if "owner_team_id" in values and values["owner_team_id"] != contact.owner_team_id:
                 require(actor, "contact.edit", Owner(values["owner_team_id"]))
             changes = _apply(contact, values)
+            changes |= contact_extras.apply(actor, contact, extras, changes)
             if changes:
                 audit.record(actor, "updated", "contact", contact.id, changes)
                 _fire("contacts_contact_updated", contact, actor, "updated", changes)
@@ -237,11 +239,10 @@ def list_contacts(
 ) -> Page:
     """One keyset page of the contacts ``actor`` may see, filtered and sorted."""
     require(actor, "contact.list")
-    if sort not in SORTS:
-        raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)}."})
+    if sort not in SORTS and not custom_field_queries.is_sort(sort):
+        raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)} or cf_<custom field key>."})
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
-    column, kind, descending = SORTS[sort]
     # The page's organizations and teams load in one extra query each, not joined into the
     # main query: that query stays a plain walk of the sort index (or of the search hits).
     stmt = select(Contact).options(selectinload(Contact.organization), selectinload(Contact.owner_team))
@@ -261,6 +262,9 @@ def list_contacts(
         stmt = stmt.where(Contact.organization_id == organization_id)
     for apply in extra_filters:
         stmt = apply(stmt)
+    if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
+        return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
+    column, kind, descending = SORTS[sort]
     return paginate(
         db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
         key_of=lambda c: [getattr(c, column.key), c.id],

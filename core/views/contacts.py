@@ -20,10 +20,11 @@ from ..extensions import cache, db, htmx
 from ..models import Team, User
 from ..plugins import collect, hook
 from ..policy import can, visible_team_ids, writable_teams
-from ..services import audit, cache_keys, vocabulary
+from ..services import audit, cache_keys, custom_field_queries, vocabulary
 from ..services import contacts as service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
+from . import contact_form_extras as form_extras
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -161,7 +162,7 @@ def _list_args():
         else:
             errors["organization_id"] = ["Choose an organization from the list."]
     params["organization_id"] = org_id
-    if params["sort"] not in service.SORTS:
+    if params["sort"] not in service.SORTS and not custom_field_queries.is_sort(params["sort"]):
         errors["sort"] = [f"Choose one of: {', '.join(service.SORTS)}."]
         params["sort"] = DEFAULT_SORT
     return params, errors
@@ -206,7 +207,7 @@ def index():
     if not htmx or htmx.boosted or htmx.history_restore_request:
         context.update(
             organizations=_organization_choices(params["organization_id"]),
-            sort_options=SORT_OPTIONS,
+            sort_options=SORT_OPTIONS + custom_field_queries.sort_options(),
             default_sort=DEFAULT_SORT,
         )
     return page("core/contacts/index.html", "rows", status=422 if errors else 200, **context)
@@ -216,7 +217,8 @@ def index():
 
 
 def _form_data() -> dict:
-    return {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+    data = {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+    return data | form_extras.form_data(request.form)  # custom fields, reason for a status change
 
 
 def _version() -> int | None:
@@ -225,7 +227,8 @@ def _version() -> int | None:
 
 
 def _values_of(contact) -> dict:
-    return {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+    values = {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+    return values | form_extras.form_values(contact)
 
 
 def _form_context(contact=None, values=None, errors=None, version=None, conflict=None):
@@ -250,6 +253,7 @@ def _form_context(contact=None, values=None, errors=None, version=None, conflict
         "statuses": statuses,
         "organizations": _organization_choices(selected=contact.organization if contact else None),
         "modal": bool(htmx) and not htmx.boosted,
+        **form_extras.form_context(user, contact),
     }
 
 
@@ -262,7 +266,7 @@ def _render_form(status=200, **kwargs):
 def new():
     if not can(_user(), "contact.create"):
         abort(403)
-    return _render_form()
+    return _render_form(values=form_extras.template_values(_user(), request.args.get("template")))
 
 
 @bp.post("/contacts/new")
@@ -272,7 +276,7 @@ def create():
     try:
         contact = service.create_contact(_user(), data)
     except ValidationError as exc:
-        return _render_form(422, values=data, errors=exc.errors)
+        return _render_form(422, values=form_extras.redisplay(data), errors=exc.errors)
     message = f"{contact.full_name} was created."
     if htmx:
         link = url_for("contacts.show", contact_id=contact.id)
@@ -302,7 +306,7 @@ def update(contact_id: int):
         contact = service.update_contact(_user(), contact_id, data, _version())
     except ValidationError as exc:
         contact = service.get_contact(_user(), contact_id)
-        return _render_form(422, contact=contact, values=data, errors=exc.errors, version=_version())
+        return _render_form(422, contact=contact, values=form_extras.redisplay(data), errors=exc.errors, version=_version())
     except Conflict as exc:
         db.session.rollback()
         contact = service.get_contact(_user(), contact_id)
@@ -311,7 +315,7 @@ def update(contact_id: int):
             for name, (yours, theirs) in exc.changes.items()
         ]
         conflict = {"message": exc.message, "changes": changes}
-        return _render_form(409, contact=contact, values=data, version=contact.version, conflict=conflict)
+        return _render_form(409, contact=contact, values=form_extras.redisplay(data), version=contact.version, conflict=conflict)
     message = f"{contact.full_name} was saved."
     if htmx:
         response = make_response(render_template("core/contacts/_toast.html", message=message, oob=True))
@@ -364,6 +368,7 @@ def show(contact_id: int):
         may_edit=can(user, "contact.edit", contact),
         may_delete=can(user, "contact.delete", contact),
         has_org_page="organizations.show" in _view_functions(),
+        **form_extras.show_context(contact),
     )
 
 

@@ -1,7 +1,7 @@
 """Background jobs (core/models/jobs.py): imports, bulk changes and scans a page can follow.
 
 Revision ID: core_0006
-Revises: core_0002
+Revises: core_0005
 Create Date: 2026-11-24 00:30:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0006"
-down_revision = "core_0002"
+down_revision = "core_0005"
 branch_labels = None
 depends_on = None
 

@@ -25,6 +25,7 @@ from tests.outside_plugin.support import outside_plugin  # noqa: F401 - fixture
 CORE_TABLES = {
     "teams", "team_members", "users", "api_tokens", "contact_types", "contact_statuses",
     "organizations", "contacts", "audit_entries", "jobs",
+    "custom_fields", "custom_field_values", "contact_templates", "contact_preferences", "contact_status_changes",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 

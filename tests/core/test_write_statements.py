@@ -58,7 +58,8 @@ def test_create_statements(app, api):
     assert not _selects(seen, "users") and not _selects(seen, "teams")
     assert not _selects(seen, "contacts")  # no e-mail pre-check (the unique index decides), no re-read
     assert sum(s.lstrip().upper().startswith("INSERT INTO CONTACTS") for s in seen) == 1
-    assert len(seen) <= 8, seen
+    assert sum(s.lstrip().upper().startswith("INSERT INTO CONTACT_STATUS_CHANGES") for s in seen) == 1  # issue 3
+    assert len(seen) <= 9, seen  # 8 + the status history row
 
 
 def test_update_statements(app, api):

@@ -27,7 +27,7 @@ def test_filter_by_status_and_sort(logged_in, live_server, make_contact, shot):
     page.evaluate("window.__noReload = true")
 
     with page.expect_response(lambda r: "status=lead" in r.url):
-        page.get_by_label("Status").select_option(label="Lead")
+        page.get_by_label("Status", exact=True).select_option(label="Lead")
     expect(page.locator("#rows tr[id^='contact-']")).to_have_count(2)
     assert _names(page) == ["Grace Hopper", "Alan Turing"]
     expect(page).to_have_url(re.compile(r"[?&]status=lead(&|$)"))
@@ -47,15 +47,15 @@ def test_filter_by_status_and_sort(logged_in, live_server, make_contact, shot):
     expect(page).to_have_url(live_server + "/?status=lead")
     expect(page.locator("#rows tr[id^='contact-']").first).to_contain_text("Grace Hopper")
     assert _names(page) == ["Grace Hopper", "Alan Turing"]
-    expect(page.get_by_label("Status")).to_have_value("lead")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("lead")
     expect(page.get_by_label("Sort")).to_have_value("name")
     page.reload()
     assert _names(page) == ["Grace Hopper", "Alan Turing"]
-    expect(page.get_by_label("Status")).to_have_value("lead")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("lead")
 
     page.get_by_role("link", name="Clear").click()
     expect(page.locator("#rows tr[id^='contact-']")).to_have_count(3)
-    expect(page.get_by_label("Status")).to_have_value("")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("")
 
 
 def test_load_more_on_scroll(logged_in, live_app, seeded, shot):

@@ -21,7 +21,7 @@ def _names(page) -> list[str]:
 def _toolbar(page) -> dict:
     return {
         "q": page.get_by_label("Search").input_value(),
-        "status": page.get_by_label("Status").input_value(),
+        "status": page.get_by_label("Status", exact=True).input_value(),
         "type": page.get_by_label("Type").input_value(),
         "sort": page.get_by_label("Sort").input_value(),
     }
@@ -39,7 +39,7 @@ def test_back_and_forward_keep_the_toolbar_in_step_with_the_url(logged_in, live_
     page.on("request", lambda r: urls.append(r.url) if r.url.startswith(live_server + "/?") else None)
 
     with page.expect_response(lambda r: "status=lead" in r.url):
-        page.get_by_label("Status").select_option(label="Lead")
+        page.get_by_label("Status", exact=True).select_option(label="Lead")
     expect(page).to_have_url(live_server + "/?status=lead")  # no sort=name, no empty q/type/organization_id
     with page.expect_response(lambda r: "type=customer" in r.url):
         page.get_by_label("Type").select_option("customer")
@@ -63,13 +63,13 @@ def test_back_and_forward_keep_the_toolbar_in_step_with_the_url(logged_in, live_
     shot(page, "back-to-status-lead")
     page.go_back()
     expect(page).to_have_url(live_server + "/")
-    expect(page.get_by_label("Status")).to_have_value("")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("")
     assert _toolbar(page) == {"q": "", "status": "", "type": "", "sort": "name"}
     expect(page.locator(ROWS)).to_have_count(3)
 
     page.go_forward()
     expect(page).to_have_url(live_server + "/?status=lead")
-    expect(page.get_by_label("Status")).to_have_value("lead")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("lead")
     page.go_forward()
     page.go_forward()
     expect(page).to_have_url(live_server + "/?status=lead&type=customer&sort=-name")

@@ -1,0 +1,174 @@
+"""Contact templates: named presets (type, status, owner team, custom-field defaults, tag names,
+group ids) offered when creating a contact. Admins and managers manage them; everyone who may
+create contacts uses them. A template only prefills the form: the contact is validated as usual."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..database import transaction
+from ..errors import NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import MAX_ID, ContactTemplate, Team
+from ..policy import can, require
+from . import audit, custom_fields, vocabulary
+from .fields import clean_text
+from .records import int_or_none
+
+FIELDS = ("name", "type", "status", "owner_team_id", "custom_fields", "tags", "group_ids")
+
+
+def may_manage(actor) -> bool:
+    return can(actor, "contact_template.manage") or getattr(actor, "role", "") == "manager"
+
+
+def _require_manage(actor) -> None:
+    if not may_manage(actor):
+        raise PermissionDenied("Only administrators and managers manage contact templates.")
+
+
+def list_templates(actor) -> list[ContactTemplate]:
+    require(actor, "contact.list")
+    return db.session.scalars(select(ContactTemplate).order_by(ContactTemplate.name)).all()
+
+
+def get_template(actor, template_id: int) -> ContactTemplate:
+    require(actor, "contact.list")
+    template = db.session.get(ContactTemplate, template_id) if 0 < template_id <= MAX_ID else None
+    if template is None:
+        raise NotFound("No such contact template.")
+    return template
+
+
+def _names(raw, errors: dict) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        errors["tags"] = "A list of tag names (or comma-separated text)."
+        return []
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            errors["tags"] = "Tag names are text."
+            return []
+        name = clean_text(item, "tags", errors, 50)
+        if name and name.lower() not in {n.lower() for n in out}:
+            out.append(name)
+    if len(out) > 50:
+        errors["tags"] = "At most 50 tags."
+    return out
+
+
+def _ids(raw, errors: dict) -> list[int]:
+    items = [i for i in raw.replace(",", " ").split()] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        errors["group_ids"] = "A list of group ids."
+        return []
+    out: list[int] = []
+    for item in items:
+        if isinstance(item, bool):
+            errors["group_ids"] = "Group ids are numbers."
+            return []
+        number = int_or_none(item, "group_ids", errors)
+        if number is not None and number not in out:
+            out.append(number)
+    return out[:100]
+
+
+def _clean(data: dict, existing: ContactTemplate | None) -> dict:
+    errors: dict = {}
+    out: dict = {}
+    for name in sorted(set(data) - set(FIELDS)):
+        errors[name] = "Unknown field."
+    if "name" in data or existing is None:
+        out["name"] = clean_text(data.get("name"), "name", errors, 100, required=True)
+        clash = db.session.scalar(select(ContactTemplate.id).where(ContactTemplate.name == out["name"]))
+        if out["name"] and clash and (existing is None or clash != existing.id):
+            errors["name"] = "Another template has this name."
+    for kind in ("type", "status"):
+        if kind in data:
+            value = clean_text(data[kind], kind, errors, 50)
+            if value and kind not in errors and value not in dict(vocabulary.terms(kind)):
+                errors[kind] = f"Choose one of: {', '.join(k for k, _ in vocabulary.terms(kind))}."
+            out[kind] = value
+    if "owner_team_id" in data:
+        team_id = int_or_none(data["owner_team_id"], "owner_team_id", errors)
+        if team_id is not None and "owner_team_id" not in errors and db.session.get(Team, team_id) is None:
+            errors["owner_team_id"] = "No such team."
+        out["owner_team_id"] = team_id
+    if "custom_fields" in data:
+        raw = data["custom_fields"]
+        try:  # defaults: each valid for its field; required-ness is checked when the contact is saved
+            cleaned = custom_fields.clean_values(raw, creating=False, check_required=False)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+            cleaned = {}
+        out["custom"] = {f.key: custom_fields.jsonable(f, v) for f, v in cleaned.items() if v is not None}
+    if "tags" in data:
+        out["tags"] = _names(data["tags"], errors)
+    if "group_ids" in data:
+        out["group_ids"] = _ids(data["group_ids"], errors)
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def create_template(actor, data: dict) -> ContactTemplate:
+    _require_manage(actor)
+    values = _clean(data, None)
+    with transaction():
+        template = ContactTemplate(type="", status="", custom={}, tags=[], group_ids=[])
+        for name, value in values.items():
+            setattr(template, name, value)
+        db.session.add(template)
+        db.session.flush()
+        audit.record(actor, "created", "contact_template", template.id, {k: (None, v) for k, v in values.items()})
+    return template
+
+
+def update_template(actor, template_id: int, data: dict) -> ContactTemplate:
+    _require_manage(actor)
+    get_template(actor, template_id)
+    values = _clean(data, db.session.get(ContactTemplate, template_id))
+    with transaction():
+        template = db.session.get(ContactTemplate, template_id)
+        changes = {}
+        for name, value in values.items():
+            if getattr(template, name) != value:
+                changes[name] = (getattr(template, name), value)
+                setattr(template, name, value)
+        if changes:
+            audit.record(actor, "updated", "contact_template", template.id, changes)
+    return template
+
+
+def delete_template(actor, template_id: int) -> None:
+    _require_manage(actor)
+    get_template(actor, template_id)
+    with transaction():
+        template = db.session.get(ContactTemplate, template_id)
+        audit.record(actor, "deleted", "contact_template", template.id, {"name": (template.name, None)})
+        db.session.delete(template)
+
+
+def form_values(actor, template: ContactTemplate) -> dict:
+    """The new-contact form's values from ``template``: type, status, owner team (when the user
+    may write to it), ``cf_<key>`` defaults, ``tags`` (comma-separated names), ``group_ids``."""
+    from ..policy import writable_teams
+
+    values: dict = {}
+    if template.type in dict(vocabulary.terms("type")):
+        values["type"] = template.type
+    if template.status in dict(vocabulary.terms("status")):
+        values["status"] = template.status
+    if template.owner_team_id and template.owner_team_id in {t.id for t in writable_teams(actor)}:
+        values["owner_team_id"] = template.owner_team_id
+    fields = custom_fields.by_key(include_archived=False)
+    for key, value in (template.custom or {}).items():
+        if key in fields:
+            values["cf_" + key] = value
+    if template.tags:
+        values["tags"] = ", ".join(template.tags)
+    if template.group_ids:
+        values["group_ids"] = [str(i) for i in template.group_ids]
+    values["template_id"] = template.id
+    return values

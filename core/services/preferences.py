@@ -1,0 +1,152 @@
+"""Per-contact preferences: the core's (language, timezone, preferred contact time) and those
+plugins register with the ``contacts_preference_fields`` hook. One row per set preference."""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+
+from sqlalchemy import delete, select
+
+from ..database import after_commit, transaction
+from ..errors import ValidationError
+from ..extensions import db
+from ..models import Contact, ContactPreference
+from ..plugins import collect, hook
+from ..policy import require
+from ..ui import PreferenceField
+from . import audit
+from .records import get_owned
+
+LANGUAGE_RE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8}){0,3}$")
+CONTACT_TIMES = [
+    ("morning", "Morning (8–12)"), ("afternoon", "Afternoon (12–17)"), ("evening", "Evening (17–21)"),
+    ("weekdays", "Weekdays, any time"), ("weekends", "Weekends"),
+]
+MAX_LEN = 200
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def clean_language(value: str) -> str:
+    if not LANGUAGE_RE.match(value):
+        raise ValueError("A language tag such as en, de or pt-BR.")
+    head, *rest = value.split("-")
+    return "-".join([head.lower(), *[p.upper() if len(p) == 2 else p for p in rest]])
+
+
+def clean_timezone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("An IANA time zone such as Europe/Berlin or America/New_York.")
+    return value
+
+
+def core_fields() -> list[PreferenceField]:
+    return [
+        PreferenceField("language", "Language", clean=clean_language, hint="e.g. en, de, pt-BR", order=10),
+        PreferenceField("timezone", "Time zone", clean=clean_timezone, hint="e.g. Europe/Berlin", order=20),
+        PreferenceField("contact_time", "Preferred contact time", options=lambda: CONTACT_TIMES, order=30),
+    ]
+
+
+def fields() -> list[PreferenceField]:
+    """Every preference field (the core's through its own hookimpl), in display order."""
+    found = {}
+    for f in collect(hook().contacts_preference_fields()):
+        found.setdefault(f.key, f)
+    return sorted(found.values(), key=lambda f: (f.order, f.label))
+
+
+def get_preferences(actor, contact_id: int) -> dict[str, str]:
+    get_owned(actor, Contact, contact_id, "contact")
+    rows = db.session.scalars(select(ContactPreference).where(ContactPreference.contact_id == contact_id))
+    return {r.key: r.value for r in rows}
+
+
+def _clean(data: dict) -> dict[str, str]:
+    if not isinstance(data, dict):
+        raise ValidationError({"preferences": "Must be an object {key: value}."})
+    known = {f.key: f for f in fields()}
+    errors: dict = {}
+    out: dict = {}
+    for key, raw in data.items():
+        field = known.get(key)
+        if field is None:
+            errors[str(key)[:60]] = "Unknown preference."
+            continue
+        if raw is not None and not isinstance(raw, str):
+            errors[key] = "Must be text."
+            continue
+        value = (raw or "").strip()
+        if "\x00" in value or len(value) > MAX_LEN:
+            errors[key] = f"At most {MAX_LEN} characters, no NUL."
+            continue
+        if value and field.options is not None and value not in dict(field.options()):
+            errors[key] = f"Choose one of: {', '.join(k for k, _ in field.options())}."
+            continue
+        if value and field.clean is not None:
+            try:
+                value = field.clean(value)
+            except ValueError as exc:
+                errors[key] = str(exc)
+                continue
+        out[key] = value
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def set_preferences(actor, contact_id: int, data: dict) -> dict[str, str]:
+    """Set the given preferences (empty clears one); the others stay. Audited on the contact."""
+    contact = get_owned(actor, Contact, contact_id, "contact")
+    require(actor, "contact.edit", contact)
+    values = _clean(data)
+    with transaction() as session:
+        current = get_preferences(actor, contact_id)
+        changes = {}
+        for key, value in values.items():
+            before = current.get(key)
+            if (before or "") == value:
+                continue
+            changes[f"preference.{key}"] = (before, value or None)
+            session.execute(
+                delete(ContactPreference).where(ContactPreference.contact_id == contact_id, ContactPreference.key == key)
+            )
+            if value:
+                session.add(ContactPreference(contact_id=contact_id, key=key, value=value))
+        if changes:
+            audit.record(actor, "updated", "contact", contact_id, changes)
+            after_commit(lambda: hook().contacts_record_changed(
+                entity_type="contact", entity_id=contact_id, action="updated", actor=actor, changes=changes))
+    return get_preferences(actor, contact_id)
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+
+def merge(target, source) -> dict | None:
+    """The target keeps its preferences and gets copies of those it lacks from the source (the
+    source's own rows stay, so an unmerge only removes the copies)."""
+    with transaction() as session:
+        theirs = {r.key: r.value for r in session.scalars(select(ContactPreference).where(ContactPreference.contact_id == source.id))}
+        ours = set(session.scalars(select(ContactPreference.key).where(ContactPreference.contact_id == target.id)))
+        filled = {k: v for k, v in sorted(theirs.items()) if k not in ours}
+        session.add_all(ContactPreference(contact_id=target.id, key=k, value=v) for k, v in filled.items())
+    return {"filled": filled} if filled else None
+
+
+def unmerge(target, source, record: dict) -> None:
+    filled = record.get("filled") or {}
+    if not isinstance(filled, dict) or not filled:
+        return
+    with transaction() as session:
+        for key, value in filled.items():
+            session.execute(
+                delete(ContactPreference).where(
+                    ContactPreference.contact_id == target.id, ContactPreference.key == key, ContactPreference.value == value
+                )
+            )

@@ -1,0 +1,74 @@
+"""Status history: every change of a contact's status (create, edit, bulk), written in the same
+transaction as the change by the contacts service (and the bulk actions)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from ..database import transaction
+from ..extensions import db
+from ..models import Contact, ContactStatusChange, User, utcnow
+from .records import get_owned
+
+REASON_MAX = 500
+
+
+def record(actor, contact_id: int, before: str | None, after: str, reason: str = "") -> ContactStatusChange:
+    """Add one entry; call inside the transaction that changes the status."""
+    entry = ContactStatusChange(
+        contact_id=contact_id, from_status=before, to_status=after, actor_id=getattr(actor, "id", None),
+        reason=(reason or "")[:REASON_MAX], changed_at=utcnow(),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def record_many(actor, changes, reason: str = "") -> None:
+    """For bulk actions: ``changes`` is an iterable of ``(contact_id, before, after)``."""
+    now = utcnow()
+    db.session.add_all(
+        ContactStatusChange(contact_id=cid, from_status=before, to_status=after, actor_id=getattr(actor, "id", None),
+                            reason=(reason or "")[:REASON_MAX], changed_at=now)
+        for cid, before, after in changes if before != after
+    )
+
+
+def history(actor, contact_id: int, limit: int = 50) -> list[dict]:
+    """The latest changes of a contact ``actor`` may view, newest first, with the actor's name."""
+    get_owned(actor, Contact, contact_id, "contact")
+    rows = db.session.execute(
+        select(ContactStatusChange, User.name, User.email)
+        .outerjoin(User, User.id == ContactStatusChange.actor_id)
+        .where(ContactStatusChange.contact_id == contact_id)
+        .order_by(ContactStatusChange.changed_at.desc(), ContactStatusChange.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {"id": e.id, "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
+         "changed_at": e.changed_at, "actor_id": e.actor_id, "actor_name": name or email or "System"}
+        for e, name, email in rows
+    ]
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+
+def merge(target, source) -> dict | None:
+    """Move the source's history to the target; the undo record lists the moved ids."""
+    with transaction() as session:
+        ids = session.scalars(select(ContactStatusChange.id).where(ContactStatusChange.contact_id == source.id)).all()
+        if ids:
+            session.execute(update(ContactStatusChange).where(ContactStatusChange.id.in_(ids)).values(contact_id=target.id))
+    return {"moved": list(ids)} if ids else None
+
+
+def unmerge(target, source, record: dict) -> None:
+    ids = [i for i in record.get("moved", []) if isinstance(i, int)]
+    if not ids:
+        return
+    with transaction() as session:
+        session.execute(
+            update(ContactStatusChange)
+            .where(ContactStatusChange.id.in_(ids), ContactStatusChange.contact_id == target.id)
+            .values(contact_id=source.id)
+        )
