@@ -33,6 +33,8 @@ CORE_TABLES = frozenset(
         "organizations",
         "contacts",
         "audit_entries",
+        "relationship_types",
+        "relationships",
     }
 )
 

@@ -43,7 +43,7 @@ def errors(app) -> dict[str, str]:
 
 def registered(app) -> set[str]:
     pm = app.extensions["contacts_pm"]
-    return {pm.get_name(p) for p in pm.get_plugins()} - {"core"}
+    return {pm.get_name(p) for p in pm.get_plugins()} - {"core", "core_relations"}
 
 
 def plugin_routes(app) -> list[str]:
