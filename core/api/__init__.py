@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contacts, organizations
+from . import accounts, contacts, organizations, relations
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, relations.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {
@@ -115,6 +115,7 @@ TAGS = {
     "organizations": "Organizations that contacts belong to. Deletes go to the trash and can be restored.",
     "me": "The user the API token belongs to.",
     "vocabularies": "The admin-edited contact types and statuses.",
+    "relationships": "Typed relationships between contacts, and between a contact and an organization.",
 }
 
 
