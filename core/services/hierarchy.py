@@ -19,7 +19,7 @@ from .records import int_or_none
 MAX_DEPTH = 200  # a chain longer than this is refused (and bounds every walk)
 
 
-def _ancestors(model, column, start_id: int) -> list[int]:
+def ancestors(model, column, start_id: int) -> list[int]:
     """Ids from ``start_id`` up its chain (``start_id`` first), by one recursive query."""
     chain = select(model.id, column.label("up"), literal(0).label("depth")).where(model.id == start_id)
     chain = chain.cte("chain", recursive=True)
@@ -62,7 +62,7 @@ def clean_reports_to(actor, data: dict, existing: Contact | None, errors: dict) 
         errors[field] = "No such contact."
         return {field: boss_id}
     if existing is not None:
-        chain = _ancestors(Contact, Contact.reports_to_id, boss_id)
+        chain = ancestors(Contact, Contact.reports_to_id, boss_id)
         if existing.id in chain:
             ids = chain[: chain.index(existing.id) + 1]
             names = _names(Contact, ids, lambda c: c.full_name)
@@ -90,7 +90,7 @@ def clean_parent(actor, data: dict, existing: Organization | None, errors: dict)
         errors[field] = "No such organization."
         return {field: parent_id}
     if existing is not None:
-        chain = _ancestors(Organization, Organization.parent_id, parent_id)
+        chain = ancestors(Organization, Organization.parent_id, parent_id)
         if existing.id in chain:
             ids = chain[: chain.index(existing.id) + 1]
             names = _names(Organization, ids, lambda o: o.name)
@@ -113,7 +113,7 @@ def _chain(actor, model, column, record) -> list:
     up = getattr(record, column.key)
     if up is None:
         return []
-    ids = [i for i in _ancestors(model, column, up) if i != record.id]
+    ids = [i for i in ancestors(model, column, up) if i != record.id]
     found = {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
     out = []
     for i in ids:

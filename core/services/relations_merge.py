@@ -10,15 +10,14 @@ back as it was, skipping what changed since.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import or_, select, update
 
 from ..database import transaction
-from ..extensions import db
-from ..models import Contact, Relationship, RelationshipType, User
+from ..models import Contact, Relationship, RelationshipType, User, utcnow
 from . import audit
-from .hierarchy import _ancestors
+from .hierarchy import ancestors
 
 KEY = "core_relations"
 COLUMNS = ("contact_id", "other_contact_id")
@@ -83,7 +82,7 @@ def _repoint_reports(session, target: Contact, source: Contact) -> list[list]:
     ids = list(session.scalars(select(Contact.id).where(Contact.reports_to_id == source.id).order_by(Contact.id)))
     if not ids:
         return []
-    above = set(_ancestors(Contact, Contact.reports_to_id, target.id)) if target.reports_to_id else {target.id}
+    above = set(ancestors(Contact, Contact.reports_to_id, target.id)) if target.reports_to_id else {target.id}
     above.add(target.id)
     changed = []
     for contact_id in ids:
@@ -145,8 +144,4 @@ def unmerge(target: Contact, source: Contact, actor, record: dict | None) -> int
 
 
 def _dt(value):
-    from datetime import datetime
-
-    from ..models import utcnow
-
     return datetime.fromisoformat(value) if value else utcnow()

@@ -253,11 +253,12 @@ def delete_relationship(actor, rel_id: int) -> None:
 
 def for_contact(actor, contact: Contact) -> list[Side]:
     """``contact``'s relationships from both sides (up to LIST_LIMIT), with the other side visible."""
-    rows = db.session.scalars(
-        select(Relationship)
-        .where(or_(Relationship.contact_id == contact.id, Relationship.other_contact_id == contact.id))
-        .order_by(Relationship.id).limit(LIST_LIMIT)
-    ).all()
+    # Two index ranges (one per side) rather than an OR, which may walk the primary key instead.
+    rows = [
+        rel for column in (Relationship.contact_id, Relationship.other_contact_id)
+        for rel in db.session.scalars(select(Relationship).where(column == contact.id)
+                                      .order_by(Relationship.id).limit(LIST_LIMIT))
+    ][:LIST_LIMIT]
     contact_ids = {r.contact_id for r in rows} | {r.other_contact_id for r in rows if r.other_contact_id}
     org_ids = {r.organization_id for r in rows if r.organization_id}
     contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))} \
