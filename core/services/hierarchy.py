@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import aliased, selectinload
 
+from ..errors import ValidationError
 from ..extensions import db
 from ..models import Contact, Organization
 from ..policy import visible_team_ids
@@ -98,6 +99,16 @@ def clean_parent(actor, data: dict, existing: Organization | None, errors: dict)
         elif len(chain) > MAX_DEPTH:
             errors[field] = f"The organization tree would be deeper than {MAX_DEPTH} levels."
     return {field: parent_id}
+
+
+def recheck_parent(actor, org: Organization, values: dict) -> None:
+    """Under the write lock: refuse a parent that became a cycle since ``clean_parent`` ran."""
+    if values.get("parent_id") is None or values["parent_id"] == org.parent_id:
+        return
+    errors: dict = {}
+    clean_parent(actor, {"parent_id": values["parent_id"]}, org, errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _names(model, ids: list[int], name_of) -> list[str]:

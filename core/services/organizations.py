@@ -102,6 +102,7 @@ def update_organization(actor, org_id: int, data: dict, expected_version: int | 
             )
         if "owner_team_id" in values and values["owner_team_id"] != org.owner_team_id:
             require(actor, "organization.edit", Owner(values["owner_team_id"]))
+        hierarchy.recheck_parent(actor, org, values)  # the tree may have changed since _clean, before the lock
         changes = _apply(org, values)
         if changes:
             audit.record(actor, "updated", "organization", org.id, changes)

@@ -305,3 +305,15 @@ def test_merge_hook_round_trip_through_pluggy(app, ctx, member, people):
 def test_merge_with_nothing_to_move_answers_none(ctx, member, people):
     assert relations_merge.merge(db.session.get(Contact, people[0].id), db.session.get(Contact, people[1].id),
                                  member) is None
+
+
+def test_parent_is_checked_again_under_the_write_lock(ctx, member, team):
+    """A cycle made between the form's check and the write (another save in between) is refused."""
+    t = _t(team)
+    group, shop = factories.organization(t, "Group"), factories.organization(t, "Shop")
+    organizations.update_organization(member, shop.id, {"parent_id": group.id}, None)
+    group = db.session.get(Organization, group.id)
+    with pytest.raises(ValidationError) as err:
+        hierarchy.recheck_parent(member, group, {"parent_id": shop.id})
+    assert "Shop already belongs to Group" in err.value.errors["parent_id"][0]
+    hierarchy.recheck_parent(member, group, {"parent_id": None})  # clearing is always fine
