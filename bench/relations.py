@@ -17,8 +17,10 @@ def add_scenarios(ctx, add, skip, missing) -> None:
         if not found:
             org = floor.rows(f"SELECT c.organization_id, count(*) FROM contacts c WHERE {floor.visible} "
                              "AND c.organization_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
-            boss = floor.rows(f"SELECT c.reports_to_id, count(*) FROM contacts c WHERE {floor.visible} "
-                              "AND c.reports_to_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+            # the visible manager with the most live reports in the same organization
+            boss = floor.rows(f"SELECT c.id, count(*) FROM contacts c JOIN contacts r ON r.reports_to_id = c.id "
+                              f"AND r.organization_id = c.organization_id AND r.deleted_at IS NULL "
+                              f"WHERE {floor.visible} GROUP BY c.id ORDER BY 2 DESC, 1 LIMIT 1")
             found.update(org=org[0] if org else None, boss=boss[0] if boss else None)
         return found
 
@@ -46,7 +48,7 @@ def add_scenarios(ctx, add, skip, missing) -> None:
         path = f"/organizations/{org}/chart/nodes?under={boss[0]}"
         headers = c.htmx_headers()
         fetch(c, path, headers)
-        notes.append(f"contact {boss[0]} with {boss[1]:,} direct reports; one level, 50 a page")
+        notes.append(f"contact {boss[0]} with {boss[1]:,} direct reports (all teams); one level, 50 a page")
         return lambda cl, _s, _i: cl.expect("GET", path, headers=headers)
 
     def picker_setup(c, notes):

@@ -144,10 +144,13 @@ def parent_chain(actor, org: Organization) -> list[Organization]:
 
 
 def _scoped(stmt, model, actor):
+    """Live records ``actor`` may see. The team test is written ``owner_team_id + 0`` so that no
+    index serves it: each query here walks the index of its own column (parent, manager,
+    organization), which SQLite's planner would otherwise trade for a team's whole index."""
     stmt = stmt.where(model.deleted_at.is_(None))
     teams = visible_team_ids(actor)
     if teams is not None:
-        stmt = stmt.where(model.owner_team_id.in_(teams or [-1]))
+        stmt = stmt.where((model.owner_team_id + 0).in_(teams or [-1]))
     return stmt
 
 
@@ -155,7 +158,7 @@ def direct_reports(actor, contact_id: int, *, organization_id: int | None = None
     """One page of the live, visible contacts reporting to ``contact_id`` (by name)."""
     stmt = _scoped(select(Contact), Contact, actor).where(Contact.reports_to_id == contact_id)
     if organization_id is not None:
-        stmt = stmt.where(Contact.organization_id == organization_id)
+        stmt = stmt.where(Contact.organization_id + 0 == organization_id)  # the manager's index, not the org's
     return paginate(db.session, stmt.options(selectinload(Contact.organization)), (Contact.sort_name, Contact.id),
                     [str, int], cursor, limit, False, key_of=lambda c: [c.sort_name, c.id])
 
@@ -192,5 +195,5 @@ def report_counts(actor, contact_ids: list[int], *, organization_id: int | None 
     stmt = _scoped(select(Contact.reports_to_id, func.count()), Contact, actor).where(
         Contact.reports_to_id.in_(contact_ids))
     if organization_id is not None:
-        stmt = stmt.where(Contact.organization_id == organization_id)
+        stmt = stmt.where(Contact.organization_id + 0 == organization_id)  # the manager's index, not the org's
     return dict(db.session.execute(stmt.group_by(Contact.reports_to_id)).all())

@@ -168,3 +168,15 @@ def test_admin_relationship_types_page(app, admin_client, member_client):
     with app.app_context():
         rtype = db.session.get(RelationshipType, mentor)
         assert (rtype.name, rtype.inverse_label, rtype.active) == ("coach of", "coached by", False)
+
+
+def test_a_manager_the_user_cannot_see_is_kept_when_the_form_is_saved(app, member_client, make, other_team):
+    hidden_boss = make("Hidden", owner=other_team)
+    worker = make("Worker", reports_to_id=hidden_boss)
+    form = member_client.get(f"/contacts/{worker}/edit", headers=HX).get_data(as_text=True)
+    assert f'<option value="{hidden_boss}" selected>(not visible to you: kept)</option>' in form
+    assert "Hidden" not in form
+    member_client.post(f"/contacts/{worker}/edit", headers=HX,
+                       data={"first_name": "Worker", "phone": "", "reports_to_id": str(hidden_boss)})
+    with app.app_context():
+        assert db.session.get(Contact, worker).reports_to_id == hidden_boss
