@@ -35,7 +35,7 @@ from pathlib import Path
 
 from . import names
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: contacts.reports_to_id (reporting lines)
 SEED = 20261123
 PLUGINS = ["communications", "planning", "monitoring", "collaboration"]
 MEMBER_EMAIL = "member@bench.example.org"
