@@ -35,7 +35,7 @@ from pathlib import Path
 
 from . import names
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: contacts.reports_to_id (reporting lines)
 SEED = 20261123
 PLUGINS = ["communications", "planning", "monitoring", "collaboration"]
 MEMBER_EMAIL = "member@bench.example.org"
@@ -188,6 +188,7 @@ class Rows:
         pick_type = _picker(rng, [k for k, _ in TYPES], _cum(w for _, w in TYPES))
         pick_status = _picker(rng, [k for k, _ in STATUSES], _cum(w for _, w in STATUSES))
         pick_team = _picker(rng, self.team_ids, self.team_cum)
+        boss_of = _reporting_lines(random.Random(self.p["seed"] + 2))  # its own stream: the rest stays as it was
         for cid in range(1, n + 1):
             li = pick_locale()
             _code, cc, domains, _first_names, _last_names = self.locales[li]
@@ -225,7 +226,7 @@ class Rows:
             yield (
                 cid, first, last, f"{last} {first}".strip().lower(), email, email.lower() if email else None, phone,
                 org, pick_type(), pick_status(), team, 1, _ts(deleted, sqlite) if deleted else None,
-                self.member_id if deleted else None, _ts(created, sqlite), _ts(updated, sqlite),
+                self.member_id if deleted else None, _ts(created, sqlite), _ts(updated, sqlite), boss_of(cid, org),
             )
 
     def pick_heavy(self) -> list[int]:
@@ -262,8 +263,26 @@ class Rows:
                    contents[int(rand() * 8)], status, ts, self.member_id, ts, ts)
 
 
+def _reporting_lines(rng: random.Random):
+    """``boss_of(contact id, org)``: 85 % of an organization's contacts report to an earlier one of the
+    same organization, most to its first few (a bushy top, some long chains), so org charts have
+    levels of every size. Earlier ids only: no cycle."""
+    members: dict[int, list[int]] = {}
+
+    def boss_of(cid: int, org):
+        if org is None:
+            return None
+        seen = members.setdefault(org, [])
+        boss = seen[int(len(seen) * rng.random() ** 3)] if seen and rng.random() < 0.85 else None
+        seen.append(cid)
+        return boss
+
+    return boss_of
+
+
 CONTACT_COLS = ("id", "first_name", "last_name", "sort_name", "email", "email_key", "phone", "organization_id", "type",
-                "status", "owner_team_id", "version", "deleted_at", "deleted_by_id", "created_at", "updated_at")
+                "status", "owner_team_id", "version", "deleted_at", "deleted_by_id", "created_at", "updated_at",
+                "reports_to_id")
 ORG_COLS = ("id", "name", "name_key", "website", "phone", "notes", "owner_team_id", "version", "deleted_at",
             "deleted_by_id", "created_at", "updated_at")
 COMM_COLS = ("id", "contact_id", "type", "direction", "subject", "content", "status", "scheduled_at",

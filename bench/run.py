@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from . import generate
+from . import generate, relations
 from .client import BenchError, Client, find_csrf, percentiles, run_concurrent, run_sequential
 from .floors import Floor
 from .server import Server, rss_mb
@@ -331,6 +331,7 @@ def make_scenarios(ctx: Context) -> list[Scenario]:
         raise Skip("route missing: /organizations")
 
     add("organizations: first page", "GET /organizations/ (full page)", org_setup, lambda i: floor.org_page())
+    relations.add_scenarios(ctx, add, Skip, _missing)  # org chart and pickers (bench/relations.py)
     for path in discover_plugin_pages(ctx):
         def plugin_setup(c, notes, path=path):
             resp = c.web().get(path)

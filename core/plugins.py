@@ -43,12 +43,13 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks, contact_data_hooks
+    from . import builtin_hooks, contact_data_hooks, relations_hooks
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
     pm.register(builtin_hooks, name="core")
     pm.register(contact_data_hooks, name="core_contact_data")  # custom fields, preferences, status history
+    pm.register(relations_hooks, name="core_relations")  # hierarchy, relationships
     return pm
 
 

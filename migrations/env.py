@@ -40,6 +40,8 @@ CORE_TABLES = frozenset(
         "contact_templates",
         "contact_preferences",
         "contact_status_changes",
+        "relationship_types",
+        "relationships",
     }
 )
 

@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contact_data, contacts, jobs, organizations
+from . import accounts, contact_data, contacts, jobs, organizations, relations
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {
@@ -117,6 +117,7 @@ TAGS = {
     "vocabularies": "The admin-edited contact types and statuses.",
     "jobs": "Background jobs (imports, bulk changes, scans): follow their progress, cancel them.",
     **contact_data.TAGS,
+    "relationships": "Typed relationships between contacts, and between a contact and an organization.",
 }
 
 

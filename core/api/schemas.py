@@ -84,6 +84,9 @@ class ContactSchema(ma.Schema):
     type = fields.String(metadata={"description": "Contact type key (see /contact-types).", "example": "person"})
     status = fields.String(metadata={"description": "Contact status key (see /contact-statuses).", "example": "active"})
     owner_team_id = fields.Integer(metadata={"description": "The team that owns the record.", "example": 1})
+    reports_to_id = fields.Integer(
+        allow_none=True, metadata={"description": "The contact this one reports to, or null.", "example": 12}
+    )
     version = fields.Integer(
         dump_only=True, metadata={"description": "Increases on every change; the ETag carries it.", "example": 3}
     )
@@ -129,6 +132,8 @@ class ContactInSchema(StrictSchema):
                   "set on create.", "example": {"shoe_size": 42}},
     )
     status_reason = _text("Why the status changes (kept in the status history).", "Signed the contract", 500)
+    reports_to_id = _id("A contact the caller can see that this one reports to; null for nobody. "
+                        "A cycle (reporting to someone who reports to this contact) is refused.", 12, allow_none=True)
 
 
 class ContactPatchSchema(ContactInSchema):
@@ -189,6 +194,9 @@ class OrganizationSchema(ma.Schema):
     )
     notes = fields.String(metadata={"description": "Free text.", "example": "Met at the 1843 fair."})
     owner_team_id = fields.Integer(metadata={"description": "The team that owns the record.", "example": 1})
+    parent_id = fields.Integer(
+        allow_none=True, metadata={"description": "The parent organization, or null.", "example": 3}
+    )
     version = fields.Integer(
         dump_only=True, metadata={"description": "Increases on every change; the ETag carries it.", "example": 2}
     )
@@ -213,6 +221,8 @@ class OrganizationInSchema(StrictSchema):
     phone = _text("Phone number; parsed to E.164 with the server's default region.", "+44 20 7946 0958", 40)
     notes = _text("Free text.", "Met at the 1843 fair.", 10000)
     owner_team_id = _id("A team the caller can write to; default: the caller's first team.", 1)
+    parent_id = _id("The parent organization (one the caller can see); null for none. Cycles are refused.", 3,
+                    allow_none=True)
 
 
 class OrganizationPatchSchema(OrganizationInSchema):

@@ -12,10 +12,12 @@ from .contact_data import (
 )
 from .contacts import Contact, Organization
 from .jobs import Job
+from .relations import Relationship, RelationshipType
 from .vocabulary import ContactStatus, ContactType
 
 __all__ = [
     "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Contact", "ContactPreference", "ContactStatusChange",
     "ContactTemplate", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "Job", "Organization",
+    "Relationship", "RelationshipType",
     "Team", "TimestampMixin", "User", "team_members", "utcnow",
 ]

@@ -23,11 +23,14 @@ class Organization(TimestampMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The parent organization (hierarchy; cycles are refused in core/services/hierarchy.py).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     owner_team = relationship("Team", lazy="joined")
 
     __table_args__ = (
         Index("ix_organizations_live_name", "deleted_at", "name_key", "id"),
         Index("ix_organizations_team_name", "owner_team_id", "deleted_at", "name_key", "id"),
+        Index("ix_organizations_parent_name", "parent_id", "deleted_at", "name_key", "id"),
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -54,6 +57,8 @@ class Contact(TimestampMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The contact this one reports to (hierarchy; cycles are refused in core/services/hierarchy.py).
+    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     owner_team = relationship("Team", lazy="joined")
@@ -69,6 +74,7 @@ class Contact(TimestampMixin, db.Model):
         Index("ix_contacts_org_name", "organization_id", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_phone", "phone"),
         Index("ix_contacts_deleted", "deleted_at"),
+        Index("ix_contacts_reports_to_name", "reports_to_id", "deleted_at", "sort_name", "id"),
     )
 
     __mapper_args__ = {"version_id_col": version}

@@ -14,12 +14,13 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit, contact_extras, custom_field_queries, search, vocabulary
+from . import audit, contact_extras, custom_field_queries, hierarchy, search, vocabulary
 from .fields import clean_text, normalize_email, normalize_phone
 from .pagination import Page, paginate
 from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
 
-FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id")
+FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id",
+          "reports_to_id")
 SORTS = {
     "name": (Contact.sort_name, str, False),
     "-name": (Contact.sort_name, str, True),
@@ -78,6 +79,7 @@ def _clean(actor, data: dict, existing: Contact | None) -> dict:
             if org is None or org.deleted_at is not None or (teams is not None and org.owner_team_id not in teams):
                 errors["organization_id"] = "No such organization."
         out["organization_id"] = org_id
+    out.update(hierarchy.clean_reports_to(actor, data, existing, errors))
     if "owner_team_id" in data or existing is None:
         out["owner_team_id"] = clean_owner_team(actor, data, existing, errors)
     first = out.get("first_name", existing.first_name if existing else "")

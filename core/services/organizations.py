@@ -10,12 +10,12 @@ from ..extensions import db
 from ..models import Contact, Organization, utcnow
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit, cache_keys
+from . import audit, cache_keys, hierarchy
 from .fields import clean_text, normalize_phone
 from .pagination import Page, paginate
 from .records import Owner, apply_changes, clean_owner_team, escape_like, get_owned, stale_changes
 
-FIELDS = ("name", "website", "phone", "notes", "owner_team_id")
+FIELDS = ("name", "website", "phone", "notes", "owner_team_id", "parent_id")
 
 
 def _clean(actor, data: dict, existing: Organization | None) -> dict:
@@ -43,6 +43,7 @@ def _clean(actor, data: dict, existing: Organization | None) -> dict:
                 errors["phone"] = str(exc)
     if "notes" in data:
         out["notes"] = clean_text(data["notes"], "notes", errors, 10000)
+    out.update(hierarchy.clean_parent(actor, data, existing, errors))
     if "owner_team_id" in data or existing is None:
         out["owner_team_id"] = clean_owner_team(actor, data, existing, errors)
     if errors:
@@ -101,6 +102,7 @@ def update_organization(actor, org_id: int, data: dict, expected_version: int | 
             )
         if "owner_team_id" in values and values["owner_team_id"] != org.owner_team_id:
             require(actor, "organization.edit", Owner(values["owner_team_id"]))
+        hierarchy.recheck_parent(actor, org, values)  # the tree may have changed since _clean, before the lock
         changes = _apply(org, values)
         if changes:
             audit.record(actor, "updated", "organization", org.id, changes)

@@ -8,7 +8,7 @@ from ..extensions import cache, db
 from ..models import ContactStatus, ContactType
 from ..models.vocabulary import DEFAULT_STATUSES, DEFAULT_TYPES
 from ..policy import require
-from . import audit
+from . import audit, relationship_types
 from .fields import clean_text
 
 KINDS = {"type": ContactType, "status": ContactStatus}
@@ -83,3 +83,4 @@ def ensure_defaults() -> None:
                 db.session.add(model(key=key, label=label_, position=position, active=True))
     for kind in KINDS:
         cache.delete(_CACHE_KEY.format(kind=kind))
+    relationship_types.ensure_defaults()  # the relationship types' defaults (core/services/relationship_types.py)

@@ -14,8 +14,8 @@ def register_views(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(contacts.bp)
-    for name in ("organizations", "trash", "admin", "admin_fields", "contact_data", "account", "health", "dashboard",
-                 "jobs"):
+    for name in ("organizations", "relations", "trash", "admin", "admin_fields", "contact_data", "account", "health",
+                 "dashboard", "jobs"):
         try:
             module = __import__(f"core.views.{name}", fromlist=["bp"])
         except ModuleNotFoundError:

@@ -49,6 +49,7 @@ LABELS = {
     "type": "Type",
     "status": "Status",
     "owner_team_id": "Owner team",
+    "reports_to_id": "Reports to",
 }
 ORG_CHOICES_LIMIT = 200
 ID_MAX = 2147483647

@@ -25,7 +25,7 @@ PAGE_SIZE = 50
 CONTACTS_PAGE_SIZE = 25
 COUNT_CAP = 1000
 CHANGED_EVENT = "organizationsChanged"
-FORM_FIELDS = ("name", "website", "phone", "notes", "owner_team_id")
+FORM_FIELDS = ("name", "website", "phone", "notes", "owner_team_id", "parent_id")
 LIST = "core/organizations/index.html"
 FORM = "core/organizations/form.html"
 SHOW = "core/organizations/show.html"
@@ -151,7 +151,8 @@ def _render_form(org=None, values=None, errors=None, conflict=None, status=200):
     return page(FORM, None, status=status, **context)
 
 
-LABELS = {"name": "Name", "website": "Website", "phone": "Phone", "notes": "Notes", "owner_team_id": "Owner team"}
+LABELS = {"name": "Name", "website": "Website", "phone": "Phone", "notes": "Notes", "owner_team_id": "Owner team",
+          "parent_id": "Parent organization"}
 
 
 def _conflict_rows(changes: dict) -> list[dict]:

@@ -1,7 +1,7 @@
 """Custom fields and their values, contact templates, contact preferences, status history.
 
 Revision ID: core_0005
-Revises: core_0002
+Revises: core_0004
 Create Date: 2026-11-24 00:40:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0005"
-down_revision = "core_0002"
+down_revision = "core_0004"
 branch_labels = None
 depends_on = None
 

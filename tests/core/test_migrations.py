@@ -26,6 +26,7 @@ CORE_TABLES = {
     "teams", "team_members", "users", "api_tokens", "contact_types", "contact_statuses",
     "organizations", "contacts", "audit_entries", "jobs",
     "custom_fields", "custom_field_values", "contact_templates", "contact_preferences", "contact_status_changes",
+    "relationship_types", "relationships",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 
