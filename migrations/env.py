@@ -33,6 +33,11 @@ CORE_TABLES = frozenset(
         "organizations",
         "contacts",
         "audit_entries",
+        "tags",
+        "contact_tags",
+        "contact_groups",
+        "contact_group_members",
+        "categories",
     }
 )
 

@@ -54,6 +54,7 @@ class Contact(TimestampMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))  # core/services/taxonomy
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     owner_team = relationship("Team", lazy="joined")
@@ -67,6 +68,7 @@ class Contact(TimestampMixin, db.Model):
         Index("ix_contacts_status_name", "status", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_type_name", "type", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_org_name", "organization_id", "deleted_at", "sort_name", "id"),
+        Index("ix_contacts_category_name", "category_id", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_phone", "phone"),
         Index("ix_contacts_deleted", "deleted_at"),
     )

@@ -1,0 +1,77 @@
+"""Full-text search over tag names (core/services/search.py asks it for one more id list).
+
+A contact matches when all the typed words are (prefixes of words) in one of its tags' names,
+as it does for its organization's name. Tags are few, so they have a small index of their own:
+a rename touches one index row, not the contacts that carry the tag.
+
+SQLite: ``tags_fts``, an external-content FTS5 table over ``tags.name`` kept in step by triggers
+inside the same transaction. PostgreSQL: a GIN expression index over
+``contacts_search_org_vector(name)`` (the function core_0002 made for organization names).
+The migration core_0003 holds a frozen copy of this DDL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, text
+
+TAG_FTS_TABLE = "tags_fts"
+PG_INDEX = "ix_tags_search"
+SEARCH_TABLES = frozenset(f"{TAG_FTS_TABLE}{s}" for s in ("", "_data", "_idx", "_docsize", "_config"))
+SQLITE_TRIGGER_NAMES = ("tags_search_ai", "tags_search_ad", "tags_search_au")
+_TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
+
+
+def sqlite_ddl() -> list[str]:
+    delete = f"INSERT INTO {TAG_FTS_TABLE}({TAG_FTS_TABLE}, rowid, name) VALUES ('delete', OLD.id, OLD.name);"
+    insert = f"INSERT INTO {TAG_FTS_TABLE}(rowid, name) VALUES (NEW.id, NEW.name);"
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {TAG_FTS_TABLE} USING fts5(name, content='tags', content_rowid='id', "
+        f"{_TOKENIZE})",
+        f"CREATE TRIGGER IF NOT EXISTS tags_search_ai AFTER INSERT ON tags BEGIN {insert} END",
+        f"CREATE TRIGGER IF NOT EXISTS tags_search_ad AFTER DELETE ON tags BEGIN {delete} END",
+        f"CREATE TRIGGER IF NOT EXISTS tags_search_au AFTER UPDATE OF id, name ON tags "
+        f"WHEN OLD.name IS NOT NEW.name OR OLD.id IS NOT NEW.id BEGIN {delete} {insert} END",
+    ]
+
+
+def sqlite_drop() -> list[str]:
+    return [*(f"DROP TRIGGER IF EXISTS {n}" for n in SQLITE_TRIGGER_NAMES), f"DROP TABLE IF EXISTS {TAG_FTS_TABLE}"]
+
+
+def postgresql_ddl() -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON tags USING gin (contacts_search_org_vector(name))"]
+
+
+def postgresql_drop() -> list[str]:
+    return [f"DROP INDEX IF EXISTS {PG_INDEX}"]
+
+
+def install(conn) -> None:
+    ddl = {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl}.get(conn.dialect.name)
+    for sql in ddl() if ddl else []:
+        conn.exec_driver_sql(sql)
+
+
+def uninstall(conn) -> None:
+    drops = {"sqlite": sqlite_drop, "postgresql": postgresql_drop}.get(conn.dialect.name)
+    for sql in drops() if drops else []:
+        conn.exec_driver_sql(sql)
+
+
+def sqlite_hits(terms: list[str], quote) -> tuple[str, list]:
+    """SQL (to UNION ALL with the contact hits) for the ids of contacts with a tag whose name has
+    all ``terms`` as word prefixes, and its bind parameters."""
+    sql = (
+        f" UNION ALL SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id IN "
+        f"(SELECT rowid FROM {TAG_FTS_TABLE} WHERE {TAG_FTS_TABLE} MATCH :tag_query)"
+    )
+    return sql, [bindparam("tag_query", " ".join(quote(t) + "*" for t in terms))]
+
+
+def postgresql_condition(tsq: str):
+    """contacts.id is one of those carrying a tag whose name matches the tsquery string ``tsq``."""
+    return text(
+        "contacts.id = ANY(ARRAY(SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id = ANY(ARRAY("
+        "SELECT t.id FROM tags t WHERE contacts_search_org_vector(t.name) @@ "
+        "to_tsquery('simple', contacts_search_fold(:tsq_tag))))))"
+    ).bindparams(bindparam("tsq_tag", tsq))
