@@ -59,6 +59,7 @@ class GroupMember(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("contact_groups.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    contact = relationship("Contact", lazy="joined")
 
     # The group page walks members newest first; a contact's groups and the merge use the other.
     __table_args__ = (

@@ -24,6 +24,7 @@ from ..services import audit, cache_keys, vocabulary
 from ..services import contacts as service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
+from . import taxonomy_form
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -48,6 +49,9 @@ LABELS = {
     "type": "Type",
     "status": "Status",
     "owner_team_id": "Owner team",
+    "tags": "Tags",
+    "group_ids": "Groups",
+    "category_id": "Category",
 }
 ORG_CHOICES_LIMIT = 200
 ID_MAX = 2147483647
@@ -195,6 +199,7 @@ def index():
         "list_errors": errors,
         "params": params,
         **_row_context(contacts),
+        "row_tags": taxonomy_form.row_tags(contacts),
         "plugin_filters": filters,
         "extra_values": extra_values,
         "user_can": {"create": can(_user(), "contact.create")},
@@ -216,7 +221,8 @@ def index():
 
 
 def _form_data() -> dict:
-    return {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+    data = {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+    return data | taxonomy_form.form_data(request.form)  # tags, group_ids, category_id
 
 
 def _version() -> int | None:
@@ -225,7 +231,8 @@ def _version() -> int | None:
 
 
 def _values_of(contact) -> dict:
-    return {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+    values = {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+    return values | taxonomy_form.values_of(_user(), contact)
 
 
 def _form_context(contact=None, values=None, errors=None, version=None, conflict=None):
@@ -239,9 +246,11 @@ def _form_context(contact=None, values=None, errors=None, version=None, conflict
             types.append((contact.type, contact.type))
         if contact.status not in dict(statuses):
             statuses.append((contact.status, contact.status))
+    values = values if values is not None else (_values_of(contact) if contact else {})
     return {
+        **taxonomy_form.form_choices(user, values),
         "contact": contact,
-        "values": values if values is not None else (_values_of(contact) if contact else {}),
+        "values": values,
         "errors": errors or {},
         "version": version if version is not None else (contact.version if contact else None),
         "conflict": conflict,
@@ -364,6 +373,7 @@ def show(contact_id: int):
         may_edit=can(user, "contact.edit", contact),
         may_delete=can(user, "contact.delete", contact),
         has_org_page="organizations.show" in _view_functions(),
+        **taxonomy_form.show_context(user, contact),
     )
 
 
