@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contacts, organizations
+from . import accounts, contacts, organizations, taxonomy
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, taxonomy.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {
@@ -115,6 +115,9 @@ TAGS = {
     "organizations": "Organizations that contacts belong to. Deletes go to the trash and can be restored.",
     "me": "The user the API token belongs to.",
     "vocabularies": "The admin-edited contact types and statuses.",
+    "tags": "Free, coloured labels on contacts (renaming, recolouring and deleting them is for admins).",
+    "groups": "Team-owned groups of contacts, and their members.",
+    "categories": "The admin-managed category tree; a contact has at most one category.",
 }
 
 

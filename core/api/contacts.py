@@ -10,6 +10,7 @@ from marshmallow import RAISE
 from ..access import login_required
 from ..models import MAX_ID
 from ..services import contacts as service
+from ..services import taxonomy
 from .errors import documented
 from .etags import etag_header, etag_of, expected_versions, if_match_parameter, pick_version
 from .schemas import ContactInSchema, ContactPageSchema, ContactPatchSchema, ContactQuerySchema, ContactSchema
@@ -39,7 +40,9 @@ def list_contacts(**args):
     One page of the contacts you may see, filtered like the contacts page. Follow
     `next_cursor` until it is null to walk the whole list once.
     """
-    page = service.list_contacts(_actor(), **args)
+    filters = taxonomy.list_filters({k: args.pop(k) for k in ("tag", "group", "category")})
+    page = service.list_contacts(_actor(), extra_filters=filters, **args)
+    taxonomy.preload(_actor(), page.items)  # tags and groups of the page: two queries
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 

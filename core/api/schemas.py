@@ -47,6 +47,18 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+def _taxonomy():
+    from ..services import taxonomy
+
+    return taxonomy
+
+
+def _actor():
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -83,6 +95,13 @@ class ContactSchema(ma.Schema):
     type = fields.String(metadata={"description": "Contact type key (see /contact-types).", "example": "person"})
     status = fields.String(metadata={"description": "Contact status key (see /contact-statuses).", "example": "active"})
     owner_team_id = fields.Integer(metadata={"description": "The team that owns the record.", "example": 1})
+    # Tags, groups and category (core/services/taxonomy.py; lists preload them in two queries a page).
+    tags = fields.Function(lambda c: _taxonomy().tag_names(_actor(), c), dump_only=True, metadata={
+        "description": "Names of the contact's tags.", "example": ["vip"], "type": "array", "items": {"type": "string"}})
+    group_ids = fields.Function(lambda c: _taxonomy().group_ids(_actor(), c), dump_only=True, metadata={
+        "description": "Ids of the groups (that you may see) the contact is in.", "example": [3], "type": "array",
+        "items": {"type": "integer"}})
+    category_id = fields.Integer(allow_none=True, metadata={"description": "The contact's category.", "example": None})
     version = fields.Integer(
         dump_only=True, metadata={"description": "Increases on every change; the ETag carries it.", "example": 3}
     )
@@ -115,6 +134,11 @@ class ContactInSchema(StrictSchema):
     type = _text("Contact type key (see /contact-types); default: the first type.", "person", 50)
     status = _text("Contact status key (see /contact-statuses); default: the first status.", "active", 50)
     owner_team_id = _id("A team the caller can write to; default: the caller's first team.", 1)
+    tags = fields.List(_text("A tag name (a new name creates the tag).", "vip", 50), validate=validate.Length(max=100),
+                       metadata={"description": "All the contact's tag names (replaces them).", "example": ["vip"]})
+    group_ids = fields.List(_id("A group id."), validate=validate.Length(max=500),
+                            metadata={"description": "The groups the contact is in (replaces them).", "example": [3]})
+    category_id = _id("A category id; null for none.", 2, allow_none=True)
 
 
 class ContactPatchSchema(ContactInSchema):
@@ -131,6 +155,9 @@ class ContactQuerySchema(StrictSchema):
     status = _text("Only this status key.", "active", 50, load_default="")
     type = _text("Only this type key.", "person", 50, load_default="")
     organization_id = _id("Only contacts of this organization.", 7, strict=False, load_default=None)
+    tag = _text("Only contacts with this tag (id or name).", "vip", 50, load_default="")
+    group = _text("Only contacts in this group (id).", "3", 12, load_default="")
+    category = _text("Only contacts in this category or its subcategories (id).", "2", 12, load_default="")
     sort = fields.String(
         load_default="name",
         validate=validate.OneOf(["name", "-name", "created", "-created", "updated", "-updated"]),

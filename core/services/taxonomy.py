@@ -129,6 +129,14 @@ def form_values(actor, contact: Contact | None) -> dict:
             "category_id": contact.category_id}
 
 
+def list_filters(values: dict) -> list:
+    """List-filter callables (for ``list_contacts(extra_filters=...)``) from tag/group/category values."""
+    from . import categories, groups, tags
+
+    apply = {"tag": tags.tag_filter, "group": groups.group_filter, "category": categories.category_filter}
+    return [(lambda stmt, f=apply[k], v=v: f(stmt, v)) for k, v in values.items() if v]
+
+
 def preload(actor, contacts) -> None:
     """Give each contact ``tag_names`` and ``group_ids`` (for the API) with two queries a page."""
     from . import groups, tags
