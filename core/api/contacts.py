@@ -40,7 +40,7 @@ def list_contacts(**args):
     One page of the contacts you may see, filtered like the contacts page. Follow
     `next_cursor` until it is null to walk the whole list once.
     """
-    filters = taxonomy.list_filters({k: args.pop(k) for k in ("tag", "group", "category")})
+    filters = taxonomy.list_filters({k: args.pop(k) for k in ("tag", "group", "category")}, _actor())
     page = service.list_contacts(_actor(), extra_filters=filters, **args)
     taxonomy.preload(_actor(), page.items)  # tags and groups of the page: two queries
     return {"items": page.items, "next_cursor": page.next_cursor}

@@ -12,8 +12,9 @@ from ..models import MAX_ID
 from ..services import categories, groups, tags
 from .errors import documented
 from .taxonomy_schemas import (
-    CategoryInSchema, CategoryListSchema, CategorySchema, GroupInSchema, GroupPageSchema, GroupSchema,
-    MemberInSchema, MemberPageSchema, PageQuerySchema, TagInSchema, TagPageSchema, TagQuerySchema, TagSchema,
+    CategoryInSchema, CategoryListSchema, CategoryPatchSchema, CategorySchema, GroupInSchema, GroupPageSchema,
+    GroupPatchSchema, GroupSchema, MemberInSchema, MemberPageSchema, PageQuerySchema, TagInSchema, TagPageSchema,
+    TagPatchSchema, TagQuerySchema, TagSchema,
 )
 
 bp = Blueprint("api_taxonomy", __name__, url_prefix="/api/v1",
@@ -67,7 +68,7 @@ def get_tag(tag_id):
 
 @bp.route(TAG, methods=["PATCH"], tags=["tags"])
 @login_required
-@bp.arguments(TagInSchema(partial=True))
+@bp.arguments(TagPatchSchema(partial=True))
 @bp.response(200, TagSchema)
 @documented(bp, 400, 401, 403, 404, 422)
 def update_tag(data, tag_id):
@@ -121,7 +122,7 @@ def get_group(group_id):
 
 @bp.route(GROUP, methods=["PATCH"], tags=["groups"])
 @login_required
-@bp.arguments(GroupInSchema(partial=True))
+@bp.arguments(GroupPatchSchema(partial=True))
 @bp.response(200, GroupSchema)
 @documented(bp, 400, 401, 403, 404, 422)
 def update_group(data, group_id):
@@ -209,7 +210,7 @@ def get_category(category_id):
 
 @bp.route(CATEGORY, methods=["PATCH"], tags=["categories"])
 @login_required
-@bp.arguments(CategoryInSchema(partial=True))
+@bp.arguments(CategoryPatchSchema(partial=True))
 @bp.response(200, CategorySchema)
 @documented(bp, 400, 401, 403, 404, 422)
 def update_category(data, category_id):

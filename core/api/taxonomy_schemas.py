@@ -21,6 +21,10 @@ class TagInSchema(StrictSchema):
                           metadata={"description": "Colour key; default: one picked for the name.", "example": "blue"})
 
 
+class TagPatchSchema(TagInSchema):
+    """The fields to change."""
+
+
 class TagQuerySchema(StrictSchema):
     q = _text("Only tags whose name starts with this.", "vi", 50, load_default="")
     cursor = _text("The next_cursor of the previous page.", "WyJ2aXAiLDVd", 1000, load_default=None)
@@ -47,6 +51,10 @@ class GroupInSchema(StrictSchema):
     name = _text("Name, unique within its team.", "Board", 200)
     description = _text("Free text.", "", 2000)
     owner_team_id = _id("A team you can write to; default: your first team.", 1)
+
+
+class GroupPatchSchema(GroupInSchema):
+    """The fields to change."""
 
 
 class PageQuerySchema(StrictSchema):
@@ -100,3 +108,7 @@ class CategoryInSchema(StrictSchema):
                     1, allow_none=True)
     position = fields.Integer(validate=validate.Range(min=-1_000_000, max=1_000_000),
                               metadata={"description": "Order among its siblings.", "example": 0})
+
+
+class CategoryPatchSchema(CategoryInSchema):
+    """The fields to change."""

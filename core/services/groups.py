@@ -300,16 +300,18 @@ def set_contact_groups(actor, contact: Contact, wanted_ids: list[int]) -> dict:
                                                  for g in sorted(add)])
     if not add and not remove:
         return {}
-    return {"group_ids": (sorted(current), sorted(wanted))}
+    return {"group_ids": (", ".join(map(str, sorted(current))), ", ".join(map(str, sorted(wanted))))}
 
 
-def group_filter(stmt, value: str):
+def group_filter(stmt, value: str, actor=None):
+    """The "group" list filter: members of a group the user may see."""
     value = (value or "").strip()
     if not value:
         return stmt
     if not value.isdigit() or not 0 < int(value) <= MAX_ID:
         raise ValidationError({"group": "No such group."})
-    actor = current_user if has_request_context() else None
+    if actor is None and has_request_context():
+        actor = current_user
     group = db.session.get(ContactGroup, int(value))
     if group is None or actor is None or not can(actor, "group.view", group):
         raise ValidationError({"group": "No such group."})

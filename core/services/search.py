@@ -17,7 +17,8 @@ PostgreSQL: stored generated columns ``contacts.search_vector`` (names, email) a
 installed); the database maintains them. The columns are not in the model (SQLite has no tsvector).
 
 Queries: every word is a prefix (``gra hop``), words are ANDed in any order, and they must all be in
-the contact's name and email, or all in its organization's name. A word with ``@`` searches the
+the contact's name and email, or all in its organization's name, or all in one of its tags' names
+(tag_search.py). A word with ``@`` searches the
 email (the address must start with it). A query made only of digits and phone punctuation also
 matches the phone (``+1 415 555``, ``555-0123``); digits among other words do not. User input never
 reaches the match syntax raw: it is cut into runs of letters and digits, each one quoted.
@@ -32,6 +33,7 @@ import unicodedata
 from sqlalchemy import and_, bindparam, false, literal_column, or_, text, true
 
 from ..extensions import db
+from . import tag_search
 from .records import escape_like
 
 MAX_TERMS = 12  # words beyond these are ignored: a search box, not a document
@@ -374,6 +376,10 @@ def _plan(q: str):
                 f"(SELECT rowid FROM {ORG_FTS_TABLE} WHERE {ORG_FTS_TABLE} MATCH :org_query)"
             )
             params.append(bindparam("org_query", " ".join(_fts_string(t) + "*" for t in parsed.terms)))
+            # ... or all in one of its tags' names (core/services/tag_search.py).
+            tag_sql, tag_params = tag_search.sqlite_hits(parsed.terms, _fts_string)
+            sql += tag_sql
+            params.extend(tag_params)
         hits = text(sql).bindparams(*params).columns(literal_column("rowid"))
         # Few hits: SQLite reads them from the index, then sorts them. Very many (a first letter):
         # "+ 0" keeps it from looking rows up by id, so it walks the list's sort index instead and
@@ -402,7 +408,7 @@ def _pg_condition(parsed: Parsed, email_prefixes):
                 "contacts.organization_id = ANY(ARRAY(SELECT o.id FROM organizations o WHERE "
                 "contacts_search_org_vector(o.name) @@ to_tsquery('simple', contacts_search_fold(:tsq_org))))"
             ).bindparams(bindparam("tsq_org", tsq))
-            words_cond = or_(words_cond, orgs)
+            words_cond = or_(words_cond, orgs, tag_search.postgresql_condition(tsq))  # or in a tag's name
     elif not parsed.empty:
         words_cond = false()
     if parsed.phone:

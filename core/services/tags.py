@@ -14,7 +14,7 @@ from ..database import transaction
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact, ContactTag, Tag
-from ..policy import require
+from ..policy import can, require
 from . import audit
 from .fields import clean_text
 from .pagination import Page, paginate
@@ -35,6 +35,11 @@ PALETTE = {
 MAX_NAME = 50
 MAX_TAGS_PER_CONTACT = 100
 COUNT_CAP = 1000  # the manage page shows "1,000+" beyond this
+
+
+def joined(names) -> str:
+    """Tag names as the audit trail keeps them: "Alpha, beta" (the trail holds scalars)."""
+    return ", ".join(sorted(names, key=str.lower))
 
 
 def color_for(name_key: str) -> str:
@@ -257,7 +262,7 @@ def set_contact_tags(actor, contact: Contact, names: list[str]) -> dict:
                                                     ContactTag.tag_id.in_(have - want)))
     if want - have:
         db.session.execute(insert(ContactTag), [{"contact_id": contact.id, "tag_id": t} for t in sorted(want - have)])
-    return {"tags": (sorted(t.name for t in before), sorted(t.name for t in wanted))}
+    return {"tags": (joined(t.name for t in before), joined(t.name for t in wanted))}
 
 
 def _bulk(actor, contact_ids, names, adding: bool) -> BulkResult:
@@ -269,7 +274,7 @@ def _bulk(actor, contact_ids, names, adding: bool) -> BulkResult:
     if not names:
         raise ValidationError({"tags": "Give at least one tag name."})
     with transaction():
-        tags = resolve(actor, names, create=adding)
+        tags = resolve(actor, names, create=adding and can(actor, "tag.create"))
         ids = {t.id for t in tags}
         for contacts in editable_chunks(actor, contact_ids, result):
             current = tags_of([c.id for c in contacts])
@@ -282,13 +287,13 @@ def _bulk(actor, contact_ids, names, adding: bool) -> BulkResult:
                     continue
                 if adding:
                     db.session.execute(insert(ContactTag), [{"contact_id": c.id, "tag_id": t} for t in sorted(change)])
-                    after = sorted([t.name for t in have] + [t.name for t in tags if t.id in change])
+                    after = joined([t.name for t in have] + [t.name for t in tags if t.id in change])
                 else:
                     db.session.execute(delete(ContactTag).where(ContactTag.contact_id == c.id,
                                                                 ContactTag.tag_id.in_(change)))
-                    after = sorted(t.name for t in have if t.id not in change)
+                    after = joined(t.name for t in have if t.id not in change)
                 touch(c)
-                audit.record(actor, "updated", "contact", c.id, {"tags": (sorted(t.name for t in have), after)})
+                audit.record(actor, "updated", "contact", c.id, {"tags": (joined(t.name for t in have), after)})
                 result.changed += 1
                 result.changed_ids.append(c.id)
     return result

@@ -129,11 +129,12 @@ def form_values(actor, contact: Contact | None) -> dict:
             "category_id": contact.category_id}
 
 
-def list_filters(values: dict) -> list:
+def list_filters(values: dict, actor=None) -> list:
     """List-filter callables (for ``list_contacts(extra_filters=...)``) from tag/group/category values."""
     from . import categories, groups, tags
 
-    apply = {"tag": tags.tag_filter, "group": groups.group_filter, "category": categories.category_filter}
+    apply = {"tag": tags.tag_filter, "group": lambda stmt, v: groups.group_filter(stmt, v, actor),
+             "category": categories.category_filter}
     return [(lambda stmt, f=apply[k], v=v: f(stmt, v)) for k, v in values.items() if v]
 
 
@@ -174,7 +175,8 @@ def merged(target, source, actor) -> dict | None:
     if not tag_record and not group_record:
         return None
     audit.record(actor, "merged", "contact", target.id, {
-        "tags": (None, tag_record.get("moved", [])), "group_ids": (None, [g for g, _ in group_record.get("moved", [])]),
+        "tag_ids": (None, ", ".join(map(str, tag_record.get("moved", [])))),
+        "group_ids": (None, ", ".join(str(g) for g, _ in group_record.get("moved", []))),
         "merged_from": (None, source.id),
     })
     return {"tags": tag_record, "groups": group_record}
