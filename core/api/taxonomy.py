@@ -12,9 +12,22 @@ from ..models import MAX_ID
 from ..services import categories, groups, tags
 from .errors import documented
 from .taxonomy_schemas import (
-    CategoryInSchema, CategoryListSchema, CategoryPatchSchema, CategorySchema, GroupInSchema, GroupPageSchema,
-    GroupPatchSchema, GroupSchema, MemberInSchema, MemberPageSchema, PageQuerySchema, TagInSchema, TagPageSchema,
-    TagPatchSchema, TagQuerySchema, TagSchema,
+    CategoryInSchema,
+    CategoryListSchema,
+    CategoryPatchSchema,
+    CategorySchema,
+    GroupInSchema,
+    GroupPageSchema,
+    GroupPatchSchema,
+    GroupSchema,
+    MemberInSchema,
+    MemberPageSchema,
+    PageQuerySchema,
+    TagInSchema,
+    TagPageSchema,
+    TagPatchSchema,
+    TagQuerySchema,
+    TagSchema,
 )
 
 bp = Blueprint("api_taxonomy", __name__, url_prefix="/api/v1",

@@ -309,28 +309,30 @@ def tsquery_string(words: list[str]) -> str:
 COMMON_HITS = 20_000  # below this, reading the hits and sorting them takes ~25 ms at most
 
 
-def _very_common(match: str) -> bool:
+def _very_common(match: str, table: str = FTS_TABLE) -> bool:
     """Whether ``match`` hits at least a tenth of the contacts (and COMMON_HITS): a bounded count,
     remembered for a few minutes (it only picks the plan; "load more" pages and repeated searches
     would otherwise count the hits again: 10-35 ms at 1M contacts)."""
     from ..extensions import cache
 
-    key = f"search-common:{COMMON_HITS}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
+    key = f"search-common:{table}:{COMMON_HITS}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
     known = cache.get(key)
     if isinstance(known, bool):
         return known
-    answer = _count_very_common(match)
+    answer = _count_very_common(match, table)
     cache.set(key, answer, timeout=300)
     return answer
 
 
-def _count_very_common(match: str) -> bool:
+def _count_very_common(match: str, table: str = FTS_TABLE) -> bool:
     session = db.session
     top = session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
     cap = max(COMMON_HITS, top // 10)
     if top < cap:
         return False
     probe = text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m LIMIT :cap)")
+    if table == tag_search.TAG_FTS_TABLE:  # contacts carrying the matching tags
+        probe = text(f"SELECT count(*) FROM ({tag_search.SQLITE_CONTACTS} LIMIT :cap)")
     return session.execute(probe, {"m": match, "cap": cap}).scalar() >= cap
 
 
@@ -385,6 +387,8 @@ def _plan(q: str):
         # "+ 0" keeps it from looking rows up by id, so it walks the list's sort index instead and
         # stops after one page, checking each row against the hits.
         common = _very_common(match)
+        if not common and parsed.terms and not parsed.emails:  # a tag on very many contacts
+            common = _very_common(params[-1].value, tag_search.TAG_FTS_TABLE)
         id_expr = Contact.id + 0 if common else Contact.id
         return and_(id_expr.in_(hits), *email_prefixes), not common
     if dialect == "postgresql":

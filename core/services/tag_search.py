@@ -58,13 +58,17 @@ def uninstall(conn) -> None:
         conn.exec_driver_sql(sql)
 
 
+SQLITE_CONTACTS = (
+    f"SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id IN "
+    f"(SELECT rowid FROM {TAG_FTS_TABLE} WHERE {TAG_FTS_TABLE} MATCH :m)"
+)
+
+
 def sqlite_hits(terms: list[str], quote) -> tuple[str, list]:
     """SQL (to UNION ALL with the contact hits) for the ids of contacts with a tag whose name has
-    all ``terms`` as word prefixes, and its bind parameters."""
-    sql = (
-        f" UNION ALL SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id IN "
-        f"(SELECT rowid FROM {TAG_FTS_TABLE} WHERE {TAG_FTS_TABLE} MATCH :tag_query)"
-    )
+    all ``terms`` as word prefixes, and its bind parameters (the last one is the MATCH string:
+    search.py counts its hits, bounded, to see whether a tag is on very many contacts)."""
+    sql = " UNION ALL " + SQLITE_CONTACTS.replace(":m", ":tag_query")
     return sql, [bindparam("tag_query", " ".join(quote(t) + "*" for t in terms))]
 
 

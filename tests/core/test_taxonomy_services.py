@@ -280,3 +280,20 @@ def test_merge_unions_tags_and_groups_and_unmerge_restores_exactly(app, ctx, mem
                                          actor=_u(member), undo=undo)
         db.session.commit()
         assert {cid: state(cid) for cid in (tid, sid)} == before
+
+
+def test_a_tag_on_very_many_contacts_walks_the_sort_index_with_the_same_answer(ctx, member, team, monkeypatch):
+    from core.services import search
+
+    t = db.session.merge(team)
+    ids = [factories.contact(t, name, "Zed").id for name in ("Cy", "Al", "Bo")]
+    factories.contact(t, "Di", "Zed")
+    tags.add_tags(_u(member), ids, ["Golf"])
+    answers = {}
+    for common in (10**9, 2):
+        monkeypatch.setattr(search, "COMMON_HITS", common)
+        if db.session.get_bind().dialect.name == "sqlite":
+            condition, by_hits = search.search_plan("golf")
+            assert by_hits is (common != 2)
+        answers[common] = [c.first_name for c in contacts_service.list_contacts(_u(member), q="golf").items]
+    assert answers[10**9] == answers[2] == ["Al", "Bo", "Cy"]

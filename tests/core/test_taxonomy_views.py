@@ -137,7 +137,7 @@ def test_group_pages_and_contact_panel(app, member_client, outsider_client, memb
     panel = member_client.get(f"/contacts/{b}/groups", headers=HX).get_data(as_text=True)
     assert f'<option value="{gid}">Board</option>' in panel
     added = member_client.post(f"/contacts/{b}/groups", headers=HX, data={"group_id": str(gid)})
-    assert added.status_code == 200 and "/groups/%d/members/%d/delete" % (gid, b) in added.get_data(as_text=True)
+    assert added.status_code == 200 and f"/groups/{gid}/members/{b}/delete" in added.get_data(as_text=True)
     assert member_client.post(f"/contacts/{b}/groups", headers=HX, data={"group_id": "x"}).status_code == 422
     show = member_client.get(f"/groups/{gid}").get_data(as_text=True)
     assert "Ann Alpha" in show and "Bob Beta" in show
