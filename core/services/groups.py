@@ -263,7 +263,7 @@ def group_ids_of_many(actor, contact_ids) -> dict[int, list[int]]:
     if not ids:
         return {}
     stmt = _visible(select(GroupMember.contact_id, ContactGroup.id).join(ContactGroup, ContactGroup.id == GroupMember.group_id)
-                    .where(GroupMember.contact_id.in_(ids)), actor).order_by(ContactGroup.name_key)
+                    .where(GroupMember.contact_id.in_(ids)), actor).order_by(ContactGroup.id)
     out: dict[int, list[int]] = {}
     for contact_id, gid in db.session.execute(stmt):
         out.setdefault(contact_id, []).append(gid)

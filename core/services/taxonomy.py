@@ -115,6 +115,10 @@ def apply(actor, contact: Contact, values: dict, *, new: bool = False) -> dict:
         contact.category_id = values["category_id"]
     if changes and not new:
         touch(contact)
+    if new:  # what the API answers with is known: no reads after the commit
+        contact.__dict__["tag_names"] = [t.name for t in tags.tags_of([contact.id]).get(contact.id, [])] \
+            if values.get("tags") else []
+        contact.__dict__["group_ids"] = sorted(values.get("group_ids") or [])
     return changes
 
 
