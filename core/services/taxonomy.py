@@ -195,3 +195,36 @@ def unmerged(target, source, actor, record: dict) -> None:
     back += groups.unmove_rows(source.id, target.id, record.get("groups") or {})
     if back:
         audit.record(actor, "unmerged", "contact", source.id, {"restored": (None, back), "unmerged_from": (None, target.id)})
+
+
+# --- the bulk operations, in one place for callers (bulk actions, import) -----------------------
+
+
+def add_tags(actor, contact_ids, names) -> BulkResult:
+    from .tags import add_tags as run
+
+    return run(actor, contact_ids, names)
+
+
+def remove_tags(actor, contact_ids, names) -> BulkResult:
+    from .tags import remove_tags as run
+
+    return run(actor, contact_ids, names)
+
+
+def add_to_group(actor, contact_ids, group_id) -> BulkResult:
+    from .groups import add_to_group as run
+
+    return run(actor, contact_ids, group_id)
+
+
+def remove_from_group(actor, contact_ids, group_id) -> BulkResult:
+    from .groups import remove_from_group as run
+
+    return run(actor, contact_ids, group_id)
+
+
+def set_category(actor, contact_ids, category_id) -> BulkResult:
+    from .categories import set_category as run
+
+    return run(actor, contact_ids, category_id)
