@@ -22,7 +22,7 @@ from . import audit
 from .fields import clean_text
 from .pagination import Page, decode_cursor, paginate
 from .records import Owner, clean_owner_team, int_or_none
-from .taxonomy import BulkResult, editable_chunks, touch
+from .taxonomy import BulkResult, editable_chunks, member_condition, touch
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
@@ -315,7 +315,7 @@ def group_filter(stmt, value: str, actor=None):
     group = db.session.get(ContactGroup, int(value))
     if group is None or actor is None or not can(actor, "group.view", group):
         raise ValidationError({"group": "No such group."})
-    return stmt.where(Contact.id.in_(select(GroupMember.contact_id).where(GroupMember.group_id == group.id)))
+    return stmt.where(member_condition(GroupMember.contact_id, GroupMember.group_id, group.id))
 
 
 def filter_options(user) -> list[tuple[str, str]]:

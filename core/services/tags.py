@@ -18,7 +18,7 @@ from ..policy import can, require
 from . import audit
 from .fields import clean_text
 from .pagination import Page, paginate
-from .taxonomy import BulkResult, editable_chunks, touch
+from .taxonomy import BulkResult, editable_chunks, member_condition, touch
 
 # Colour key -> (label, background, text): each pair has a contrast ratio of at least 4.5:1.
 PALETTE = {
@@ -116,11 +116,11 @@ def options(actor, q: str, limit: int = 10) -> list[Tag]:
 
 
 def counts(tag_ids) -> dict[int, int]:
-    """Live contacts per tag, each count stopping at COUNT_CAP + 1 (shown as "1,000+")."""
+    """Contacts per tag (those in the trash too: they keep their tags), each count stopping at
+    COUNT_CAP + 1 (shown as "1,000+"): at most that many entries of the (tag_id, contact_id) index."""
     out = {}
     for tag_id in tag_ids:
-        inner = (select(ContactTag.contact_id).join(Contact, Contact.id == ContactTag.contact_id)
-                 .where(ContactTag.tag_id == tag_id, Contact.deleted_at.is_(None)).limit(COUNT_CAP + 1).subquery())
+        inner = select(ContactTag.contact_id).where(ContactTag.tag_id == tag_id).limit(COUNT_CAP + 1).subquery()
         out[tag_id] = db.session.scalar(select(func.count()).select_from(inner))
     return out
 
@@ -321,7 +321,7 @@ def tag_filter(stmt, value: str):
         tag = find(value[:MAX_NAME])
     if tag is None:
         raise ValidationError({"tag": "No such tag."})
-    return stmt.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag_id == tag.id)))
+    return stmt.where(member_condition(ContactTag.contact_id, ContactTag.tag_id, tag.id))
 
 
 def filter_options(user) -> list[tuple[str, str]]:

@@ -60,6 +60,39 @@ def editable_chunks(actor, contact_ids, result: BulkResult):
             yield ok
 
 
+COMMON_MEMBERS = 5_000  # a tag or group on more contacts than this is "common" for the list plan
+
+
+def member_condition(link_contact, link_key, key: int):
+    """``contacts.id`` is linked to ``key`` through a link table (contact_tags, group members).
+
+    The plan depends on how many contacts carry it (a bounded count, remembered a few minutes):
+    few, and the list reads them from the (key, contact) index and sorts them; many, and it walks
+    the list's sort index and probes the link's primary key per row (EXISTS), stopping after a
+    page, like the search does for very common words. 30 % of 1M contacts: 500 ms the first way.
+    """
+    from sqlalchemy import exists
+
+    if _is_common(link_contact, link_key, key):
+        return exists().where(link_contact == Contact.id, link_key == key)
+    return Contact.id.in_(select(link_contact).where(link_key == key))
+
+
+def _is_common(link_contact, link_key, key: int) -> bool:
+    from sqlalchemy import func
+
+    from ..extensions import cache
+
+    name = f"taxonomy-common:{link_key.table.name}:{COMMON_MEMBERS}:{key}"
+    known = cache.get(name)
+    if isinstance(known, bool):
+        return known
+    inner = select(link_contact).where(link_key == key).limit(COMMON_MEMBERS).subquery()
+    answer = db.session.scalar(select(func.count()).select_from(inner)) >= COMMON_MEMBERS
+    cache.set(name, answer, timeout=300)
+    return answer
+
+
 def touch(contact: Contact) -> None:
     """Mark the contact changed: a new version (and ETag) and updated_at."""
     contact.updated_at = utcnow()

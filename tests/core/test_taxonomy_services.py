@@ -297,3 +297,19 @@ def test_a_tag_on_very_many_contacts_walks_the_sort_index_with_the_same_answer(c
             assert by_hits is (common != 2)
         answers[common] = [c.first_name for c in contacts_service.list_contacts(_u(member), q="golf").items]
     assert answers[10**9] == answers[2] == ["Al", "Bo", "Cy"]
+
+
+def test_common_tags_and_groups_filter_with_the_same_answer(ctx, member, team, monkeypatch):
+    t = db.session.merge(team)
+    ids = [factories.contact(t, name, "Zed").id for name in ("Cy", "Al", "Bo")]
+    factories.contact(t, "Di", "Zed")
+    tags.add_tags(_u(member), ids, ["Golf"])
+    g = groups.create_group(_u(member), {"name": "G"})
+    groups.add_to_group(_u(member), ids, g.id)
+    answers = set()
+    for common in (10**6, 2):  # few members: read them and sort; many: walk the sort index (EXISTS)
+        monkeypatch.setattr(taxonomy, "COMMON_MEMBERS", common)
+        assert taxonomy._is_common(ContactTag.contact_id, ContactTag.tag_id, tags.find("golf").id) is (common == 2)
+        answers.add(tuple(_names(_u(member), tag="golf")))
+        answers.add(tuple(_names(_u(member), group=str(g.id))))
+    assert answers == {("Al", "Bo", "Cy")}
