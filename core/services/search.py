@@ -378,19 +378,23 @@ def _plan(q: str):
                 f"(SELECT rowid FROM {ORG_FTS_TABLE} WHERE {ORG_FTS_TABLE} MATCH :org_query)"
             )
             params.append(bindparam("org_query", " ".join(_fts_string(t) + "*" for t in parsed.terms)))
-            # ... or all in one of its tags' names (core/services/tag_search.py).
-            tag_sql, tag_params = tag_search.sqlite_hits(parsed.terms, _fts_string)
-            sql += tag_sql
-            params.extend(tag_params)
+        # ... or all in one of its tags' names (core/services/tag_search.py): in the id list when
+        # the tag is on few contacts, else probed row by row (tag_search.sqlite_probe).
+        tag_probe = tag_search.sqlite_plan(parsed.terms, _fts_string, _very_common) if (
+            parsed.terms and not parsed.emails) else None
+        if tag_probe is not None and not tag_probe.common:
+            sql += tag_probe.sql
+            params.extend(tag_probe.params)
         hits = text(sql).bindparams(*params).columns(literal_column("rowid"))
         # Few hits: SQLite reads them from the index, then sorts them. Very many (a first letter):
         # "+ 0" keeps it from looking rows up by id, so it walks the list's sort index instead and
         # stops after one page, checking each row against the hits.
-        common = _very_common(match)
-        if not common and parsed.terms and not parsed.emails:  # a tag on very many contacts
-            common = _very_common(params[-1].value, tag_search.TAG_FTS_TABLE)
+        common = _very_common(match) or (tag_probe is not None and tag_probe.common)
         id_expr = Contact.id + 0 if common else Contact.id
-        return and_(id_expr.in_(hits), *email_prefixes), not common
+        condition = id_expr.in_(hits)
+        if tag_probe is not None and tag_probe.common:
+            condition = or_(condition, tag_probe.probe)
+        return and_(condition, *email_prefixes), not common
     if dialect == "postgresql":
         return _pg_condition(parsed, email_prefixes), False
     return _like_condition(parsed, email_prefixes), False
