@@ -33,7 +33,7 @@ from bisect import bisect_right
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import names
+from . import names, taxonomy
 
 GENERATOR_VERSION = 3  # 3: contacts.reports_to_id (reporting lines)
 SEED = 20261123
@@ -554,6 +554,7 @@ def _build(params: dict, env: dict, log) -> dict:
         rows = Rows(params, team_ids, member_id, sqlite)
         counts = {"organizations": _load(engine, "organizations", ORG_COLS, rows.organizations(), log)}
         counts["contacts"] = _load(engine, "contacts", CONTACT_COLS, rows.contacts(), log)
+        taxonomy_counts = taxonomy.load(engine, _load, params, [team_ids[n] for n in MEMBER_TEAMS], log)  # tags, groups
         heavy = rows.pick_heavy()
         has_comm = bytearray(params["contacts"] + 1)
         counts["communications"] = _load(engine, "communications", COMM_COLS, rows.communications(heavy, has_comm), log)
@@ -591,6 +592,7 @@ def _build(params: dict, env: dict, log) -> dict:
             "params": params,
             "database": engine.dialect.name,
             "counts": counts,
+            "taxonomy_counts": taxonomy_counts,
             "visible_contacts": len(rows.visible),
             "member": {"email": MEMBER_EMAIL, "password": MEMBER_PASSWORD, "id": member_id,
                        "team_ids": sorted(team_ids[n] for n in MEMBER_TEAMS)},

@@ -43,13 +43,14 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks, contact_data_hooks, relations_hooks
+    from . import builtin_hooks, contact_data_hooks, relations_hooks, taxonomy_hooks
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
     pm.register(builtin_hooks, name="core")
     pm.register(contact_data_hooks, name="core_contact_data")  # custom fields, preferences, status history
     pm.register(relations_hooks, name="core_relations")  # hierarchy, relationships
+    pm.register(taxonomy_hooks, name="core_taxonomy")  # tags, groups, categories
     return pm
 
 

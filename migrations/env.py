@@ -42,6 +42,11 @@ CORE_TABLES = frozenset(
         "contact_status_changes",
         "relationship_types",
         "relationships",
+        "tags",
+        "contact_tags",
+        "contact_groups",
+        "contact_group_members",
+        "categories",
     }
 )
 

@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contact_data, contacts, jobs, organizations, relations
+from . import accounts, contact_data, contacts, jobs, organizations, relations, taxonomy
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {
@@ -118,6 +118,9 @@ TAGS = {
     "jobs": "Background jobs (imports, bulk changes, scans): follow their progress, cancel them.",
     **contact_data.TAGS,
     "relationships": "Typed relationships between contacts, and between a contact and an organization.",
+    "tags": "Free, coloured labels on contacts (renaming, recolouring and deleting them is for admins).",
+    "groups": "Team-owned groups of contacts, and their members.",
+    "categories": "The admin-managed category tree; a contact has at most one category.",
 }
 
 

@@ -48,6 +48,18 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+def _taxonomy():
+    from ..services import taxonomy
+
+    return taxonomy
+
+
+def _actor():
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -87,6 +99,13 @@ class ContactSchema(ma.Schema):
     reports_to_id = fields.Integer(
         allow_none=True, metadata={"description": "The contact this one reports to, or null.", "example": 12}
     )
+    # Tags, groups and category (core/services/taxonomy.py; lists preload them in two queries a page).
+    tags = fields.Function(lambda c: _taxonomy().tag_names(_actor(), c), dump_only=True, metadata={
+        "description": "Names of the contact's tags.", "example": ["vip"], "type": "array", "items": {"type": "string"}})
+    group_ids = fields.Function(lambda c: _taxonomy().group_ids(_actor(), c), dump_only=True, metadata={
+        "description": "Ids of the groups (that you may see) the contact is in.", "example": [3], "type": "array",
+        "items": {"type": "integer"}})
+    category_id = fields.Integer(allow_none=True, metadata={"description": "The contact's category.", "example": None})
     version = fields.Integer(
         dump_only=True, metadata={"description": "Increases on every change; the ETag carries it.", "example": 3}
     )
@@ -134,6 +153,11 @@ class ContactInSchema(StrictSchema):
     status_reason = _text("Why the status changes (kept in the status history).", "Signed the contract", 500)
     reports_to_id = _id("A contact the caller can see that this one reports to; null for nobody. "
                         "A cycle (reporting to someone who reports to this contact) is refused.", 12, allow_none=True)
+    tags = fields.List(_text("A tag name (a new name creates the tag).", "vip", 50), validate=validate.Length(max=100),
+                       metadata={"description": "All the contact's tag names (replaces them).", "example": ["vip"]})
+    group_ids = fields.List(_id("A group id."), validate=validate.Length(max=500),
+                            metadata={"description": "The groups the contact is in (replaces them).", "example": [3]})
+    category_id = _id("A category id; null for none.", 2, allow_none=True)
 
 
 class ContactPatchSchema(ContactInSchema):
@@ -150,6 +174,9 @@ class ContactQuerySchema(StrictSchema):
     status = _text("Only this status key.", "active", 50, load_default="")
     type = _text("Only this type key.", "person", 50, load_default="")
     organization_id = _id("Only contacts of this organization.", 7, strict=False, load_default=None)
+    tag = _text("Only contacts with this tag (id or name).", "vip", 50, load_default="")
+    group = _text("Only contacts in this group (id).", "3", 12, load_default="")
+    category = _text("Only contacts in this category or its subcategories (id).", "2", 12, load_default="")
     sort = fields.String(
         load_default="name",
         validate=validate.Regexp(r"^-?(name|created|updated|cf_[a-z][a-z0-9_]{0,39})$"),

@@ -13,11 +13,12 @@ from .contact_data import (
 from .contacts import Contact, Organization
 from .jobs import Job
 from .relations import Relationship, RelationshipType
+from .taxonomy import Category, ContactGroup, ContactTag, GroupMember, Tag
 from .vocabulary import ContactStatus, ContactType
 
 __all__ = [
-    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Contact", "ContactPreference", "ContactStatusChange",
-    "ContactTemplate", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "Job", "Organization",
-    "Relationship", "RelationshipType",
+    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Category", "Contact", "ContactGroup", "ContactPreference",
+    "ContactStatusChange", "ContactTag", "ContactTemplate", "CustomField", "CustomFieldValue", "ContactStatus",
+    "ContactType", "GroupMember", "Job", "Organization", "Relationship", "RelationshipType", "Tag",
     "Team", "TimestampMixin", "User", "team_members", "utcnow",
 ]

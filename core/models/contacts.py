@@ -59,6 +59,7 @@ class Contact(TimestampMixin, db.Model):
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The contact this one reports to (hierarchy; cycles are refused in core/services/hierarchy.py).
     reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))  # core/services/taxonomy
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     owner_team = relationship("Team", lazy="joined")
@@ -72,6 +73,7 @@ class Contact(TimestampMixin, db.Model):
         Index("ix_contacts_status_name", "status", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_type_name", "type", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_org_name", "organization_id", "deleted_at", "sort_name", "id"),
+        Index("ix_contacts_category_name", "category_id", "deleted_at", "sort_name", "id"),
         Index("ix_contacts_phone", "phone"),
         Index("ix_contacts_deleted", "deleted_at"),
         Index("ix_contacts_reports_to_name", "reports_to_id", "deleted_at", "sort_name", "id"),

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit, contact_extras, custom_field_queries, hierarchy, search, vocabulary
+from . import audit, contact_extras, custom_field_queries, hierarchy, search, taxonomy, vocabulary
 from .fields import clean_text, normalize_email, normalize_phone
 from .pagination import Page, paginate
 from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
@@ -140,7 +140,9 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
 
 def create_contact(actor, data: dict) -> Contact:
     require(actor, "contact.create")
+    data, tax = taxonomy.split_form(data)  # tags, group_ids, category_id: core/services/taxonomy.py
     values, extras = contact_extras.clean(data, None, lambda core: _clean(actor, core, None))
+    tax_values = taxonomy.clean(actor, tax)
     contact = Contact(first_name="", last_name="", phone="", type=values["type"], status=values["status"])
     try:
         with transaction():
@@ -150,6 +152,7 @@ def create_contact(actor, data: dict) -> Contact:
             db.session.add(contact)
             db.session.flush()
             changes |= contact_extras.apply(actor, contact, extras, changes, created=True)
+            changes.update(taxonomy.apply(actor, contact, tax_values, new=True))
             audit.record(actor, "created", "contact", contact.id, {k: (None, v[1]) for k, v in changes.items()})
             _fire("contacts_contact_created", contact, actor, "created", changes)
     except IntegrityError as exc:
@@ -162,6 +165,7 @@ def get_contact(actor, contact_id: int, *, deleted: bool = False) -> Contact:
 
 
 def update_contact(actor, contact_id: int, data: dict, expected_version: int | None) -> Contact:
+    data, tax = taxonomy.split_form(data)
     values: dict = {}
     contact = None
     try:
@@ -174,6 +178,7 @@ def update_contact(actor, contact_id: int, data: dict, expected_version: int | N
             require(actor, "contact.view", contact)
             require(actor, "contact.edit", contact)
             values, extras = contact_extras.clean(data, contact, lambda core: _clean(actor, core, contact))
+            tax_values = taxonomy.clean(actor, tax)
             if expected_version is not None and contact.version != expected_version:
                 theirs = stale_changes(contact, values)
                 raise Conflict(
@@ -185,6 +190,7 @@ def update_contact(actor, contact_id: int, data: dict, expected_version: int | N
                 require(actor, "contact.edit", Owner(values["owner_team_id"]))
             changes = _apply(contact, values)
             changes |= contact_extras.apply(actor, contact, extras, changes)
+            changes.update(taxonomy.apply(actor, contact, tax_values))
             if changes:
                 audit.record(actor, "updated", "contact", contact.id, changes)
                 _fire("contacts_contact_updated", contact, actor, "updated", changes)

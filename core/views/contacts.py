@@ -25,6 +25,7 @@ from ..services import contacts as service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
+from . import taxonomy_form
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -50,6 +51,9 @@ LABELS = {
     "status": "Status",
     "owner_team_id": "Owner team",
     "reports_to_id": "Reports to",
+    "tags": "Tags",
+    "group_ids": "Groups",
+    "category_id": "Category",
 }
 ORG_CHOICES_LIMIT = 200
 ID_MAX = 2147483647
@@ -197,6 +201,7 @@ def index():
         "list_errors": errors,
         "params": params,
         **_row_context(contacts),
+        "row_tags": taxonomy_form.row_tags(contacts),
         "plugin_filters": filters,
         "extra_values": extra_values,
         "user_can": {"create": can(_user(), "contact.create")},
@@ -219,7 +224,7 @@ def index():
 
 def _form_data() -> dict:
     data = {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
-    return data | form_extras.form_data(request.form)  # custom fields, reason for a status change
+    return data | form_extras.form_data(request.form) | taxonomy_form.form_data(request.form)
 
 
 def _version() -> int | None:
@@ -229,7 +234,7 @@ def _version() -> int | None:
 
 def _values_of(contact) -> dict:
     values = {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
-    return values | form_extras.form_values(contact)
+    return values | form_extras.form_values(contact) | taxonomy_form.values_of(_user(), contact)
 
 
 def _form_context(contact=None, values=None, errors=None, version=None, conflict=None):
@@ -243,9 +248,11 @@ def _form_context(contact=None, values=None, errors=None, version=None, conflict
             types.append((contact.type, contact.type))
         if contact.status not in dict(statuses):
             statuses.append((contact.status, contact.status))
+    values = values if values is not None else (_values_of(contact) if contact else {})
     return {
+        **taxonomy_form.form_choices(user, values),
         "contact": contact,
-        "values": values if values is not None else (_values_of(contact) if contact else {}),
+        "values": values,
         "errors": errors or {},
         "version": version if version is not None else (contact.version if contact else None),
         "conflict": conflict,
@@ -370,6 +377,7 @@ def show(contact_id: int):
         may_delete=can(user, "contact.delete", contact),
         has_org_page="organizations.show" in _view_functions(),
         **form_extras.show_context(contact),
+        **taxonomy_form.show_context(user, contact),
     )
 
 

@@ -5,7 +5,7 @@ The new columns are added with plain ALTER TABLE ... ADD COLUMN (no batch copy o
 full-text triggers of core_0002 stay attached to the tables).
 
 Revision ID: core_0004
-Revises: core_0002
+Revises: core_0003
 Create Date: 2026-11-24 00:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "core_0004"
-down_revision = "core_0002"
+down_revision = "core_0003"
 branch_labels = None
 depends_on = None
 

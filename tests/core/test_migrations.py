@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from core import create_app
 from core.extensions import db
-from core.services import search
+from core.services import search, tag_search
 from tests import conftest
 from tests.outside_plugin import support
 from tests.outside_plugin.support import outside_plugin  # noqa: F401 - fixture
@@ -27,6 +27,7 @@ CORE_TABLES = {
     "organizations", "contacts", "audit_entries", "jobs",
     "custom_fields", "custom_field_values", "contact_templates", "contact_preferences", "contact_status_changes",
     "relationship_types", "relationships",
+    "tags", "contact_tags", "contact_groups", "contact_group_members", "categories",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 
@@ -87,6 +88,7 @@ def owner(table_name: str, labels) -> str | None:
 
 
 SEARCH_OBJECTS = search.SEARCH_TABLES | set(search.PG_INDEXES) | set(search.PG_COLUMNS)  # raw DDL (core_0002)
+SEARCH_OBJECTS |= tag_search.SEARCH_TABLES | {tag_search.PG_INDEX}  # raw DDL (core_0003)
 
 
 def db_tables() -> set[str]:
