@@ -1,0 +1,412 @@
+"""A contact's richer record: additional emails, phones and URLs with labels, postal addresses,
+job title, birthday, notes and a photo (core/models/details.py).
+
+The primary email and phone stay on ``contacts`` (core/services/contacts.py owns them and the
+unique email rule); this module owns the rest. ``create_contact`` / ``update_contact`` take one
+dict with both kinds of field (the form and the API), validate the details first, then let the
+contacts service save its fields and save the details after it. ``apply_extra`` saves the
+``extra`` part of an import record (see core/services/vcard.py) onto an existing contact.
+Every change is audited on the contact and bumps its version (so its ETag changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from sqlalchemy import delete, func, select
+
+from ..database import after_commit, transaction
+from ..errors import ValidationError
+from ..extensions import db
+from ..models import Contact, utcnow
+from ..models.details import LABELS, ContactAddress, ContactDetails, ContactPhoto, ContactValue
+from ..plugins import hook
+from ..policy import require
+from . import audit
+from . import contacts as contacts_service
+from .fields import clean_text, normalize_email, normalize_phone
+
+LIST_KEYS = {"emails": "email", "phones": "phone", "urls": "url"}
+DETAIL_KEYS = ("emails", "phones", "urls", "addresses", "title", "birthday", "notes")
+ADDRESS_FIELDS = {"street": 500, "locality": 200, "region": 200, "postcode": 40, "country": 200}
+MAX_ROWS = 20
+MAX_LEN = {"email": 254, "phone": 40, "url": 500}
+LABEL_ALIASES = {"cell": "mobile", "mobile": "mobile", "home": "home", "work": "work", "other": "other", "": "other"}
+PHOTO_MAX_BYTES = 1024 * 1024
+PHOTO_TYPES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def split(data: dict) -> tuple[dict, dict]:
+    """(the contacts service's fields, the detail fields) of one input dict."""
+    return {k: v for k, v in data.items() if k not in DETAIL_KEYS}, {k: data[k] for k in DETAIL_KEYS if k in data}
+
+
+def label_of(raw) -> str | None:
+    return LABEL_ALIASES.get(str(raw or "").strip().lower())
+
+
+def parse_birthday(raw) -> date | None:
+    """A date, an ISO string (1990-12-31) or empty; ValueError otherwise."""
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, date):
+        return raw
+    text = str(raw).strip()
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError("Use a date like 1990-12-31.") from None
+
+
+def _clean_value(kind: str, raw: str, lenient: bool) -> str:
+    """One email/phone/URL, normalized; ValueError with a message when it is not valid."""
+    if kind == "email":
+        return normalize_email(raw)
+    if kind == "phone":
+        try:
+            return normalize_phone(raw)
+        except ValueError:
+            # Imports keep numbers the phone library cannot place (extensions, local numbers).
+            if lenient and sum(c.isdigit() for c in raw) >= 3:
+                return raw
+            raise
+    if any(c.isspace() for c in raw) or "." not in raw and ":" not in raw:
+        raise ValueError("This is not a web address.")
+    return raw if "://" in raw or raw.lower().startswith(("mailto:", "tel:")) else f"https://{raw}"
+
+
+def _clean_list(key: str, items, errors: dict, warnings: list, lenient: bool) -> list[dict]:
+    kind = LIST_KEYS[key]
+    if not isinstance(items, (list, tuple)):
+        errors[key] = "Must be a list."
+        return []
+    if len(items) > MAX_ROWS and not lenient:
+        errors[key] = f"At most {MAX_ROWS}."
+        return []
+    out, seen = [], set()
+    for n, item in enumerate(items[:MAX_ROWS], start=1):
+        item = item if isinstance(item, dict) else {"value": item}
+        field_errors: dict = {}
+        value = clean_text(item.get("value"), "value", field_errors, MAX_LEN[kind])
+        label = label_of(item.get("label"))
+        if not value:
+            continue
+        try:
+            if field_errors:
+                raise ValueError(field_errors["value"])
+            if label is None:
+                raise ValueError(f"Label: choose one of {', '.join(LABELS)}.")
+            value = _clean_value(kind, value, lenient)
+        except ValueError as exc:
+            if lenient:
+                warnings.append(f"{kind} {value[:60]!r} skipped: {exc}")
+                continue
+            errors.setdefault(key, f"Row {n}: {exc}")
+            continue
+        if value.lower() not in seen:
+            seen.add(value.lower())
+            out.append({"label": label, "value": value})
+    return out
+
+
+def _clean_addresses(items, errors: dict, warnings: list, lenient: bool) -> list[dict]:
+    if not isinstance(items, (list, tuple)):
+        errors["addresses"] = "Must be a list."
+        return []
+    out = []
+    for n, item in enumerate(items[:MAX_ROWS], start=1):
+        if not isinstance(item, dict):
+            errors.setdefault("addresses", f"Row {n}: must be an object.")
+            continue
+        row_errors: dict = {}
+        row = {name: clean_text(item.get(name), name, row_errors, size) for name, size in ADDRESS_FIELDS.items()}
+        row["label"] = label_of(item.get("label"))
+        if not any(row[name] for name in ADDRESS_FIELDS):
+            continue
+        if row["label"] is None:
+            row_errors["label"] = f"choose one of {', '.join(LABELS)}."
+        if row_errors:
+            name, message = next(iter(row_errors.items()))
+            if lenient:
+                warnings.append(f"address {n} skipped: {name}: {message}")
+            else:
+                errors.setdefault("addresses", f"Row {n}, {name}: {message}")
+            continue
+        if row not in out:
+            out.append(row)
+    return out
+
+
+def clean_extra(extra: dict, *, lenient: bool = False) -> tuple[dict, list[str], dict]:
+    """(clean values, warnings, errors) for the detail keys present in ``extra``. ``lenient``
+    (imports): a bad value is left out with a warning instead of being an error."""
+    errors: dict = {}
+    warnings: list[str] = []
+    out: dict = {}
+    for key, size in (("title", 200), ("notes", 10000)):
+        if key in extra:
+            out[key] = clean_text(extra[key], key, errors, size).replace("\r\n", "\n").replace("\r", "\n")
+            if lenient and key in errors:
+                warnings.append(f"{key} skipped: {errors.pop(key)}")
+                out.pop(key)
+    if "birthday" in extra:
+        try:
+            out["birthday"] = parse_birthday(extra["birthday"])
+        except ValueError as exc:
+            (warnings.append(f"birthday skipped: {exc}") if lenient else errors.__setitem__("birthday", str(exc)))
+    for key in LIST_KEYS:
+        if key in extra:
+            out[key] = _clean_list(key, extra[key], errors, warnings, lenient)
+    if "addresses" in extra:
+        out["addresses"] = _clean_addresses(extra["addresses"], errors, warnings, lenient)
+    return out, warnings, errors
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def empty() -> dict:
+    return {"title": "", "birthday": None, "notes": "", "emails": [], "phones": [], "urls": [], "addresses": [],
+            "has_photo": False, "uid": None}
+
+
+def details_of(contact_ids) -> dict[int, dict]:
+    """Every contact's details by id, in four queries whatever the number of contacts."""
+    ids = list(contact_ids)
+    found = {cid: empty() for cid in ids}
+    if not ids:
+        return found
+    for row in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids))):
+        found[row.contact_id].update(title=row.title, birthday=row.birthday, notes=row.notes, uid=row.uid)
+    values = select(ContactValue).where(ContactValue.contact_id.in_(ids))
+    for row in db.session.scalars(values.order_by(ContactValue.contact_id, ContactValue.position, ContactValue.id)):
+        key = {"email": "emails", "phone": "phones", "url": "urls"}[row.kind]
+        found[row.contact_id][key].append({"label": row.label, "value": row.value})
+    addresses = select(ContactAddress).where(ContactAddress.contact_id.in_(ids))
+    for row in db.session.scalars(addresses.order_by(ContactAddress.contact_id, ContactAddress.position)):
+        found[row.contact_id]["addresses"].append(
+            {"label": row.label, **{name: getattr(row, name) for name in ADDRESS_FIELDS}}
+        )
+    for cid in db.session.scalars(select(ContactPhoto.contact_id).where(ContactPhoto.contact_id.in_(ids))):
+        found[cid]["has_photo"] = True
+    return found
+
+
+def details(contact: Contact) -> dict:
+    """The contact's details (cached on the object for the request)."""
+    cached = contact.__dict__.get("_details")
+    if cached is None:
+        cached = details_of([contact.id])[contact.id]
+        contact.__dict__["_details"] = cached
+    return cached
+
+
+def attach(contacts) -> list:
+    """Load the details of a page of contacts at once (for the API's list)."""
+    contacts = list(contacts)
+    loaded = details_of(c.id for c in contacts)
+    for c in contacts:
+        c.__dict__["_details"] = loaded[c.id]
+    return contacts
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _shown(key: str, value) -> str:
+    """A value as the audit trail and the history show it."""
+    if key in LIST_KEYS:
+        return ", ".join(f"{i['value']} ({i['label']})" for i in value)
+    if key == "addresses":
+        return "; ".join(", ".join(a[n] for n in ADDRESS_FIELDS if a[n]) + f" ({a['label']})" for a in value)
+    return "" if value is None else str(value)
+
+
+def _write(contact: Contact, values: dict) -> dict:
+    """Save ``values`` (cleaned) onto ``contact``; return key -> (before, after) as text. In a transaction."""
+    current = details_of([contact.id])[contact.id]
+    changes = {}
+    primary = {"emails": (contact.email or "").lower(), "phones": contact.phone or ""}
+    for key, kind in LIST_KEYS.items():
+        if key not in values:
+            continue
+        wanted = [i for i in values[key] if i["value"].lower() != primary.get(key, "").lower() or not primary.get(key)]
+        if wanted == current[key]:
+            continue
+        changes[key] = (_shown(key, current[key]), _shown(key, wanted))
+        db.session.execute(delete(ContactValue).where(ContactValue.contact_id == contact.id, ContactValue.kind == kind))
+        db.session.add_all(ContactValue(contact_id=contact.id, kind=kind, position=n, **item)
+                           for n, item in enumerate(wanted))
+    if "addresses" in values and values["addresses"] != current["addresses"]:
+        changes["addresses"] = (_shown("addresses", current["addresses"]), _shown("addresses", values["addresses"]))
+        db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
+        db.session.add_all(ContactAddress(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"]))
+    scalar = {k: values[k] for k in ("title", "birthday", "notes", "uid") if k in values and values[k] != current[k]}
+    if scalar:
+        row = db.session.get(ContactDetails, contact.id) or ContactDetails(contact_id=contact.id, title="", notes="")
+        db.session.add(row)
+        for key, value in scalar.items():
+            changes[key] = (_shown(key, current[key]), _shown(key, value))
+            setattr(row, key, value)
+    contact.__dict__.pop("_details", None)
+    return changes
+
+
+def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
+    if not changes:
+        return
+    if bump:
+        contact.updated_at = utcnow()  # an UPDATE of the row: the version (and the ETag) moves on
+    db.session.flush()
+    audit.record(actor, "updated", "contact", contact.id, changes)
+
+    def run():
+        relay = hook()
+        relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
+        relay.contacts_record_changed(entity_type="contact", entity_id=contact.id, action="updated", actor=actor,
+                                      changes=changes)
+
+    after_commit(run)
+
+
+def apply_extra(actor, contact: Contact, extra: dict, *, lenient: bool = True) -> list[str]:
+    """Save the ``extra`` part of an import record (core/services/vcard.py) onto ``contact``:
+    every key present replaces what the contact has (absent keys are left alone). Bad values are
+    left out and returned as warnings (``lenient=False``: a ValidationError instead)."""
+    require(actor, "contact.edit", contact)
+    values, warnings, errors = clean_extra(extra, lenient=lenient)
+    if errors:
+        raise ValidationError(errors)
+    photo = extra.get("photo")
+    with transaction():
+        contact = db.session.get(Contact, contact.id)
+        changes = _write(contact, values)
+        if photo:
+            try:
+                changes.update(_set_photo(contact, photo.get("data") or b""))
+            except ValidationError as exc:
+                warnings.append(f"photo skipped: {exc.errors['photo'][0]}")
+        _record(actor, contact, changes)
+    return warnings
+
+
+def set_uid(actor, contact: Contact, uid: str | None) -> None:
+    """Remember the vCard UID a contact was imported with (in the caller's transaction)."""
+    uid = (uid or "").strip()[:200] or None
+    changes = _write(contact, {"uid": uid})
+    _record(actor, contact, changes, bump=False)
+
+
+def create_contact(actor, data: dict) -> Contact:
+    """Create a contact with its details (the form and the API)."""
+    core, extra = split(data)
+    values, _warnings, errors = clean_extra(extra)
+    if errors:
+        raise ValidationError(errors)
+    contact = contacts_service.create_contact(actor, core)
+    if values:
+        with transaction():
+            contact = db.session.get(Contact, contact.id)
+            _record(actor, contact, _write(contact, values), bump=False)
+    return contact
+
+
+def update_contact(actor, contact_id: int, data: dict, expected_version: int | None) -> Contact:
+    """Change a contact and its details; only the keys present change."""
+    core, extra = split(data)
+    values, _warnings, errors = clean_extra(extra)
+    if errors:
+        raise ValidationError(errors)
+    contact = contacts_service.update_contact(actor, contact_id, core, expected_version)
+    if values:
+        with transaction():
+            contact = db.session.get(Contact, contact.id)
+            _record(actor, contact, _write(contact, values))
+    return contact
+
+
+# --- the photo ------------------------------------------------------------------------------
+
+
+def photo_type(data: bytes) -> str | None:
+    return next((mime for magic, mime in PHOTO_TYPES if data.startswith(magic)), None)
+
+
+def _set_photo(contact: Contact, data: bytes) -> dict:
+    if not data:
+        raise ValidationError({"photo": "Choose an image file."})
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": f"At most {PHOTO_MAX_BYTES // 1024} KB (got {len(data) // 1024} KB)."})
+    mime = photo_type(data)
+    if mime is None:
+        raise ValidationError({"photo": "Use a JPEG, PNG or GIF image."})
+    digest = hashlib.sha256(data).hexdigest()
+    row = db.session.get(ContactPhoto, contact.id)
+    before = row.digest if row is not None else None
+    if before == digest:
+        return {}
+    row = row or ContactPhoto(contact_id=contact.id)
+    row.mime, row.data, row.digest, row.updated_at = mime, data, digest, utcnow()
+    db.session.add(row)
+    contact.__dict__.pop("_details", None)
+    return {"photo": (before, digest)}
+
+
+def set_photo(actor, contact_id: int, data: bytes) -> Contact:
+    contact = contacts_service.get_contact(actor, contact_id)
+    require(actor, "contact.edit", contact)
+    with transaction():
+        contact = db.session.get(Contact, contact_id)
+        _record(actor, contact, _set_photo(contact, data))
+    return contact
+
+
+def remove_photo(actor, contact_id: int) -> Contact:
+    contact = contacts_service.get_contact(actor, contact_id)
+    require(actor, "contact.edit", contact)
+    with transaction():
+        contact = db.session.get(Contact, contact_id)
+        row = db.session.get(ContactPhoto, contact_id)
+        if row is not None:
+            changes = {"photo": (row.digest, None)}
+            db.session.delete(row)
+            contact.__dict__.pop("_details", None)
+            _record(actor, contact, changes)
+    return contact
+
+
+def get_photo(actor, contact_id: int) -> ContactPhoto | None:
+    contacts_service.get_contact(actor, contact_id)
+    return db.session.get(ContactPhoto, contact_id)
+
+
+def find_by_uid(actor, uid: str) -> Contact | None:
+    """The live contact ``actor`` may see that was imported with this vCard UID."""
+    from ..policy import visible_team_ids
+
+    stmt = select(Contact).join(ContactDetails, ContactDetails.contact_id == Contact.id).where(
+        ContactDetails.uid == uid[:200], Contact.deleted_at.is_(None)
+    )
+    teams = visible_team_ids(actor)
+    if teams is not None:
+        stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
+    return db.session.scalars(stmt.order_by(Contact.id).limit(1)).first()
+
+
+def next_position(contact_id: int, model, kind: str | None = None) -> int:
+    stmt = select(func.max(model.position)).where(model.contact_id == contact_id)
+    if kind is not None:
+        stmt = stmt.where(model.kind == kind)
+    highest = db.session.scalar(stmt)
+    return 0 if highest is None else highest + 1
