@@ -15,6 +15,7 @@ from marshmallow import fields, validate
 
 from ..models import MAX_ID  # ids are 32-bit on PostgreSQL: a larger one is a 422/404, never a 500
 from ..services.fields import format_phone
+from .details_schemas import DetailsInMixin, DetailsOutMixin
 
 _ID = validate.Range(min=1, max=MAX_ID)
 
@@ -55,7 +56,7 @@ class StrictSchema(ma.Schema):
 # --- contacts ------------------------------------------------------------------------------
 
 
-class ContactSchema(ma.Schema):
+class ContactSchema(DetailsOutMixin, ma.Schema):
     """A contact as the API returns it."""
 
     id = fields.Integer(dump_only=True, metadata={"description": "Identifier.", "example": 42})
@@ -99,7 +100,7 @@ class ContactSchema(ma.Schema):
     )
 
 
-class ContactInSchema(StrictSchema):
+class ContactInSchema(DetailsInMixin, StrictSchema):
     """Fields a client may send to create (POST) or change (PATCH) a contact; all optional on PATCH."""
 
     first_name = _text("First name.", "Ada", 100)

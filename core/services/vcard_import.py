@@ -16,7 +16,7 @@ from ..database import transaction
 from ..errors import ServiceError, ValidationError
 from ..extensions import db
 from ..models import Contact, Organization
-from ..policy import can, visible_team_ids, writable_teams
+from ..policy import can, require, visible_team_ids, writable_teams
 from . import contacts as contacts_service
 from . import details, jobs
 from . import organizations as org_service
@@ -34,6 +34,7 @@ def start_import(actor, filename: str, data: bytes, owner_team_id=None):
     """Check the upload and start the job; the file travels in the job's params."""
     from .vcard import decode_file
 
+    require(actor, "contact.create")
     if not data:
         raise ValidationError({"file": "Choose a .vcf file."})
     if len(data) > MAX_FILE_BYTES:

@@ -23,7 +23,9 @@ from ..policy import can, visible_team_ids, writable_teams
 from ..services import audit, cache_keys, vocabulary
 from ..services import contacts as service
 from ..services import organizations as org_service
+from ..services import details as details_service
 from ..services.fields import format_phone
+from . import details as details_view
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -216,7 +218,8 @@ def index():
 
 
 def _form_data() -> dict:
-    return {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+    core = {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
+    return core | details_view.form_data(request.form)
 
 
 def _version() -> int | None:
@@ -225,7 +228,8 @@ def _version() -> int | None:
 
 
 def _values_of(contact) -> dict:
-    return {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+    values = {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
+    return values | details_view.form_values(contact)
 
 
 def _form_context(contact=None, values=None, errors=None, version=None, conflict=None):
@@ -270,7 +274,7 @@ def new():
 def create():
     data = _form_data()
     try:
-        contact = service.create_contact(_user(), data)
+        contact = details_service.create_contact(_user(), data)
     except ValidationError as exc:
         return _render_form(422, values=data, errors=exc.errors)
     message = f"{contact.full_name} was created."
@@ -299,7 +303,7 @@ def update(contact_id: int):
         raw_version = request.form.get("version", "")
         if raw_version and _version() is None:
             raise ValidationError({"version": "This form is damaged; reload the page and try again."})
-        contact = service.update_contact(_user(), contact_id, data, _version())
+        contact = details_service.update_contact(_user(), contact_id, data, _version())
     except ValidationError as exc:
         contact = service.get_contact(_user(), contact_id)
         return _render_form(422, contact=contact, values=data, errors=exc.errors, version=_version())
