@@ -290,7 +290,8 @@ def to_record(lines: list[str]) -> dict:
         if name == "N":
             parts = [p.strip() for p in split_escaped(text, ";")] + [""] * 5
             record["last_name"] = parts[0]
-            record["first_name"] = " ".join(p for p in (parts[1], parts[2].replace(",", " ")) if p).strip()
+            additional = [a.strip() for a in parts[2].split(",")]
+            record["first_name"] = " ".join(p for p in (parts[1], *additional) if p)
         elif name == "FN":
             fn = unescape(text).strip()
         elif name == "ORG":

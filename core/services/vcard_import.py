@@ -27,7 +27,7 @@ from .vcard import read_cards
 KIND = "contacts.import_vcard"
 MAX_FILE_BYTES = 10 * 1024 * 1024
 BATCH = 25
-CARD_COUNT = re.compile(r"^[ \t]*BEGIN:VCARD[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+CARD_COUNT = re.compile(r"^[ \t]*BEGIN:VCARD[ \t\r]*$", re.IGNORECASE | re.MULTILINE)
 
 
 def start_import(actor, filename: str, data: bytes, owner_team_id=None):
