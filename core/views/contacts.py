@@ -22,8 +22,8 @@ from ..plugins import collect, hook
 from ..policy import can, visible_team_ids, writable_teams
 from ..services import audit, cache_keys, vocabulary
 from ..services import contacts as service
-from ..services import organizations as org_service
 from ..services import details as details_service
+from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import details as details_view
 from .rendering import page

@@ -4,7 +4,18 @@ the vCard import page (a background job with a progress bar)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from ..access import login_required

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from core.extensions import db
 from tests import factories
-from tests.core.test_api_contacts import admin_api, member_api, outsider_api, viewer_api  # noqa: F401 - fixtures
+from tests.core.test_api_contacts import Api, make_token
+
+
+@pytest.fixture
+def member_api(app, member):
+    return Api(app, make_token(app, member))
+
+
+@pytest.fixture
+def viewer_api(app, viewer):
+    return Api(app, make_token(app, viewer))
+
+
+@pytest.fixture
+def outsider_api(app, outsider):
+    return Api(app, make_token(app, outsider))
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 BODY = {

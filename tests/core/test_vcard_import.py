@@ -13,8 +13,8 @@ from core.models import Contact, Organization, User
 from core.models.jobs import Job
 from core.services import details, vcard_export, vcard_import
 from tests import factories
-from tests.core.test_cli import run  # noqa: F401 - fixture
 from tests.conftest import reset_database
+from tests.core.test_cli import run  # noqa: F401 - fixture
 from tests.core.test_vcard import SAMPLES
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(200))
