@@ -237,11 +237,12 @@ def _write(contact: Contact, values: dict) -> dict:
     """Save ``values`` (cleaned) onto ``contact``; return key -> (before, after) as text. In a transaction."""
     current = details_of([contact.id])[contact.id]
     changes = {}
-    primary = {"emails": (contact.email or "").lower(), "phones": contact.phone or ""}
+    primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
     for key, kind in LIST_KEYS.items():
         if key not in values:
             continue
-        wanted = [i for i in values[key] if i["value"].lower() != primary.get(key, "").lower() or not primary.get(key)]
+        primary = primaries.get(key)  # the primary email/phone is not repeated among the others
+        wanted = [i for i in values[key] if not primary or i["value"].lower() != primary]
         if wanted == current[key]:
             continue
         changes[key] = (_shown(key, current[key]), _shown(key, wanted))

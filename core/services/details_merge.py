@@ -12,7 +12,7 @@ from ..models.details import ContactAddress, ContactValue
 from . import audit
 from .details import ADDRESS_FIELDS, next_position
 
-UNDO_KEY = "details"
+UNDO_KEY = "core_details"  # the name core/plugins.py registers core/details_hooks.py under
 
 
 def _value_key(row: ContactValue) -> tuple:

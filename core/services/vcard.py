@@ -105,25 +105,26 @@ def _is_qp(line: str) -> bool:
 
 def unfold(lines: list[str]) -> list[str]:
     """Logical lines: folded continuations joined, QP soft line breaks joined, 2.1 base64 bodies
-    (unindented, ended by a blank line) joined."""
-    out: list[str] = []
+    (unindented, ended by a blank line) joined. Pieces are joined once (linear in the card's size)."""
+    out: list[list[str]] = []
     qp_more = in_base64 = False
     for line in lines:
         if qp_more:
-            out[-1] = out[-1][:-1] + line.lstrip(" \t") if out[-1].endswith("=") else out[-1] + line
+            out[-1][-1] = out[-1][-1][:-1]  # drop the soft line break's "="
+            out[-1].append(line.lstrip(" \t"))
             qp_more = line.endswith("=")
         elif line[:1] in (" ", "\t") and out:
-            out[-1] += line[1:]
+            out[-1].append(line[1:])
         elif not line.strip():
             in_base64 = False
         elif in_base64 and BASE64_LINE.fullmatch(line.strip()):
-            out[-1] += line.strip()
+            out[-1].append(line.strip())
         else:
-            out.append(line)
+            out.append([line])
             head = line.split(":", 1)[0].upper()
             in_base64 = "BASE64" in head or "ENCODING=B" in head
             qp_more = _is_qp(line) and line.endswith("=")
-    return out
+    return ["".join(parts) for parts in out]
 
 
 def _caret(value: str) -> str:

@@ -362,7 +362,7 @@ def show(contact_id: int):
         contact=contact,
         history=entries,
         actors=actors,
-        labels=LABELS,
+        labels=LABELS | details_view.HISTORY_LABELS,
         panels=panels,
         actions=collect(hook().contacts_contact_actions(contact=contact, user=user)),
         may_edit=can(user, "contact.edit", contact),

@@ -31,6 +31,8 @@ from ..services.fields import format_phone
 bp = Blueprint("details", __name__, template_folder="../templates")
 ID = "<int(max=2147483647):contact_id>"
 LABEL_CHOICES = [(label, label.capitalize()) for label in LABELS]
+HISTORY_LABELS = {"emails": "Other emails", "phones": "Other phones", "urls": "Websites", "addresses": "Addresses",
+                  "title": "Job title", "birthday": "Birthday", "notes": "Notes", "photo": "Photo"}
 
 
 def _user():

@@ -43,7 +43,8 @@ def errors(app) -> dict[str, str]:
 
 def registered(app) -> set[str]:
     pm = app.extensions["contacts_pm"]
-    return {pm.get_name(p) for p in pm.get_plugins()} - {"core"}
+    # The core's own hookimpl modules ("core", "core_details", ...) are not plugins.
+    return {name for name in (pm.get_name(p) for p in pm.get_plugins()) if name != "core" and not name.startswith("core_")}
 
 
 def plugin_routes(app) -> list[str]:

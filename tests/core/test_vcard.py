@@ -161,6 +161,10 @@ def test_a_huge_card_is_refused_quickly():
     started = time.monotonic()
     cards = read(text)
     assert "too large" in cards[0][1] and cards[1][1]["email"] == "good@example.org"
+    photo = base64.b64encode(JPEG * 1500).decode()  # ~2 MB of base64, folded in 74-character lines
+    folded = "\r\n ".join(photo[i:i + 74] for i in range(0, len(photo), 74))
+    record = only(f"BEGIN:VCARD\r\nFN:Photo\r\nPHOTO;ENCODING=b;TYPE=JPEG:{folded}\r\nEND:VCARD\r\n")
+    assert record["extra"]["photo"]["data"] == JPEG * 1500
     assert time.monotonic() - started < 30  # a guard against a hang, not a speed test
 
 
