@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, null, select, union_all
 
 from ..database import after_commit, transaction
 from ..errors import ValidationError
@@ -181,25 +181,52 @@ def empty() -> dict:
             "has_photo": False, "uid": None}
 
 
+def _rows_of(ids: list[int]):
+    """Every detail row of these contacts in ONE query (a UNION ALL of the four tables, in the
+    same columns): the contact page and every API answer read it."""
+    d, v, a, p = ContactDetails, ContactValue, ContactAddress, ContactPhoto
+
+    def row(contact_id, src, kind=None, label=None, value=None, position=None, locality=None, region=None,
+            postcode=None, country=None, birthday=None):
+        cells = {"kind": kind, "label": label, "value": value, "position": position, "locality": locality,
+                 "region": region, "postcode": postcode, "country": country, "birthday": birthday}
+        return [contact_id.label("contact_id"), literal(src).label("src"),
+                *((null() if c is None else c).label(name) for name, c in cells.items())]
+
+    parts = [
+        select(*row(d.contact_id, "d", value=d.title, locality=d.notes, region=d.uid, birthday=d.birthday))
+        .where(d.contact_id.in_(ids)),
+        select(*row(v.contact_id, "v", kind=v.kind, label=v.label, value=v.value, position=v.position))
+        .where(v.contact_id.in_(ids)),
+        select(*row(a.contact_id, "a", label=a.label, value=a.street, position=a.position, locality=a.locality,
+                    region=a.region, postcode=a.postcode, country=a.country)).where(a.contact_id.in_(ids)),
+        select(*row(p.contact_id, "p")).where(p.contact_id.in_(ids)),
+    ]
+    return db.session.execute(union_all(*parts).subquery().select())
+
+
 def details_of(contact_ids) -> dict[int, dict]:
-    """Every contact's details by id, in four queries whatever the number of contacts."""
+    """Every contact's details by id, in one query whatever the number of contacts."""
     ids = list(contact_ids)
     found = {cid: empty() for cid in ids}
     if not ids:
         return found
-    for row in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids))):
-        found[row.contact_id].update(title=row.title, birthday=row.birthday, notes=row.notes, uid=row.uid)
-    values = select(ContactValue).where(ContactValue.contact_id.in_(ids))
-    for row in db.session.scalars(values.order_by(ContactValue.contact_id, ContactValue.position, ContactValue.id)):
-        key = {"email": "emails", "phone": "phones", "url": "urls"}[row.kind]
-        found[row.contact_id][key].append({"label": row.label, "value": row.value})
-    addresses = select(ContactAddress).where(ContactAddress.contact_id.in_(ids))
-    for row in db.session.scalars(addresses.order_by(ContactAddress.contact_id, ContactAddress.position)):
-        found[row.contact_id]["addresses"].append(
-            {"label": row.label, **{name: getattr(row, name) for name in ADDRESS_FIELDS}}
-        )
-    for cid in db.session.scalars(select(ContactPhoto.contact_id).where(ContactPhoto.contact_id.in_(ids))):
-        found[cid]["has_photo"] = True
+    values, addresses = [], []
+    for row in _rows_of(ids):
+        cid, src, kind, label, value, position, locality, region, postcode, country, birthday = row
+        if src == "d":
+            found[cid].update(title=value, notes=locality, uid=region, birthday=birthday)
+        elif src == "v":
+            values.append((cid, kind, position, {"label": label, "value": value}))
+        elif src == "a":
+            addresses.append((cid, position, {"label": label, "street": value, "locality": locality, "region": region,
+                                              "postcode": postcode, "country": country}))
+        else:
+            found[cid]["has_photo"] = True
+    for cid, kind, _position, item in sorted(values, key=lambda r: (r[0], r[1], r[2])):
+        found[cid][{"email": "emails", "phone": "phones", "url": "urls"}[kind]].append(item)
+    for cid, _position, item in sorted(addresses, key=lambda r: (r[0], r[1])):
+        found[cid]["addresses"].append(item)
     return found
 
 
@@ -316,6 +343,7 @@ def create_contact(actor, data: dict) -> Contact:
     if errors:
         raise ValidationError(errors)
     contact = contacts_service.create_contact(actor, core)
+    contact.__dict__["_details"] = empty()  # a new contact has no details until they are written below
     if values:
         with transaction():
             contact = db.session.get(Contact, contact.id)
