@@ -136,17 +136,31 @@ def run(ctx) -> dict:
     orgs: dict = {}
     cards = ((n, r) for n, r in read_cards(params["text"]) if n > after)
     done = after
-    while True:
-        batch = [card for _, card in zip(range(BATCH), cards, strict=False)]
-        if not batch:
-            break
-        with transaction():
-            for number, record in batch:
-                counts_key = _one(ctx, actor, number, record, params["owner_team_id"], orgs)
-                counts[counts_key] = counts.get(counts_key, 0) + 1
-                done = number
-            ctx.progress(done, total, checkpoint={"card": done, "counts": counts})
+    try:
+        while True:
+            batch = [card for _, card in zip(range(BATCH), cards, strict=False)]
+            if not batch:
+                break
+            with transaction():
+                for number, record in batch:
+                    counts_key = _one(ctx, actor, number, record, params["owner_team_id"], orgs)
+                    counts[counts_key] = counts.get(counts_key, 0) + 1
+                    done = number
+                ctx.progress(done, total, checkpoint={"card": done, "counts": counts})
+    except jobs.JobCancelled:
+        _forget_file(ctx.job_id)
+        raise
+    _forget_file(ctx.job_id)
     return {"summary": counts, "links": [{"label": "Contacts", "url": "/"}]}
+
+
+def _forget_file(job_id: int) -> None:
+    """The file is kept in the job only while it may still be resumed (the jobs list reads params)."""
+    from ..models.jobs import Job
+
+    with transaction():
+        job = db.session.get(Job, job_id)
+        job.params = {k: v for k, v in job.params.items() if k != "text"}
 
 
 def _one(ctx, actor, number: int, record, team_id: int, orgs: dict) -> str:
