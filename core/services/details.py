@@ -58,15 +58,16 @@ def parse_birthday(raw) -> date | None:
     """A date, an ISO string (1990-12-31) or empty; ValueError otherwise."""
     if raw in (None, ""):
         return None
-    if isinstance(raw, date):
-        return raw
-    text = str(raw).strip()
+    text = raw.isoformat() if isinstance(raw, date) else str(raw).strip()
     if len(text) == 8 and text.isdigit():
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     try:
-        return date.fromisoformat(text[:10])
+        day = date.fromisoformat(text[:10])
     except ValueError:
         raise ValueError("Use a date like 1990-12-31.") from None
+    if day > date.today():
+        raise ValueError("A birthday cannot be in the future.")
+    return day
 
 
 def _clean_value(kind: str, raw: str, lenient: bool) -> str:

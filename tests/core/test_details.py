@@ -78,6 +78,7 @@ def test_the_primary_email_is_not_repeated_as_an_extra_one(ctx, member):
     ({"addresses": [{"label": "home", "street": "x" * 501}]}, "addresses"),
     ({"addresses": "Main Street"}, "addresses"),
     ({"birthday": "31/12/1990"}, "birthday"),
+    ({"birthday": "2999-01-01"}, "birthday"),
     ({"title": "x" * 201}, "title"),
     ({"emails": [{"label": "work", "value": f"a{i}@example.org"} for i in range(21)]}, "emails"),
 ])
