@@ -8,6 +8,9 @@ rest of the file. It handles folded lines (CRLF, LF or mixed, space or tab inden
 quoted-printable with soft line breaks and any CHARSET, bare 2.1 parameters (``TEL;WORK;VOICE``),
 RFC 6868 caret escapes, base64 photos (2.1/3.0 ``ENCODING=b``, 4.0 ``data:`` URIs), Apple's
 ``itemN.`` groups, UTF-8 (with or without BOM) and Windows-1252 files, and several cards per file.
+Not vobject: it stops a whole file on one bad base64 photo or quoted-printable line, re-reads long
+values quadratically, and does not fold photos or keep 4.0 ``data:`` URIs intact; the tests use it
+as an independent reader of what we write.
 
 The record dict (the format-neutral import pipeline, core/services/importer.py, consumes it)::
 

@@ -253,3 +253,22 @@ def test_round_trip_property_with_odd_unicode(first, last, title, notes, street,
     again = details_of(title=r["extra"].get("title", ""), notes=r["extra"].get("notes", ""),
                        addresses=r["extra"]["addresses"], uid=r["external_id"])
     assert vcard.write_card(fake_contact(r["first_name"], r["last_name"], email=None, phone=""), again, version) == text
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_an_independent_reader_vobject_reads_our_export(version):
+    vobject = pytest.importorskip("vobject")
+    d = details_of(title="Countess, of Lovelace", notes="Two\nlines; and more",
+                   emails=[{"label": "work", "value": "ada@work.example.org"}],
+                   addresses=[{"label": "home", "street": "12 St James's Square", "locality": "London",
+                               "region": "", "postcode": "SW1Y 4JH", "country": "United Kingdom"}])
+    card = vobject.readOne(vcard.write_card(fake_contact("Ádá", "Lövelace", org="Engines; Ltd"), d, version,
+                                            photo=("image/jpeg", JPEG)))
+    assert card.fn.value == "Ádá Lövelace" and (card.n.value.given, card.n.value.family) == ("Ádá", "Lövelace")
+    assert card.title.value == "Countess, of Lovelace" and card.note.value == "Two\nlines; and more"
+    assert card.org.value == ["Engines; Ltd"]
+    assert [e.value for e in card.contents["email"]] == ["ada@example.org", "ada@work.example.org"]
+    adr = card.adr.value
+    assert (adr.street, adr.city, adr.code, adr.country) == ("12 St James's Square", "London", "SW1Y 4JH", "United Kingdom")
+    if version == "3.0":
+        assert card.photo.value == JPEG
