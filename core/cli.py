@@ -391,6 +391,11 @@ def audit_verify():
     sys.exit(1)
 
 
+from .cli_vcard import import_vcard  # noqa: E402 - registered below the core's own commands
+
+cli.add_command(import_vcard)
+
+
 def main():
     cli(prog_name="contacts")
 

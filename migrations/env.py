@@ -47,6 +47,10 @@ CORE_TABLES = frozenset(
         "contact_groups",
         "contact_group_members",
         "categories",
+        "contact_details",
+        "contact_values",
+        "contact_addresses",
+        "contact_photos",
     }
 )
 

@@ -20,11 +20,13 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contact_data, contacts, jobs, organizations, relations, taxonomy
+from . import accounts, contact_data, contacts, details, jobs, organizations, relations, taxonomy
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp)
+BLUEPRINTS = (
+    accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp, details.bp
+)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {

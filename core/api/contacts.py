@@ -10,7 +10,7 @@ from marshmallow import RAISE
 from ..access import login_required
 from ..models import MAX_ID
 from ..services import contacts as service
-from ..services import taxonomy
+from ..services import details, taxonomy
 from ..services.custom_fields import preload as preload_custom_values
 from .errors import documented
 from .etags import etag_header, etag_of, expected_versions, if_match_parameter, pick_version
@@ -45,7 +45,7 @@ def list_contacts(**args):
     page = service.list_contacts(_actor(), extra_filters=filters, **args)
     preload_custom_values(page.items)  # one query for the page's custom field values
     taxonomy.preload(_actor(), page.items)  # tags and groups of the page: two queries
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return {"items": details.attach(page.items), "next_cursor": page.next_cursor}
 
 
 @bp.route("", methods=["POST"], tags=TAGS)
@@ -65,7 +65,7 @@ def create_contact(data):
 
     Fields left out take their defaults: the first type and status, your first team.
     """
-    contact = service.create_contact(_actor(), data)
+    contact = details.create_contact(_actor(), data)
     return contact, {"Location": url_for(".get_contact", contact_id=contact.id), "ETag": etag_of(contact)}
 
 
@@ -98,7 +98,7 @@ def update_contact(data, contact_id):
     actor = _actor()
     versions = expected_versions(contact_id)
     expected = pick_version(versions, lambda: service.get_contact(actor, contact_id).version)
-    contact = service.update_contact(actor, contact_id, data, expected)
+    contact = details.update_contact(actor, contact_id, data, expected)
     return contact, {"ETag": etag_of(contact)}
 
 

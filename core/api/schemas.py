@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 from ..models import MAX_ID  # ids are 32-bit on PostgreSQL: a larger one is a 422/404, never a 500
 from ..services.custom_fields import values_for as custom_values_for
 from ..services.fields import format_phone
+from .details_schemas import DetailsInMixin, DetailsOutMixin
 
 _ID = validate.Range(min=1, max=MAX_ID)
 
@@ -54,6 +55,11 @@ def _taxonomy():
     return taxonomy
 
 
+def _unwrapped(contact):
+    """The contact itself when the details mixin wrapped it for dumping (its preloaded tags live on it)."""
+    return getattr(contact, "_contact", contact)
+
+
 def _actor():
     from flask_login import current_user
 
@@ -68,7 +74,7 @@ class StrictSchema(ma.Schema):
 # --- contacts ------------------------------------------------------------------------------
 
 
-class ContactSchema(ma.Schema):
+class ContactSchema(DetailsOutMixin, ma.Schema):
     """A contact as the API returns it."""
 
     id = fields.Integer(dump_only=True, metadata={"description": "Identifier.", "example": 42})
@@ -100,9 +106,9 @@ class ContactSchema(ma.Schema):
         allow_none=True, metadata={"description": "The contact this one reports to, or null.", "example": 12}
     )
     # Tags, groups and category (core/services/taxonomy.py; lists preload them in two queries a page).
-    tags = fields.Function(lambda c: _taxonomy().tag_names(_actor(), c), dump_only=True, metadata={
+    tags = fields.Function(lambda c: _taxonomy().tag_names(_actor(), _unwrapped(c)), dump_only=True, metadata={
         "description": "Names of the contact's tags.", "example": ["vip"], "type": "array", "items": {"type": "string"}})
-    group_ids = fields.Function(lambda c: _taxonomy().group_ids(_actor(), c), dump_only=True, metadata={
+    group_ids = fields.Function(lambda c: _taxonomy().group_ids(_actor(), _unwrapped(c)), dump_only=True, metadata={
         "description": "Ids of the groups (that you may see) the contact is in.", "example": [3], "type": "array",
         "items": {"type": "integer"}})
     category_id = fields.Integer(allow_none=True, metadata={"description": "The contact's category.", "example": None})
@@ -128,7 +134,7 @@ class ContactSchema(ma.Schema):
     )
 
 
-class ContactInSchema(StrictSchema):
+class ContactInSchema(DetailsInMixin, StrictSchema):
     """Fields a client may send to create (POST) or change (PATCH) a contact; all optional on PATCH."""
 
     first_name = _text("First name.", "Ada", 100)

@@ -11,14 +11,16 @@ from .contact_data import (
     CustomFieldValue,
 )
 from .contacts import Contact, Organization
+from .details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
 from .jobs import Job
 from .relations import Relationship, RelationshipType
 from .taxonomy import Category, ContactGroup, ContactTag, GroupMember, Tag
 from .vocabulary import ContactStatus, ContactType
 
 __all__ = [
-    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Category", "Contact", "ContactGroup", "ContactPreference",
-    "ContactStatusChange", "ContactTag", "ContactTemplate", "CustomField", "CustomFieldValue", "ContactStatus",
-    "ContactType", "GroupMember", "Job", "Organization", "Relationship", "RelationshipType", "Tag",
+    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Category", "Contact", "ContactAddress", "ContactDetails",
+    "ContactGroup", "ContactPhoto", "ContactPreference", "ContactStatusChange", "ContactTag", "ContactTemplate",
+    "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "GroupMember", "Job",
+    "Organization", "Relationship", "RelationshipType", "Tag",
     "Team", "TimestampMixin", "User", "team_members", "utcnow",
 ]

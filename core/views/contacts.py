@@ -22,9 +22,11 @@ from ..plugins import collect, hook
 from ..policy import can, visible_team_ids, writable_teams
 from ..services import audit, cache_keys, custom_field_queries, vocabulary
 from ..services import contacts as service
+from ..services import details as details_service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
+from . import details as details_view
 from . import taxonomy_form
 from .rendering import page
 
@@ -224,7 +226,12 @@ def index():
 
 def _form_data() -> dict:
     data = {name: request.form.get(name, "") for name in service.FIELDS if name in request.form}
-    return data | form_extras.form_data(request.form) | taxonomy_form.form_data(request.form)
+    return (
+        data
+        | form_extras.form_data(request.form)
+        | taxonomy_form.form_data(request.form)
+        | details_view.form_data(request.form)
+    )
 
 
 def _version() -> int | None:
@@ -234,7 +241,12 @@ def _version() -> int | None:
 
 def _values_of(contact) -> dict:
     values = {name: getattr(contact, name) for name in service.FIELDS} | {"phone": format_phone(contact.phone)}
-    return values | form_extras.form_values(contact) | taxonomy_form.values_of(_user(), contact)
+    return (
+        values
+        | form_extras.form_values(contact)
+        | taxonomy_form.values_of(_user(), contact)
+        | details_view.form_values(contact)
+    )
 
 
 def _form_context(contact=None, values=None, errors=None, version=None, conflict=None):
@@ -282,7 +294,7 @@ def new():
 def create():
     data = _form_data()
     try:
-        contact = service.create_contact(_user(), data)
+        contact = details_service.create_contact(_user(), data)
     except ValidationError as exc:
         return _render_form(422, values=form_extras.redisplay(data), errors=exc.errors)
     message = f"{contact.full_name} was created."
@@ -311,7 +323,7 @@ def update(contact_id: int):
         raw_version = request.form.get("version", "")
         if raw_version and _version() is None:
             raise ValidationError({"version": "This form is damaged; reload the page and try again."})
-        contact = service.update_contact(_user(), contact_id, data, _version())
+        contact = details_service.update_contact(_user(), contact_id, data, _version())
     except ValidationError as exc:
         contact = service.get_contact(_user(), contact_id)
         return _render_form(422, contact=contact, values=form_extras.redisplay(data), errors=exc.errors, version=_version())
@@ -370,7 +382,7 @@ def show(contact_id: int):
         contact=contact,
         history=entries,
         actors=actors,
-        labels=LABELS,
+        labels=LABELS | details_view.HISTORY_LABELS,
         panels=panels,
         actions=collect(hook().contacts_contact_actions(contact=contact, user=user)),
         may_edit=can(user, "contact.edit", contact),

@@ -28,6 +28,7 @@ CORE_TABLES = {
     "custom_fields", "custom_field_values", "contact_templates", "contact_preferences", "contact_status_changes",
     "relationship_types", "relationships",
     "tags", "contact_tags", "contact_groups", "contact_group_members", "categories",
+    "contact_details", "contact_values", "contact_addresses", "contact_photos",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 

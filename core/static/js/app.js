@@ -155,3 +155,34 @@
     }
   });
 })();
+
+/* Contact details: repeatable rows in the contact form (add from the group's <template>, remove the row),
+   and list exports that follow the filters in the current URL. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    if (add) {
+      var group = add.closest("[data-repeat]");
+      var row = group.querySelector("template").content.firstElementChild.cloneNode(true);
+      group.querySelector(".repeat-rows").appendChild(row);
+      var input = row.querySelector("input, textarea");
+      if (input) input.focus();
+      return;
+    }
+    var remove = event.target.closest("[data-remove-row]");
+    if (remove) {
+      var fieldset = remove.closest("[data-repeat]");
+      remove.closest(".repeat-row").remove();
+      var next = fieldset && fieldset.querySelector("[data-add-row]");
+      if (next) next.focus();
+      return;
+    }
+    var exporter = event.target.closest("[data-export-current]");
+    if (exporter) {
+      var params = new URLSearchParams(window.location.search);
+      params.delete("cursor");
+      exporter.href = exporter.href.split("?")[0] + (params.toString() ? "?" + params.toString() : "");
+    }
+  });
+})();

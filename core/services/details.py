@@ -1,0 +1,300 @@
+"""A contact's richer record: additional emails, phones and URLs with labels, postal addresses,
+job title, birthday, notes and a photo (core/models/details.py).
+
+The primary email and phone stay on ``contacts`` (core/services/contacts.py owns them and the
+unique email rule); this module owns the rest. ``create_contact`` / ``update_contact`` take one
+dict with both kinds of field (the form and the API), validate the details first, then let the
+contacts service save its fields and save the details after it. ``apply_extra`` saves the
+``extra`` part of an import record (see core/services/vcard.py) onto an existing contact.
+Every change is audited on the contact and bumps its version (so its ETag changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import delete, func, literal, null, select, union_all
+
+from ..database import after_commit, transaction
+from ..errors import ValidationError
+from ..extensions import db
+from ..models import Contact, utcnow
+from ..models.details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
+from ..plugins import hook
+from ..policy import require
+from . import audit
+from . import contacts as contacts_service
+from .details_clean import (  # noqa: F401 - the validation rules, re-exported for callers
+    ADDRESS_FIELDS,
+    DETAIL_KEYS,
+    LIST_KEYS,
+    MAX_ROWS,
+    PHOTO_MAX_BYTES,
+    clean_extra,
+    label_of,
+    parse_birthday,
+    photo_type,
+    split,
+)
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def empty() -> dict:
+    return {"title": "", "birthday": None, "notes": "", "emails": [], "phones": [], "urls": [], "addresses": [],
+            "has_photo": False, "uid": None}
+
+
+def _rows_of(ids: list[int]):
+    """Every detail row of these contacts in ONE query (a UNION ALL of the four tables, in the
+    same columns): the contact page and every API answer read it."""
+    d, v, a, p = ContactDetails, ContactValue, ContactAddress, ContactPhoto
+
+    def row(contact_id, src, kind=None, label=None, value=None, position=None, locality=None, region=None,
+            postcode=None, country=None, birthday=None):
+        cells = {"kind": kind, "label": label, "value": value, "position": position, "locality": locality,
+                 "region": region, "postcode": postcode, "country": country, "birthday": birthday}
+        return [contact_id.label("contact_id"), literal(src).label("src"),
+                *((null() if c is None else c).label(name) for name, c in cells.items())]
+
+    parts = [
+        select(*row(d.contact_id, "d", value=d.title, locality=d.notes, region=d.uid, birthday=d.birthday))
+        .where(d.contact_id.in_(ids)),
+        select(*row(v.contact_id, "v", kind=v.kind, label=v.label, value=v.value, position=v.position))
+        .where(v.contact_id.in_(ids)),
+        select(*row(a.contact_id, "a", label=a.label, value=a.street, position=a.position, locality=a.locality,
+                    region=a.region, postcode=a.postcode, country=a.country)).where(a.contact_id.in_(ids)),
+        select(*row(p.contact_id, "p")).where(p.contact_id.in_(ids)),
+    ]
+    return db.session.execute(union_all(*parts).subquery().select())
+
+
+def details_of(contact_ids) -> dict[int, dict]:
+    """Every contact's details by id, in one query whatever the number of contacts."""
+    ids = list(contact_ids)
+    found = {cid: empty() for cid in ids}
+    if not ids:
+        return found
+    values, addresses = [], []
+    for row in _rows_of(ids):
+        cid, src, kind, label, value, position, locality, region, postcode, country, birthday = row
+        if src == "d":
+            found[cid].update(title=value, notes=locality, uid=region, birthday=birthday)
+        elif src == "v":
+            values.append((cid, kind, position, {"label": label, "value": value}))
+        elif src == "a":
+            addresses.append((cid, position, {"label": label, "street": value, "locality": locality, "region": region,
+                                              "postcode": postcode, "country": country}))
+        else:
+            found[cid]["has_photo"] = True
+    for cid, kind, _position, item in sorted(values, key=lambda r: (r[0], r[1], r[2])):
+        found[cid][{"email": "emails", "phone": "phones", "url": "urls"}[kind]].append(item)
+    for cid, _position, item in sorted(addresses, key=lambda r: (r[0], r[1])):
+        found[cid]["addresses"].append(item)
+    return found
+
+
+def details(contact: Contact) -> dict:
+    """The contact's details (cached on the object for the request)."""
+    cached = contact.__dict__.get("_details")
+    if cached is None:
+        cached = details_of([contact.id])[contact.id]
+        contact.__dict__["_details"] = cached
+    return cached
+
+
+def attach(contacts) -> list:
+    """Load the details of a page of contacts at once (for the API's list)."""
+    contacts = list(contacts)
+    loaded = details_of(c.id for c in contacts)
+    for c in contacts:
+        c.__dict__["_details"] = loaded[c.id]
+    return contacts
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _shown(key: str, value) -> str:
+    """A value as the audit trail and the history show it."""
+    if key in LIST_KEYS:
+        return ", ".join(f"{i['value']} ({i['label']})" for i in value)
+    if key == "addresses":
+        return "; ".join(", ".join(a[n] for n in ADDRESS_FIELDS if a[n]) + f" ({a['label']})" for a in value)
+    return "" if value is None else str(value)
+
+
+def _write(contact: Contact, values: dict) -> dict:
+    """Save ``values`` (cleaned) onto ``contact``; return key -> (before, after) as text. In a transaction."""
+    current = details_of([contact.id])[contact.id]
+    changes = {}
+    primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
+    for key, kind in LIST_KEYS.items():
+        if key not in values:
+            continue
+        primary = primaries.get(key)  # the primary email/phone is not repeated among the others
+        wanted = [i for i in values[key] if not primary or i["value"].lower() != primary]
+        if wanted == current[key]:
+            continue
+        changes[key] = (_shown(key, current[key]), _shown(key, wanted))
+        db.session.execute(delete(ContactValue).where(ContactValue.contact_id == contact.id, ContactValue.kind == kind))
+        db.session.add_all(ContactValue(contact_id=contact.id, kind=kind, position=n, **item)
+                           for n, item in enumerate(wanted))
+    if "addresses" in values and values["addresses"] != current["addresses"]:
+        changes["addresses"] = (_shown("addresses", current["addresses"]), _shown("addresses", values["addresses"]))
+        db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
+        db.session.add_all(ContactAddress(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"]))
+    scalar = {k: values[k] for k in ("title", "birthday", "notes", "uid") if k in values and values[k] != current[k]}
+    if scalar:
+        row = db.session.get(ContactDetails, contact.id) or ContactDetails(contact_id=contact.id, title="", notes="")
+        db.session.add(row)
+        for key, value in scalar.items():
+            changes[key] = (_shown(key, current[key]), _shown(key, value))
+            setattr(row, key, value)
+    contact.__dict__.pop("_details", None)
+    return changes
+
+
+def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
+    if not changes:
+        return
+    if bump:
+        contact.updated_at = utcnow()  # an UPDATE of the row: the version (and the ETag) moves on
+    db.session.flush()
+    audit.record(actor, "updated", "contact", contact.id, changes)
+
+    def run():
+        relay = hook()
+        relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
+        relay.contacts_record_changed(entity_type="contact", entity_id=contact.id, action="updated", actor=actor,
+                                      changes=changes)
+
+    after_commit(run)
+
+
+def apply_extra(actor, contact: Contact, extra: dict, *, lenient: bool = True) -> list[str]:
+    """Save the ``extra`` part of an import record (core/services/vcard.py) onto ``contact``:
+    every key present replaces what the contact has (absent keys are left alone). Bad values are
+    left out and returned as warnings (``lenient=False``: a ValidationError instead)."""
+    require(actor, "contact.edit", contact)
+    values, warnings, errors = clean_extra(extra, lenient=lenient)
+    if errors:
+        raise ValidationError(errors)
+    photo = extra.get("photo")
+    with transaction():
+        contact = db.session.get(Contact, contact.id)
+        changes = _write(contact, values)
+        if photo:
+            try:
+                changes.update(_set_photo(contact, photo.get("data") or b""))
+            except ValidationError as exc:
+                warnings.append(f"photo skipped: {exc.errors['photo'][0]}")
+        _record(actor, contact, changes)
+    return warnings
+
+
+def set_uid(actor, contact: Contact, uid: str | None) -> None:
+    """Remember the vCard UID a contact was imported with (in the caller's transaction)."""
+    uid = (uid or "").strip()[:200] or None
+    changes = _write(contact, {"uid": uid})
+    _record(actor, contact, changes, bump=False)
+
+
+def create_contact(actor, data: dict) -> Contact:
+    """Create a contact with its details (the form and the API)."""
+    core, extra = split(data)
+    values, _warnings, errors = clean_extra(extra)
+    if errors:
+        raise ValidationError(errors)
+    contact = contacts_service.create_contact(actor, core)
+    contact.__dict__["_details"] = empty()  # a new contact has no details until they are written below
+    if values:  # validated above; written right after (the contact service owns the first transaction)
+        with transaction():
+            _record(actor, contact, _write(contact, values), bump=False)
+    return contact
+
+
+def update_contact(actor, contact_id: int, data: dict, expected_version: int | None) -> Contact:
+    """Change a contact and its details; only the keys present change."""
+    core, extra = split(data)
+    values, _warnings, errors = clean_extra(extra)
+    if errors:
+        raise ValidationError(errors)
+    contact = contacts_service.update_contact(actor, contact_id, core, expected_version)
+    if values:
+        with transaction():
+            contact = db.session.get(Contact, contact.id)
+            _record(actor, contact, _write(contact, values))
+    return contact
+
+
+# --- the photo ------------------------------------------------------------------------------
+
+
+def _set_photo(contact: Contact, data: bytes) -> dict:
+    if not data:
+        raise ValidationError({"photo": "Choose an image file."})
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": f"At most {PHOTO_MAX_BYTES // 1024} KB (got {len(data) // 1024} KB)."})
+    mime = photo_type(data)
+    if mime is None:
+        raise ValidationError({"photo": "Use a JPEG, PNG or GIF image."})
+    digest = hashlib.sha256(data).hexdigest()
+    row = db.session.get(ContactPhoto, contact.id)
+    before = row.digest if row is not None else None
+    if before == digest:
+        return {}
+    row = row or ContactPhoto(contact_id=contact.id)
+    row.mime, row.data, row.digest, row.updated_at = mime, data, digest, utcnow()
+    db.session.add(row)
+    contact.__dict__.pop("_details", None)
+    return {"photo": (before, digest)}
+
+
+def set_photo(actor, contact_id: int, data: bytes) -> Contact:
+    contact = contacts_service.get_contact(actor, contact_id)
+    require(actor, "contact.edit", contact)
+    with transaction():
+        contact = db.session.get(Contact, contact_id)
+        _record(actor, contact, _set_photo(contact, data))
+    return contact
+
+
+def remove_photo(actor, contact_id: int) -> Contact:
+    contact = contacts_service.get_contact(actor, contact_id)
+    require(actor, "contact.edit", contact)
+    with transaction():
+        contact = db.session.get(Contact, contact_id)
+        row = db.session.get(ContactPhoto, contact_id)
+        if row is not None:
+            changes = {"photo": (row.digest, None)}
+            db.session.delete(row)
+            contact.__dict__.pop("_details", None)
+            _record(actor, contact, changes)
+    return contact
+
+
+def get_photo(actor, contact_id: int) -> ContactPhoto | None:
+    contacts_service.get_contact(actor, contact_id)
+    return db.session.get(ContactPhoto, contact_id)
+
+
+def find_by_uid(actor, uid: str) -> Contact | None:
+    """The live contact ``actor`` may see that was imported with this vCard UID."""
+    from ..policy import visible_team_ids
+
+    stmt = select(Contact).join(ContactDetails, ContactDetails.contact_id == Contact.id).where(
+        ContactDetails.uid == uid[:200], Contact.deleted_at.is_(None)
+    )
+    teams = visible_team_ids(actor)
+    if teams is not None:
+        stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
+    return db.session.scalars(stmt.order_by(Contact.id).limit(1)).first()
+
+
+def next_position(contact_id: int, model, kind: str | None = None) -> int:
+    stmt = select(func.max(model.position)).where(model.contact_id == contact_id)
+    if kind is not None:
+        stmt = stmt.where(model.kind == kind)
+    highest = db.session.scalar(stmt)
+    return 0 if highest is None else highest + 1
