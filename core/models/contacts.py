@@ -54,6 +54,8 @@ class Contact(TimestampMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when this contact was merged into another (and soft-deleted); cleared by an unmerge.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     owner_team = relationship("Team", lazy="joined")
