@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contacts, jobs, organizations
+from . import accounts, contacts, jobs, merges, organizations
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, merges.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {
@@ -116,6 +116,7 @@ TAGS = {
     "me": "The user the API token belongs to.",
     "vocabularies": "The admin-edited contact types and statuses.",
     "jobs": "Background jobs (imports, bulk changes, scans): follow their progress, cancel them.",
+    "merges": "Duplicates and merges: the review queue, the duplicate scan, merging two contacts and undoing it.",
 }
 
 

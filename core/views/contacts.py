@@ -24,6 +24,7 @@ from ..services import audit, cache_keys, vocabulary
 from ..services import contacts as service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
+from . import duplicate_warning
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -253,8 +254,8 @@ def _form_context(contact=None, values=None, errors=None, version=None, conflict
     }
 
 
-def _render_form(status=200, **kwargs):
-    return page("core/contacts/form.html", "form", status=status, **_form_context(**kwargs))
+def _render_form(status=200, extra=None, **kwargs):
+    return page("core/contacts/form.html", "form", status=status, **_form_context(**kwargs), **(extra or {}))
 
 
 @bp.get("/contacts/new")
@@ -269,10 +270,13 @@ def new():
 @login_required
 def create():
     data = _form_data()
+    warning = duplicate_warning.warning(_user(), data)  # look-alikes: a warning with "Create anyway"
+    if warning:
+        return _render_form(200, extra=warning, values=data)
     try:
         contact = service.create_contact(_user(), data)
     except ValidationError as exc:
-        return _render_form(422, values=data, errors=exc.errors)
+        return _render_form(422, duplicate_warning.email_clash(_user(), data, exc.errors), values=data, errors=exc.errors)
     message = f"{contact.full_name} was created."
     if htmx:
         link = url_for("contacts.show", contact_id=contact.id)

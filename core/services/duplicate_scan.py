@@ -1,0 +1,262 @@
+"""The duplicate scan: a background job that finds look-alike contacts in the whole database
+without comparing every pair.
+
+Blocking, phase by phase (each resumable from the job's checkpoint):
+- ``phone``: one GROUP BY phone over live contacts; every group of two or more is a set of pairs
+  (groups larger than GROUP_CAP, a shared switchboard number, are counted and skipped).
+- ``email``: the unique email_key already refuses identical addresses; this phase catches the
+  same mailbox written differently (``ada+news@x.org``, ``a.da@gmail.com``) by a looser key.
+- ``name``: contacts grouped by organization (the warning's rule: a close name at the same
+  organization), compared with rapidfuzz's ``cdist`` inside a block; an organization with more
+  than BLOCK_CAP contacts is cut into blocks by last-name prefix + first initial, and a block
+  still too big is compared in a sliding window over the name order.
+
+Pairs are recorded with ``a_id < b_id``; an open pair found again gets the new reasons, a
+dismissed or merged one is never suggested again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+from sqlalchemy import func, insert, select, tuple_
+
+from ..database import transaction
+from ..errors import PermissionDenied
+from ..extensions import db
+from ..models import Contact, DuplicatePair
+from ..models.merges import OPEN
+from . import jobs
+from .duplicates import NAME_CUTOFF, REASON_SCORES, combine, full_name
+
+KIND = "contacts.duplicate_scan"
+PHASES = ("phone", "email", "name")
+BATCH = 5000  # contacts (or phone groups, or organizations x 10) per batch
+ORG_BATCH = 500
+GROUP_CAP = 20
+BLOCK_CAP = 300
+WINDOW = 40
+GMAIL = {"gmail.com", "googlemail.com"}
+
+
+def start(actor):
+    """Admins and managers start a scan (it reads the whole database; each user's queue shows
+    only the pairs they may act on)."""
+    if actor.role not in ("admin", "manager"):
+        raise PermissionDenied("Only admins and managers can start a duplicate scan.")
+    return jobs.start(actor, KIND, {}, title="Find duplicate contacts")
+
+
+def _live():
+    return Contact.deleted_at.is_(None)
+
+
+def loose_email(key: str) -> str:
+    """The mailbox behind an address: no "+tag", and no dots for Gmail."""
+    local, _, domain = key.partition("@")
+    local = local.split("+", 1)[0]
+    if domain in GMAIL:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def record_pairs(found: dict[tuple[int, int], dict[str, int]], stats: dict) -> None:
+    """Store the pairs found, in the caller's transaction."""
+    keys = list(found)
+    for start_at in range(0, len(keys), 400):
+        chunk = keys[start_at:start_at + 400]
+        existing = {
+            (p.a_id, p.b_id): p
+            for p in db.session.scalars(
+                select(DuplicatePair).where(tuple_(DuplicatePair.a_id, DuplicatePair.b_id).in_(chunk))
+            )
+        }
+        rows = []
+        for key in chunk:
+            scores = found[key]
+            pair = existing.get(key)
+            if pair is None:
+                rows.append({"a_id": key[0], "b_id": key[1], "score": combine(scores),
+                             "reasons": sorted(scores), "status": OPEN})
+            elif pair.status == OPEN and not set(scores) <= set(pair.reasons):
+                reasons = sorted(set(pair.reasons) | set(scores))
+                pair.reasons = reasons
+                pair.score = min(100, max(pair.score, combine(scores)) + 5 * (len(reasons) - len(scores)))
+        if rows:
+            db.session.execute(insert(DuplicatePair), rows)
+            stats["new"] = stats.get("new", 0) + len(rows)
+        stats["found"] = stats.get("found", 0) + len(chunk)
+
+
+def _add(found, a: int, b: int, reason: str, score: int) -> None:
+    key = (a, b) if a < b else (b, a)
+    scores = found.setdefault(key, {})
+    scores[reason] = max(scores.get(reason, 0), score)
+
+
+def _phone_batch(after: str, stats: dict) -> tuple[dict, str | None]:
+    phones = db.session.scalars(
+        select(Contact.phone).where(_live(), Contact.phone != "", Contact.phone > after)
+        .group_by(Contact.phone).having(func.count() > 1).order_by(Contact.phone).limit(BATCH // 10)
+    ).all()
+    found: dict = {}
+    if not phones:
+        return found, None
+    groups = defaultdict(list)
+    for cid, phone in db.session.execute(
+        select(Contact.id, Contact.phone).where(_live(), Contact.phone.in_(phones)).order_by(Contact.id)
+    ):
+        groups[phone].append(cid)
+    for ids in groups.values():
+        if len(ids) > GROUP_CAP:
+            stats["skipped_groups"] = stats.get("skipped_groups", 0) + 1
+            continue
+        for a, b in combinations(ids, 2):
+            _add(found, a, b, "phone", REASON_SCORES["phone"])
+    return found, phones[-1]
+
+
+def _email_pass(ctx, done: int, total: int) -> tuple[dict, int]:
+    """Stream every live address by id; keep the ones whose loose key differs, then look up the
+    plain addresses those keys name."""
+    variants: dict[str, list[int]] = defaultdict(list)
+    after = 0
+    while True:
+        rows = db.session.execute(
+            select(Contact.id, Contact.email_key).where(_live(), Contact.email_key.is_not(None), Contact.id > after)
+            .order_by(Contact.id).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        for cid, key in rows:
+            loose = loose_email(key)
+            if loose != key:
+                variants[loose].append(cid)
+        after = rows[-1][0]
+        done += len(rows)
+        ctx.progress(done, total)
+    found: dict = {}
+    keys = list(variants)
+    for start_at in range(0, len(keys), 500):
+        chunk = keys[start_at:start_at + 500]
+        for cid, key in db.session.execute(
+            select(Contact.id, Contact.email_key).where(_live(), Contact.email_key.in_(chunk))
+        ):
+            variants[key].append(cid)
+    for ids in variants.values():
+        if 1 < len(ids) <= GROUP_CAP:
+            for a, b in combinations(sorted(ids), 2):
+                _add(found, a, b, "email", REASON_SCORES["email"])
+    return found, done
+
+
+def _compare(block: list[tuple[int, str]], found: dict) -> None:
+    """All pairs of a block above NAME_CUTOFF, in one rapidfuzz call."""
+    names = [n for _, n in block]
+    matrix = cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF, dtype="uint8")
+    for i in range(len(block)):
+        row = matrix[i]
+        for j in range(i + 1, len(block)):
+            if row[j]:
+                _add(found, block[i][0], block[j][0], "name", int(row[j]))
+
+
+def _compare_org(members: list[tuple[int, str, str, str]], found: dict) -> None:
+    """members: (id, first, last, sort_name), in sort_name order."""
+    if len(members) <= BLOCK_CAP:
+        _compare([(m[0], full_name(m[1], m[2])) for m in members], found)
+        return
+    blocks = defaultdict(list)
+    for m in members:
+        blocks[(m[2][:3].lower(), m[1][:1].lower())].append((m[0], full_name(m[1], m[2])))
+    for block in blocks.values():
+        if len(block) <= BLOCK_CAP:
+            _compare(block, found)
+            continue
+        for first in range(0, len(block), WINDOW):  # overlapping windows over the name order
+            _compare(block[first:first + 2 * WINDOW], found)
+
+
+def _name_batch(after: int) -> tuple[dict, int | None, int]:
+    orgs = db.session.scalars(
+        select(Contact.organization_id).where(Contact.organization_id > after)
+        .group_by(Contact.organization_id).order_by(Contact.organization_id).limit(ORG_BATCH)
+    ).all()
+    found: dict = {}
+    if not orgs:
+        return found, None, 0
+    members = defaultdict(list)
+    count = 0
+    for row in db.session.execute(
+        select(Contact.organization_id, Contact.id, Contact.first_name, Contact.last_name, Contact.sort_name)
+        .where(_live(), Contact.organization_id.in_(orgs))
+        .order_by(Contact.organization_id, Contact.sort_name, Contact.id)
+    ):
+        members[row[0]].append(tuple(row[1:]))
+        count += 1
+    for group in members.values():
+        if len(group) > 1:
+            _compare_org(group, found)
+    return found, orgs[-1], count
+
+
+def run(ctx) -> dict:
+    """The job runner. Checkpoint: {"phase", "after", "done", "stats"}."""
+    point = dict(ctx.checkpoint or {})
+    phase = point.get("phase", PHASES[0])
+    after = point.get("after")
+    done = point.get("done", 0)
+    stats = point.get("stats", {})
+    total = point.get("total") or 2 * db.session.scalar(select(func.count()).select_from(Contact).where(_live()))
+
+    def save(next_phase, next_after):
+        ctx.progress(done, total, checkpoint={"phase": next_phase, "after": next_after, "done": done,
+                                              "stats": stats, "total": total})
+
+    if phase == "phone":
+        after = after or ""
+        while True:
+            found, last = _phone_batch(after, stats)
+            with transaction():
+                record_pairs(found, stats)
+                if last is None:
+                    save("email", None)
+                    break
+                save("phone", last)
+            after = last
+        phase = "email"
+    if phase == "email":
+        found, done = _email_pass(ctx, done, total)
+        with transaction():
+            record_pairs(found, stats)
+            save("name", 0)
+        phase, after = "name", 0
+    if phase == "name":
+        after = after or 0
+        while True:
+            found, last, count = _name_batch(after)
+            done += count
+            with transaction():
+                record_pairs(found, stats)
+                if last is None:
+                    done = total
+                    save("done", None)
+                    break
+                save("name", last)
+            after = last
+    summary = {"Pairs found": stats.get("found", 0), "New pairs": stats.get("new", 0)}
+    if stats.get("skipped_groups"):
+        summary[f"Groups of more than {GROUP_CAP} skipped"] = stats["skipped_groups"]
+    return {"summary": summary, "links": [{"label": "Review duplicates", "url": _queue_url()}]}
+
+
+def _queue_url() -> str:
+    from flask import url_for
+
+    try:
+        return url_for("merges.queue")
+    except RuntimeError:  # a worker has no request to build URLs from
+        return "/duplicates/"
