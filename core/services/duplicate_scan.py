@@ -7,7 +7,7 @@ Blocking, phase by phase (each resumable from the job's checkpoint):
 - ``email``: the unique email_key already refuses identical addresses; this phase catches the
   same mailbox written differently (``ada+news@x.org``, ``a.da@gmail.com``) by a looser key.
 - ``name``: contacts grouped by organization (the warning's rule: a close name at the same
-  organization), compared with rapidfuzz's ``cdist`` inside a block; an organization with more
+  organization), compared with rapidfuzz inside a block; an organization with more
   than BLOCK_CAP contacts is cut into blocks by last-name prefix + first initial, and a block
   still too big is compared in a sliding window over the name order.
 
@@ -21,7 +21,7 @@ from collections import defaultdict
 from itertools import combinations
 
 from rapidfuzz import fuzz
-from rapidfuzz.process import cdist
+from rapidfuzz.process import extract
 from sqlalchemy import func, insert, select, tuple_
 
 from ..database import transaction
@@ -154,14 +154,13 @@ def _email_pass(ctx, done: int, total: int) -> tuple[dict, int]:
 
 
 def _compare(block: list[tuple[int, str]], found: dict) -> None:
-    """All pairs of a block above NAME_CUTOFF, in one rapidfuzz call."""
+    """All pairs of a block above NAME_CUTOFF: one rapidfuzz call per name against the names
+    after it (the loop over candidates runs in C; no numpy needed)."""
     names = [n for _, n in block]
-    matrix = cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF, dtype="uint8")
-    for i in range(len(block)):
-        row = matrix[i]
-        for j in range(i + 1, len(block)):
-            if row[j]:
-                _add(found, block[i][0], block[j][0], "name", int(row[j]))
+    for i in range(len(block) - 1):
+        for _match, score, j in extract(names[i], names[i + 1:], scorer=fuzz.token_sort_ratio,
+                                        score_cutoff=NAME_CUTOFF, limit=None):
+            _add(found, block[i][0], block[i + 1 + j][0], "name", int(score))
 
 
 def _compare_org(members: list[tuple[int, str, str, str]], found: dict) -> None:
