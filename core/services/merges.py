@@ -7,8 +7,9 @@ contacts' core fields before, the target's version after, and the plugins' undo 
 
 An unmerge puts both contacts' fields back exactly (their versions go up, so an editor holding
 the merged version gets a 409), undeletes the source and hands the undo records back to the
-plugins. It is refused, with the reason, when the survivor changed after the merge (the undo
-would silently throw that change away), when a later merge involving either contact is still in
+plugins. It is refused, with the reason, when a field of the survivor changed after the merge
+(the undo would silently throw that change away; undoing a later merge puts the fields back, so
+it does not count), when a later merge involving either contact is still in
 place (undo that first), or when someone else took the source's email address since.
 """
 
@@ -191,21 +192,19 @@ def unmerge(actor, merge_id: int) -> Merge:
             raise Conflict(f"{target.full_name} is in the trash: restore it first, then undo the merge.")
         if source.deleted_at is None or source.merged_into_id != target.id:
             raise Conflict(f"{source.full_name} was restored or changed since the merge; it cannot be un-merged.")
-        if target.version != merge.after.get("target_version"):
-            merged = merge.after.get("fields", {})
-            changed = {name: (merged.get(name), getattr(target, name)) for name in CHOICE_FIELDS
-                       if merged.get(name) != getattr(target, name)}
-            what = ", ".join(changed) or "its related records"
+        merged = merge.after.get("fields", {})
+        changed = {name: (merged.get(name), getattr(target, name)) for name in CHOICE_FIELDS
+                   if merged.get(name) != getattr(target, name)}
+        if changed:
             raise Conflict(
-                f"{target.full_name} was changed after the merge ({what}). Undoing the merge would lose those "
-                "changes; edit the contact by hand instead.",
+                f"{target.full_name} was changed after the merge ({', '.join(changed)}). Undoing the merge would "
+                "lose those changes; edit the contacts by hand instead.",
                 current=target, changes=changed,
             )
         before = merge.before
-        email_key = before["source"].get("email_key")
-        if email_key:
+        for email_key in {before["target"].get("email_key"), before["source"].get("email_key")} - {None}:
             holder = db.session.scalars(
-                select(Contact.id).where(Contact.email_key == email_key, Contact.id != target.id)
+                select(Contact.id).where(Contact.email_key == email_key, Contact.id.not_in((target.id, source.id)))
             ).first()
             if holder is not None:
                 raise Conflict(f"Another contact (#{holder}) now has the address {email_key}: "
