@@ -189,7 +189,7 @@ def undo(merge_id: int):
         flash(exc.message, "error")
         return redirect(request.referrer or url_for("merges.history"))
     message = f"The merge was undone: {done.source.full_name} and {done.target.full_name} are back as they were."
-    flash(message, "success")
+    flash(message, "toast")
     if htmx:  # every list, panel and page showing either contact is stale: reload the page
         response = make_response("")
         response.headers["HX-Refresh"] = "true"

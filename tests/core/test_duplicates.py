@@ -9,8 +9,8 @@ from sqlalchemy import select
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.extensions import db
 from core.models import AuditEntry, Contact, DuplicatePair, Job
-from core.services import duplicate_scan, duplicates
 from core.services import contacts as contact_service
+from core.services import duplicate_scan, duplicates
 from tests import factories
 from tests.core.test_api_contacts import Api, make_token
 

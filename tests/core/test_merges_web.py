@@ -89,7 +89,7 @@ def test_merge_page_toast_undo_and_history(client_for, member, app, two):
     picker = client.get(f"/contacts/{a}/merge").get_data(as_text=True)
     assert "No look-alike found" in picker and 'name="source"' in picker  # no organization: names alone do not count
     page = client.get(f"/contacts/{a}/merge?source={b}").get_data(as_text=True)
-    assert 'name="pick_last_name" value="source"' in page and 'name="source_id" value="%d"' % b in page
+    assert 'name="pick_last_name" value="source"' in page and f'name="source_id" value="{b}"' in page
     assert 'name="pick_email" value="source" checked' in page  # the target has none: the source's by default
     assert client.get(f"/contacts/{a}/merge?source=abc").status_code == 422
 
