@@ -65,7 +65,9 @@ def create_contact(data):
     unique): `possible_duplicates` lists the look-alikes you may see, to merge or ignore.
     """
     contact = service.create_contact(_actor(), data)
-    contact.possible_duplicates = duplicates.find_similar(_actor(), data, exclude_id=contact.id)
+    # Its email is unique, so only the phone and the name can look like another contact's.
+    look = {k: v for k, v in data.items() if k != "email"}
+    contact.possible_duplicates = duplicates.find_similar(_actor(), look, exclude_id=contact.id)
     return contact, {"Location": url_for(".get_contact", contact_id=contact.id), "ETag": etag_of(contact)}
 
 

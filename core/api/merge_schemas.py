@@ -20,7 +20,7 @@ class ContactBriefSchema(ma.Schema):
 class SimilarSchema(ma.Schema):
     """An existing contact that looks like the one just created."""
 
-    contact = fields.Nested(ContactBriefSchema)
+    contact = fields.Nested(ContactBriefSchema, metadata={"description": "The existing contact."})
     reasons = fields.List(fields.String(), metadata={"description": "email, phone and/or name.", "example": ["phone"]})
     score = fields.Integer(metadata={"description": "How alike, 0-100.", "example": 90})
 

@@ -43,7 +43,7 @@ def errors(app) -> dict[str, str]:
 
 def registered(app) -> set[str]:
     pm = app.extensions["contacts_pm"]
-    return {pm.get_name(p) for p in pm.get_plugins()} - {"core"}
+    return {n for n in (pm.get_name(p) for p in pm.get_plugins()) if n != "core" and not n.startswith("core-")}
 
 
 def plugin_routes(app) -> list[str]:
