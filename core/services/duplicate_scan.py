@@ -6,8 +6,9 @@ Blocking, phase by phase (each resumable from the job's checkpoint):
   (groups larger than GROUP_CAP, a shared switchboard number, are counted and skipped).
 - ``email``: the unique email_key already refuses identical addresses; this phase catches the
   same mailbox written differently (``ada+news@x.org``, ``a.da@gmail.com``) by a looser key.
-- ``name``: contacts grouped by organization (the warning's rule: a close name at the same
-  organization), compared with rapidfuzz inside a block; an organization with more
+- ``name``: contacts grouped by organization (the warning's rule, duplicates.name_score: a close
+  name at the same organization, less so when their emails or phones differ), compared with
+  rapidfuzz inside a block; an organization with more
   than BLOCK_CAP contacts is cut into blocks by last-name prefix + first initial, and a block
   still too big is compared in a sliding window over the name order.
 
@@ -30,7 +31,7 @@ from ..extensions import db
 from ..models import Contact, DuplicatePair
 from ..models.merges import OPEN
 from . import jobs
-from .duplicates import NAME_CUTOFF, REASON_SCORES, combine, full_name
+from .duplicates import NAME_CUTOFF, REASON_SCORES, combine, full_name, name_score
 
 KIND = "contacts.duplicate_scan"
 PHASES = ("phone", "email", "name")
@@ -153,24 +154,29 @@ def _email_pass(ctx, done: int, total: int) -> tuple[dict, int]:
     return found, done
 
 
-def _compare(block: list[tuple[int, str]], found: dict) -> None:
-    """All pairs of a block above NAME_CUTOFF: one rapidfuzz call per name against the names
-    after it (the loop over candidates runs in C; no numpy needed)."""
-    names = [n for _, n in block]
+def _compare(block: list[tuple], found: dict) -> None:
+    """All pairs of a block (rows of (id, name, email_key, phone)) that score as a close name:
+    one rapidfuzz call per name against the names after it (the loop runs in C; no numpy)."""
+    names = [row[1] for row in block]
     for i in range(len(block) - 1):
-        for _match, score, j in extract(names[i], names[i + 1:], scorer=fuzz.token_sort_ratio,
-                                        score_cutoff=NAME_CUTOFF, limit=None):
-            _add(found, block[i][0], block[i + 1 + j][0], "name", int(score))
+        mine = block[i]
+        for _match, similarity, j in extract(names[i], names[i + 1:], scorer=fuzz.ratio,
+                                             score_cutoff=NAME_CUTOFF, limit=None):
+            theirs = block[i + 1 + j]
+            score = name_score(similarity, (mine[2], theirs[2]), (mine[3], theirs[3]))
+            if score is not None:
+                _add(found, mine[0], theirs[0], "name", score)
 
 
-def _compare_org(members: list[tuple[int, str, str, str]], found: dict) -> None:
-    """members: (id, first, last, sort_name), in sort_name order."""
-    if len(members) <= BLOCK_CAP:
-        _compare([(m[0], full_name(m[1], m[2])) for m in members], found)
+def _compare_org(members: list[tuple], found: dict) -> None:
+    """members: (id, first, last, sort_name, email_key, phone), in sort_name order."""
+    rows = [(m[0], full_name(m[1], m[2]), m[4], m[5]) for m in members]
+    if len(rows) <= BLOCK_CAP:
+        _compare(rows, found)
         return
     blocks = defaultdict(list)
-    for m in members:
-        blocks[(m[2][:3].lower(), m[1][:1].lower())].append((m[0], full_name(m[1], m[2])))
+    for m, row in zip(members, rows, strict=True):
+        blocks[(m[2][:3].lower(), m[1][:1].lower())].append(row)
     for block in blocks.values():
         if len(block) <= BLOCK_CAP:
             _compare(block, found)
@@ -190,7 +196,8 @@ def _name_batch(after: int) -> tuple[dict, int | None, int]:
     members = defaultdict(list)
     count = 0
     for row in db.session.execute(
-        select(Contact.organization_id, Contact.id, Contact.first_name, Contact.last_name, Contact.sort_name)
+        select(Contact.organization_id, Contact.id, Contact.first_name, Contact.last_name, Contact.sort_name,
+               Contact.email_key, Contact.phone)
         .where(_live(), Contact.organization_id.in_(orgs))
         .order_by(Contact.organization_id, Contact.sort_name, Contact.id)
     ):

@@ -2,8 +2,11 @@
 pairs the duplicate scan found (core/services/duplicate_scan.py).
 
 Two contacts look alike when they share the normalized email, the E.164 phone, or have a close
-name (rapidfuzz ``token_sort_ratio`` >= NAME_CUTOFF) at the same organization. Only contacts the
-user may see are named; the queue shows only pairs whose two contacts the user may both edit.
+name at the same organization: rapidfuzz ``ratio`` of "first last" (order matters: "John
+Williams" is not "William Johnson") minus CONFLICT_PENALTY for each identifier both have and
+that differs (two John Smiths at one company with different addresses and phones are two
+people), at least NAME_CUTOFF. Only contacts the user may see are named; the queue shows only
+pairs whose two contacts the user may both edit.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from . import audit
 from .fields import normalize_email, normalize_phone
 from .pagination import Page, paginate
 
-NAME_CUTOFF = 85  # token_sort_ratio: "Jon Smith" ~ "John Smith" (95), "Ann Lee" ~ "Anne Lee" (93)
+NAME_CUTOFF = 85  # ratio: "Jon Smith" ~ "John Smith" (95), "Ann Lee" ~ "Anne Lee" (93)
+CONFLICT_PENALTY = 10  # per identifier (email, phone) both contacts have and that differs
 NAME_CANDIDATES = 500  # names read per organization and name prefix for the warning
 REASON_SCORES = {"email": 95, "phone": 90}
 REASON_LABELS = {
@@ -54,8 +58,14 @@ def full_name(first: str, last: str) -> str:
     return f"{first or ''} {last or ''}".strip().lower()
 
 
-def name_score(a: str, b: str) -> int:
-    return int(fuzz.token_sort_ratio(a, b))
+def name_score(similarity: float, emails=(None, None), phones=(None, None)) -> int | None:
+    """The score of a "close name" from the names' similarity (0-100), lowered for each
+    identifier both contacts have and that differs; None below NAME_CUTOFF."""
+    score = similarity
+    for mine, theirs in (emails, phones):
+        if mine and theirs and mine != theirs:
+            score -= CONFLICT_PENALTY
+    return int(score) if score >= NAME_CUTOFF else None
 
 
 def _try(normalize, raw):
@@ -114,10 +124,13 @@ def find_similar(actor, values: dict, exclude_id: int | None = None, limit: int 
         )
         candidates = db.session.scalars(stmt.limit(NAME_CANDIDATES)).all()
         names = [full_name(c.first_name, c.last_name) for c in candidates]
-        for _match, score, index in process.extract(
-            name, names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF, limit=limit
+        for _match, similarity, index in process.extract(
+            name, names, scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF, limit=None
         ):
-            note(candidates[index], "name", int(score))
+            other = candidates[index]
+            score = name_score(similarity, (email and email.lower(), other.email_key), (phone, other.phone))
+            if score is not None:
+                note(other, "name", score)
     ranked = [Similar(c, sorted(s, key=list(REASON_LABELS).index), combine(s)) for c, s in found.values()]
     ranked.sort(key=lambda s: (-s.score, s.contact.id))
     return ranked[:limit]

@@ -126,6 +126,12 @@ def people(app, team, other_team):
             "name1": _contact(team, "Jonathan", "Smith", organization_id=acme),
             "name2": _contact(team, "Jonathon", "Smith", organization_id=acme),
             "loner": _contact(team, "Mary", "Smithers", organization_id=acme),
+            "twin1": _contact(team, "Paul", "Young", organization_id=acme, email="p1@x.example", phone="+442079460101"),
+            "twin2": _contact(team, "Paul", "Young", organization_id=acme, email="p2@x.example", phone="+442079460102"),
+            "half1": _contact(team, "Rosa", "Parks", organization_id=acme, email="r1@x.example"),
+            "half2": _contact(team, "Rosa", "Parks", organization_id=acme, email="r2@x.example"),
+            "swap1": _contact(team, "John", "Williams", organization_id=acme),
+            "swap2": _contact(team, "William", "Johnson", organization_id=acme),
             "noorg1": _contact(team, "Eve", "Evans"),
             "noorg2": _contact(team, "Eve", "Evans"),
             "theirs": _contact(other_team, "Ann", "Archer", phone="+442079460001"),
@@ -149,12 +155,15 @@ def test_scan_finds_pairs_by_blocking(ctx, app, admin, people):
     assert job.status == "done", job.message
     pairs = _pairs(app)
     expected = {_key(people, "phone1", "phone2"), _key(people, "phone1", "theirs"), _key(people, "phone2", "theirs"),
-                _key(people, "plus1", "plus2"), _key(people, "gmail1", "gmail2"), _key(people, "name1", "name2")}
+                _key(people, "plus1", "plus2"), _key(people, "gmail1", "gmail2"), _key(people, "name1", "name2"),
+                _key(people, "half1", "half2")}  # not twin1/twin2: both their emails and phones differ
+
     assert set(pairs) == expected
     assert pairs[_key(people, "phone1", "phone2")].reasons == ["phone"]
     assert pairs[_key(people, "gmail1", "gmail2")].reasons == ["email"]
     assert pairs[_key(people, "name1", "name2")].reasons == ["name"]
-    assert job.result["summary"]["New pairs"] == 6
+    assert pairs[_key(people, "half1", "half2")].score == 100 - duplicates.CONFLICT_PENALTY
+    assert job.result["summary"]["New pairs"] == 7
     # A second scan finds the same pairs and adds none.
     again = duplicate_scan.start(admin)
     assert db.session.get(Job, again.id, populate_existing=True).result["summary"]["New pairs"] == 0
@@ -184,9 +193,9 @@ def test_queue_best_first_dismissed_never_back_invisible_never_shown(ctx, app, a
     page = duplicates.list_pairs(member)
     keys = [(p.a_id, p.b_id) for p in page.items]
     assert _key(people, "phone1", "theirs") not in keys  # "theirs" is another team's contact
-    assert len(keys) == 4 and [p.score for p in page.items] == sorted((p.score for p in page.items), reverse=True)
+    assert len(keys) == 5 and [p.score for p in page.items] == sorted((p.score for p in page.items), reverse=True)
     assert duplicates.list_pairs(outsider).items == [] and duplicates.list_pairs(viewer).items == []
-    assert len(duplicates.list_pairs(admin).items) == 6
+    assert len(duplicates.list_pairs(admin).items) == 7
 
     pair = next(p for p in page.items if (p.a_id, p.b_id) == _key(people, "name1", "name2"))
     with pytest.raises(NotFound):
@@ -213,7 +222,7 @@ def test_queue_page_and_api(app, admin, member, people, client_for):
     listed = api.get("/api/v1/duplicates?limit=2")
     assert listed.status_code == 200 and len(listed.json["items"]) == 2 and listed.json["next_cursor"]
     rest = api.get(f"/api/v1/duplicates?cursor={listed.json['next_cursor']}").json["items"]
-    assert len(rest) == 2
+    assert len(rest) == 3
     pair_id = listed.json["items"][0]["id"]
     assert api.post(f"/api/v1/duplicates/{pair_id}/dismiss").json["status"] == "dismissed"
     assert api.post(f"/api/v1/duplicates/{pair_id}/dismiss").status_code == 422

@@ -182,3 +182,15 @@ def test_permissions(ctx, member, outsider, viewer, admin, team, other_team):
     with pytest.raises(NotFound):
         merges.get_merge(outsider, done.id)
     merges.unmerge(admin, done.id)
+
+
+def test_a_merged_contact_comes_back_only_by_undo(ctx, member, team):
+    t = _team(team)
+    target, source = factories.contact(t, "A", "B").id, factories.contact(t, "C", "D", email="c@d.example").id
+    done = merges.merge_contacts(member, target, source)
+    with pytest.raises(ValidationError) as err:
+        contact_service.restore_contact(member, source)
+    assert "undo the merge" in err.value.errors["merged_into_id"][0]
+    db.session.rollback()
+    merges.unmerge(member, done.id)
+    assert db.session.get(Contact, source).email_key == "c@d.example"
