@@ -1,5 +1,6 @@
 """Merge two contacts in a real browser, choosing fields side by side, then undo it from the
-toast: both contacts are back as they were."""
+toast: both contacts are back as they were. And the duplicate review queue: "not a duplicate"
+is remembered, "later" only skips."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 from playwright.sync_api import expect
 
 from core.extensions import db
-from core.models import Contact, Merge
+from core.models import Contact, Job, Merge
+from core.services import duplicate_scan
+from tests import factories
 
 
 def _fields(live_app, contact_id: int) -> dict:
@@ -61,3 +64,28 @@ def test_merge_choosing_fields_then_undo_from_the_toast(logged_in, live_server, 
     expect(page.get_by_role("heading", name="Grace Hoppper", level=1)).to_be_visible()
     expect(page.locator("#panel-merges").get_by_text("Undone")).to_be_visible()
     shot(page, "undone")
+
+
+def test_review_queue_dismiss_and_later(logged_in, live_server, live_app, make_contact, shot):
+    page = logged_in
+    for first, last, phone in (("Ann", "Archer", "1"), ("Bea", "Brown", "1"), ("Cy", "Cole", "9"), ("Di", "Dean", "9")):
+        make_contact(first, last, phone=f"+44207946000{phone}")
+    with live_app.test_request_context():  # an admin runs the scan (huey runs it at once here)
+        job = duplicate_scan.start(factories.user("admin", [], email="admin@example.org"))
+        assert db.session.get(Job, job.id, populate_existing=True).status == "done"
+    page.goto(f"{live_server}/duplicates/")
+    rows = page.locator("#duplicates tbody tr[id^='pair-']")
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("button", name="Find duplicates")).to_have_count(0)  # members do not start scans
+    shot(page, "queue")
+    first = rows.filter(has_text="Ann Archer")
+    first.get_by_role("button", name="Not a duplicate").click()
+    expect(page.locator("#toasts .toast").filter(has_text="will not be suggested again")).to_be_visible()
+    expect(rows).to_have_count(1)
+    rows.filter(has_text="Cy Cole").get_by_role("button", name="Later").click()
+    expect(rows).to_have_count(0)
+    page.reload()
+    expect(rows).to_have_count(1)  # "later" only skipped it; "not a duplicate" is remembered
+    expect(rows.filter(has_text="Cy Cole")).to_have_count(1)
+    rows.get_by_role("link", name="Merge…").click()
+    expect(page.get_by_role("heading", name="Merge Di Dean into Cy Cole")).to_be_visible()
