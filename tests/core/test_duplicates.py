@@ -237,3 +237,27 @@ def test_queue_page_and_api(app, admin, member, people, client_for):
     assert answer.status_code == 200 and "will not be suggested again" in answer.get_data(as_text=True)
     assert "Find duplicates" in client_for(admin).get("/duplicates/").get_data(as_text=True)
     assert client.post("/duplicates/scan").status_code == 403
+
+
+class _Ctx:
+    """Stands in for a job context: records the bookmarks the runner saves."""
+
+    def __init__(self, checkpoint):
+        self.checkpoint, self.saved = checkpoint, []
+
+    def progress(self, done, total=None, checkpoint=None):
+        if checkpoint is not None:
+            self.saved.append(checkpoint)
+
+
+def test_scan_resumes_from_its_checkpoint(ctx, app, people):
+    """A scan resumed in the name phase (a worker died there) does only that phase's work."""
+    run = _Ctx({"phase": "name", "after": 0, "done": 0, "stats": {}, "total": 24})
+    result = duplicate_scan.run(run)
+    assert set(_pairs(app)) == {_key(people, "name1", "name2"), _key(people, "half1", "half2")}
+    assert result["summary"]["New pairs"] == 2
+    assert run.saved[-1]["phase"] == "done" and all(c["phase"] in ("name", "done") for c in run.saved)
+    full = _Ctx({})
+    duplicate_scan.run(full)
+    assert {c["phase"] for c in full.saved} == {"phone", "email", "name", "done"}
+    assert len(_pairs(app)) == 7 and full.saved[-1]["phase"] == "done"
