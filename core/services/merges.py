@@ -19,6 +19,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
 from ..database import after_commit, transaction
 from ..errors import Conflict, NotFound, ValidationError
@@ -83,7 +84,7 @@ def _clean_choices(choices) -> dict[str, str]:
     return dict(choices)
 
 
-def _contact(contact_id, field: str, *, missing) -> Contact:
+def _contact(contact_id, *, missing) -> Contact:
     contact = db.session.get(Contact, contact_id, populate_existing=True) if 0 < contact_id <= MAX_ID else None
     if contact is None:
         raise missing
@@ -101,12 +102,12 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
     if source_id == target_id:
         raise ValidationError({"source_id": "A contact cannot be merged into itself."})
     with transaction():
-        target = _contact(target_id, "target_id", missing=NotFound("No such contact."))
+        target = _contact(target_id, missing=NotFound("No such contact."))
         if target.deleted_at is not None:
             raise NotFound("No such contact.")
         require(actor, "contact.view", target)
         no_source = ValidationError({"source_id": "No such contact."})
-        source = _contact(source_id, "source_id", missing=no_source)
+        source = _contact(source_id, missing=no_source)
         try:
             require(actor, "contact.view", source)
         except NotFound:
@@ -173,8 +174,8 @@ def unmerge(actor, merge_id: int) -> Merge:
         merge = db.session.get(Merge, merge_id, populate_existing=True) if 0 < merge_id <= MAX_ID else None
         if merge is None:
             raise NotFound("No such merge.")
-        target = _contact(merge.target_id, "", missing=NotFound("No such merge."))
-        source = _contact(merge.source_id, "", missing=NotFound("No such merge."))
+        target = _contact(merge.target_id, missing=NotFound("No such merge."))
+        source = _contact(merge.source_id, missing=NotFound("No such merge."))
         try:
             require(actor, "contact.view", target)
             require(actor, "contact.view", source)
@@ -240,8 +241,6 @@ def list_merges(actor, contact_id: int | None = None, cursor: str | None = None,
     require(actor, "contact.list")
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
-    from sqlalchemy.orm import aliased
-
     t, s = aliased(Contact), aliased(Contact)
     stmt = select(Merge).join(t, t.id == Merge.target_id).join(s, s.id == Merge.source_id)
     teams = visible_team_ids(actor)
