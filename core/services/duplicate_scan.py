@@ -18,6 +18,7 @@ dismissed or merged one is never suggested again.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from itertools import combinations
 
@@ -37,6 +38,8 @@ KIND = "contacts.duplicate_scan"
 PHASES = ("phone", "email", "name")
 BATCH = 5000  # contacts (or phone groups, or organizations x 10) per batch
 ORG_BATCH = 500
+BATCH_CONTACTS = 20_000  # contacts per name batch (a big organization makes a batch of its own)
+BEAT_SECONDS = 15  # a long batch still beats the job's heartbeat, so the sweep does not think it died
 GROUP_CAP = 20
 BLOCK_CAP = 300
 WINDOW = 40
@@ -168,7 +171,7 @@ def _compare(block: list[tuple], found: dict) -> None:
                 _add(found, mine[0], theirs[0], "name", score)
 
 
-def _compare_org(members: list[tuple], found: dict) -> None:
+def _compare_org(members: list[tuple], found: dict, beat) -> None:
     """members: (id, first, last, sort_name, email_key, phone), in sort_name order."""
     rows = [(m[0], full_name(m[1], m[2]), m[4], m[5]) for m in members]
     if len(rows) <= BLOCK_CAP:
@@ -178,6 +181,7 @@ def _compare_org(members: list[tuple], found: dict) -> None:
     for m, row in zip(members, rows, strict=True):
         blocks[(m[2][:3].lower(), m[1][:1].lower())].append(row)
     for block in blocks.values():
+        beat()
         if len(block) <= BLOCK_CAP:
             _compare(block, found)
             continue
@@ -185,14 +189,21 @@ def _compare_org(members: list[tuple], found: dict) -> None:
             _compare(block[first:first + 2 * WINDOW], found)
 
 
-def _name_batch(after: int) -> tuple[dict, int | None, int]:
-    orgs = db.session.scalars(
-        select(Contact.organization_id).where(Contact.organization_id > after)
+def _name_batch(after: int, beat) -> tuple[dict, int | None, int]:
+    """The next organizations (up to ORG_BATCH, and about BATCH_CONTACTS contacts) after ``after``."""
+    counted = db.session.execute(
+        select(Contact.organization_id, func.count()).where(Contact.organization_id > after)
         .group_by(Contact.organization_id).order_by(Contact.organization_id).limit(ORG_BATCH)
     ).all()
     found: dict = {}
-    if not orgs:
+    if not counted:
         return found, None, 0
+    orgs, size = [], 0
+    for org_id, count in counted:
+        if orgs and size + count > BATCH_CONTACTS:
+            break
+        orgs.append(org_id)
+        size += count
     members = defaultdict(list)
     count = 0
     for row in db.session.execute(
@@ -205,7 +216,7 @@ def _name_batch(after: int) -> tuple[dict, int | None, int]:
         count += 1
     for group in members.values():
         if len(group) > 1:
-            _compare_org(group, found)
+            _compare_org(group, found, beat)
     return found, orgs[-1], count
 
 
@@ -217,6 +228,13 @@ def run(ctx) -> dict:
     done = point.get("done", 0)
     stats = point.get("stats", {})
     total = point.get("total") or 2 * db.session.scalar(select(func.count()).select_from(Contact).where(_live()))
+
+    last_beat = [time.monotonic()]
+
+    def beat():
+        if time.monotonic() - last_beat[0] > BEAT_SECONDS:
+            ctx.progress(done, total)
+            last_beat[0] = time.monotonic()
 
     def save(next_phase, next_after):
         ctx.progress(done, total, checkpoint={"phase": next_phase, "after": next_after, "done": done,
@@ -243,7 +261,7 @@ def run(ctx) -> dict:
     if phase == "name":
         after = after or 0
         while True:
-            found, last, count = _name_batch(after)
+            found, last, count = _name_batch(after, beat)
             done += count
             with transaction():
                 record_pairs(found, stats)

@@ -243,20 +243,26 @@ class _Ctx:
     """Stands in for a job context: records the bookmarks the runner saves."""
 
     def __init__(self, checkpoint):
-        self.checkpoint, self.saved = checkpoint, []
+        self.checkpoint, self.saved, self.beats = checkpoint, [], 0
 
     def progress(self, done, total=None, checkpoint=None):
         if checkpoint is not None:
             self.saved.append(checkpoint)
+        else:
+            self.beats += 1
 
 
-def test_scan_resumes_from_its_checkpoint(ctx, app, people):
-    """A scan resumed in the name phase (a worker died there) does only that phase's work."""
+def test_scan_resumes_from_its_checkpoint(ctx, app, people, monkeypatch):
+    """A scan resumed in the name phase (a worker died there) does only that phase's work; a long
+    batch beats the heartbeat between blocks."""
+    monkeypatch.setattr(duplicate_scan, "BEAT_SECONDS", -1)
+    monkeypatch.setattr(duplicate_scan, "BLOCK_CAP", 2)  # blocks, so there are beats
     run = _Ctx({"phase": "name", "after": 0, "done": 0, "stats": {}, "total": 24})
     result = duplicate_scan.run(run)
     assert set(_pairs(app)) == {_key(people, "name1", "name2"), _key(people, "half1", "half2")}
     assert result["summary"]["New pairs"] == 2
     assert run.saved[-1]["phase"] == "done" and all(c["phase"] in ("name", "done") for c in run.saved)
+    assert run.beats > 0
     full = _Ctx({})
     duplicate_scan.run(full)
     assert {c["phase"] for c in full.saved} == {"phone", "email", "name", "done"}
