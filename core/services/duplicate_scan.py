@@ -10,7 +10,8 @@ Blocking, phase by phase (each resumable from the job's checkpoint):
   name at the same organization, less so when their emails or phones differ), compared with
   rapidfuzz inside a block; an organization with more
   than BLOCK_CAP contacts is cut into blocks by last-name prefix + first initial, and a block
-  still too big is compared in a sliding window over the name order.
+  still too big is compared in a sliding window over the name order. A name shared by more
+  than NAME_GROUP_CAP contacts of one organization is a common name there, not a duplicate.
 
 Pairs are recorded with ``a_id < b_id``; an open pair found again gets the new reasons, a
 dismissed or merged one is never suggested again.
@@ -19,7 +20,7 @@ dismissed or merged one is never suggested again.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import combinations
 
 from rapidfuzz import fuzz
@@ -41,6 +42,7 @@ ORG_BATCH = 500
 BATCH_CONTACTS = 20_000  # contacts per name batch (a big organization makes a batch of its own)
 BEAT_SECONDS = 15  # a long batch still beats the job's heartbeat, so the sweep does not think it died
 GROUP_CAP = 20
+NAME_GROUP_CAP = 5
 BLOCK_CAP = 300
 WINDOW = 40
 GMAIL = {"gmail.com", "googlemail.com"}
@@ -171,9 +173,17 @@ def _compare(block: list[tuple], found: dict) -> None:
                 _add(found, mine[0], theirs[0], "name", score)
 
 
-def _compare_org(members: list[tuple], found: dict, beat) -> None:
-    """members: (id, first, last, sort_name, email_key, phone), in sort_name order."""
+def _compare_org(members: list[tuple], found: dict, beat, stats: dict) -> None:
+    """members: (id, first, last, sort_name, email_key, phone), in sort_name order. A name shared
+    by more than NAME_GROUP_CAP contacts of one organization is a common name there (six John
+    Smiths at one company are six people), not a duplicate: those contacts are left out."""
     rows = [(m[0], full_name(m[1], m[2]), m[4], m[5]) for m in members]
+    counts = Counter(row[1] for row in rows)
+    common = {name for name, n in counts.items() if n > NAME_GROUP_CAP}
+    if common:
+        keep = [i for i, row in enumerate(rows) if row[1] not in common]
+        stats["common_names"] = stats.get("common_names", 0) + len(rows) - len(keep)
+        members, rows = [members[i] for i in keep], [rows[i] for i in keep]
     if len(rows) <= BLOCK_CAP:
         _compare(rows, found)
         return
@@ -189,7 +199,7 @@ def _compare_org(members: list[tuple], found: dict, beat) -> None:
             _compare(block[first:first + 2 * WINDOW], found)
 
 
-def _name_batch(after: int, beat) -> tuple[dict, int | None, int]:
+def _name_batch(after: int, beat, stats: dict) -> tuple[dict, int | None, int]:
     """The next organizations (up to ORG_BATCH, and about BATCH_CONTACTS contacts) after ``after``."""
     counted = db.session.execute(
         select(Contact.organization_id, func.count()).where(Contact.organization_id > after)
@@ -216,7 +226,7 @@ def _name_batch(after: int, beat) -> tuple[dict, int | None, int]:
         count += 1
     for group in members.values():
         if len(group) > 1:
-            _compare_org(group, found, beat)
+            _compare_org(group, found, beat, stats)
     return found, orgs[-1], count
 
 
@@ -261,7 +271,7 @@ def run(ctx) -> dict:
     if phase == "name":
         after = after or 0
         while True:
-            found, last, count = _name_batch(after, beat)
+            found, last, count = _name_batch(after, beat, stats)
             done += count
             with transaction():
                 record_pairs(found, stats)
@@ -274,6 +284,9 @@ def run(ctx) -> dict:
     summary = {"Pairs found": stats.get("found", 0), "New pairs": stats.get("new", 0)}
     if stats.get("skipped_groups"):
         summary[f"Groups of more than {GROUP_CAP} skipped"] = stats["skipped_groups"]
+    if stats.get("common_names"):
+        summary[f"Contacts left out: their name is shared by more than {NAME_GROUP_CAP} at their organization"] = (
+            stats["common_names"])
     return {"summary": summary, "links": [{"label": "Review duplicates", "url": _queue_url()}]}
 
 

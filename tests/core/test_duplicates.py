@@ -267,3 +267,15 @@ def test_scan_resumes_from_its_checkpoint(ctx, app, people, monkeypatch):
     duplicate_scan.run(full)
     assert {c["phase"] for c in full.saved} == {"phone", "email", "name", "done"}
     assert len(_pairs(app)) == 7 and full.saved[-1]["phase"] == "done"
+
+
+def test_a_name_common_at_an_organization_is_not_a_duplicate(ctx, app, admin, team):
+    org = factories.organization(_team(team), "Big").id
+    for _ in range(duplicate_scan.NAME_GROUP_CAP + 1):
+        _contact(team, "John", "Smith", organization_id=org)
+    a = _contact(team, "Katherine", "Johnson", organization_id=org)
+    b = _contact(team, "Katharine", "Johnson", organization_id=org)
+    job = duplicate_scan.start(admin)
+    assert set(_pairs(app)) == {(a, b)}
+    summary = db.session.get(Job, job.id, populate_existing=True).result["summary"]
+    assert summary["Contacts left out: their name is shared by more than 5 at their organization"] == 6
