@@ -43,7 +43,7 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks, contact_data_hooks, details_hooks, relations_hooks, taxonomy_hooks
+    from . import builtin_hooks, contact_data_hooks, details_hooks, merge_hooks, relations_hooks, taxonomy_hooks
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
@@ -52,6 +52,7 @@ def new_manager() -> pluggy.PluginManager:
     pm.register(relations_hooks, name="core_relations")  # hierarchy, relationships
     pm.register(taxonomy_hooks, name="core_taxonomy")  # tags, groups, categories
     pm.register(details_hooks, name="core_details")  # extra emails/phones, addresses, photo, vCard
+    pm.register(merge_hooks, name="core_merge")  # duplicates, merge and undo
     return pm
 
 

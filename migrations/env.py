@@ -51,6 +51,8 @@ CORE_TABLES = frozenset(
         "contact_values",
         "contact_addresses",
         "contact_photos",
+        "duplicate_pairs",
+        "merges",
     }
 )
 

@@ -81,3 +81,15 @@ def test_small_benchmark_runs_and_writes_a_report(tmp_path):
     assert by_name["search: a common surname"]["sql_floor_ms"]["p50"] > 0  # the FTS floor runs
     assert "| target |" in done.stdout
     assert "| list: first page |" in done.stdout
+
+
+def test_duplicate_scan_benchmark_runs(tmp_path):
+    command = [sys.executable, "-m", "bench.scan", "--contacts", "500", "--orgs", "20", "--communications", "0",
+               "--data-dir", str(tmp_path / "data")]
+    url = _database_url()
+    if url:
+        command += ["--database-url", url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "duplicate scan of 500 contacts: done in" in done.stdout, done.stdout[-2000:]

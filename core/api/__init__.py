@@ -20,12 +20,13 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contact_data, contacts, details, jobs, organizations, relations, taxonomy
+from . import accounts, contact_data, contacts, details, jobs, merges, organizations, relations, taxonomy
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
 BLUEPRINTS = (
-    accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp, details.bp
+    accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp, details.bp,
+    merges.bp,
 )
 API_URL_PREFIX = "/api/"
 
@@ -123,6 +124,7 @@ TAGS = {
     "tags": "Free, coloured labels on contacts (renaming, recolouring and deleting them is for admins).",
     "groups": "Team-owned groups of contacts, and their members.",
     "categories": "The admin-managed category tree; a contact has at most one category.",
+    "merges": "Duplicates and merges: the review queue, the duplicate scan, merging two contacts and undoing it.",
 }
 
 

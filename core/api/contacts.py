@@ -10,10 +10,11 @@ from marshmallow import RAISE
 from ..access import login_required
 from ..models import MAX_ID
 from ..services import contacts as service
-from ..services import details, taxonomy
+from ..services import details, duplicates, taxonomy
 from ..services.custom_fields import preload as preload_custom_values
 from .errors import documented
 from .etags import etag_header, etag_of, expected_versions, if_match_parameter, pick_version
+from .merge_schemas import ContactCreatedSchema
 from .schemas import ContactInSchema, ContactPageSchema, ContactPatchSchema, ContactQuerySchema, ContactSchema
 
 bp = Blueprint(
@@ -53,7 +54,7 @@ def list_contacts(**args):
 @bp.arguments(ContactInSchema)
 @bp.response(
     201,
-    ContactSchema,
+    ContactCreatedSchema,
     headers={
         "Location": {"description": "The new contact's URL.", "schema": {"type": "string"}},
         **etag_header("The contact's ETag."),
@@ -64,8 +65,13 @@ def create_contact(data):
     """Create a contact
 
     Fields left out take their defaults: the first type and status, your first team.
+    Never refused for looking like an existing contact (an identical email is refused: it is
+    unique): `possible_duplicates` lists the look-alikes you may see, to merge or ignore.
     """
     contact = details.create_contact(_actor(), data)
+    # Its email is unique, so only the phone and the name can look like another contact's.
+    look = {k: v for k, v in data.items() if k != "email"}
+    contact.possible_duplicates = duplicates.find_similar(_actor(), look, exclude_id=contact.id)
     return contact, {"Location": url_for(".get_contact", contact_id=contact.id), "ETag": etag_of(contact)}
 
 

@@ -13,6 +13,7 @@ from .contact_data import (
 from .contacts import Contact, Organization
 from .details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
 from .jobs import Job
+from .merges import DuplicatePair, Merge
 from .relations import Relationship, RelationshipType
 from .taxonomy import Category, ContactGroup, ContactTag, GroupMember, Tag
 from .vocabulary import ContactStatus, ContactType
@@ -20,7 +21,7 @@ from .vocabulary import ContactStatus, ContactType
 __all__ = [
     "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Category", "Contact", "ContactAddress", "ContactDetails",
     "ContactGroup", "ContactPhoto", "ContactPreference", "ContactStatusChange", "ContactTag", "ContactTemplate",
-    "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "GroupMember", "Job",
-    "Organization", "Relationship", "RelationshipType", "Tag",
+    "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "DuplicatePair", "GroupMember",
+    "Job", "Merge", "Organization", "Relationship", "RelationshipType", "Tag",
     "Team", "TimestampMixin", "User", "team_members", "utcnow",
 ]

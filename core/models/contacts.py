@@ -60,6 +60,8 @@ class Contact(TimestampMixin, db.Model):
     # The contact this one reports to (hierarchy; cycles are refused in core/services/hierarchy.py).
     reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))  # core/services/taxonomy
+    # Set when this contact was merged into another (and soft-deleted); cleared by an unmerge.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     owner_team = relationship("Team", lazy="joined")

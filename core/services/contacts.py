@@ -213,6 +213,8 @@ def delete_contact(actor, contact_id: int) -> Contact:
 def restore_contact(actor, contact_id: int) -> Contact:
     contact = get_contact(actor, contact_id, deleted=True)
     require(actor, "contact.restore", contact)
+    if contact.merged_into_id is not None:  # its email and records went to the survivor: only an unmerge brings it back
+        raise ValidationError({"merged_into_id": "This contact was merged into another; undo the merge instead."})
     with transaction():
         before = contact.deleted_at
         contact.deleted_at = None

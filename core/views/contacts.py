@@ -27,7 +27,7 @@ from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
 from . import details as details_view
-from . import taxonomy_form
+from . import duplicate_warning, taxonomy_form
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -277,8 +277,8 @@ def _form_context(contact=None, values=None, errors=None, version=None, conflict
     }
 
 
-def _render_form(status=200, **kwargs):
-    return page("core/contacts/form.html", "form", status=status, **_form_context(**kwargs))
+def _render_form(status=200, extra=None, **kwargs):
+    return page("core/contacts/form.html", "form", status=status, **_form_context(**kwargs), **(extra or {}))
 
 
 @bp.get("/contacts/new")
@@ -293,10 +293,16 @@ def new():
 @login_required
 def create():
     data = _form_data()
+    warning = duplicate_warning.warning(_user(), data)  # look-alikes: a warning with "Create anyway"
+    if warning:
+        return _render_form(200, extra=warning, values=data)
     try:
         contact = details_service.create_contact(_user(), data)
     except ValidationError as exc:
-        return _render_form(422, values=form_extras.redisplay(data), errors=exc.errors)
+        return _render_form(
+            422, duplicate_warning.email_clash(_user(), data, exc.errors), values=form_extras.redisplay(data),
+            errors=exc.errors,
+        )
     message = f"{contact.full_name} was created."
     if htmx:
         link = url_for("contacts.show", contact_id=contact.id)

@@ -1,0 +1,196 @@
+"""Merge with a choice per field, with the real plugins' rows moving over; undo restoring both
+contacts and every row exactly; refusals; permissions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.extensions import db
+from core.models import AuditEntry, Contact, Merge
+from core.services import contacts as contact_service
+from core.services import merges
+from plugins.collaboration import services as notes
+from plugins.collaboration.models import Note
+from plugins.communications import services as comms
+from plugins.communications.models import Communication
+from plugins.monitoring.models import Activity
+from plugins.planning import services as planning
+from plugins.planning.models import ListMember
+from tests import factories
+
+
+def _team(t):
+    return db.session.merge(t)
+
+
+@pytest.fixture
+def pair(ctx, member, team):
+    """Two Grace Hoppers with notes, communications, list memberships (one list holds both) and activity."""
+    t = _team(team)
+    org = factories.organization(t, "Navy")
+    target = factories.contact(t, "Grace", "Hopper", phone="+442079460001", organization_id=org.id).id
+    source = factories.contact(t, "Grace B.", "Hopper", email="grace@navy.example", phone="+442079460002").id
+    for cid in (target, source, source):
+        notes.add_note(member, cid, f"note on {cid}")
+    comms.log_communication(member, source, {"type": "call", "subject": "hello"})
+    both = planning.create_list(member, {"name": "Both"})
+    only = planning.create_list(member, {"name": "Source only"})
+    for lst, cid in ((both, target), (both, source), (only, source)):
+        planning.add_member(member, lst.id, cid)
+    contact_service.update_contact(member, source, {"status": "lead"}, None)  # activity on the source
+    return target, source
+
+
+def state(target_id: int, source_id: int) -> dict:
+    """Everything a merge touches, for both contacts, without versions and timestamps."""
+    db.session.expire_all()
+    ids = (target_id, source_id)
+    contacts = {c.id: merges.snapshot(c) for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))}
+    rows = {
+        "notes": select(Note.id, Note.contact_id).where(Note.contact_id.in_(ids)),
+        "communications": select(Communication.id, Communication.contact_id).where(Communication.contact_id.in_(ids)),
+        "lists": select(ListMember.list_id, ListMember.contact_id, ListMember.added_at).where(ListMember.contact_id.in_(ids)),
+        "activity": select(Activity.id, Activity.contact_id).where(Activity.contact_id.in_(ids)),
+    }
+    return {"contacts": contacts, **{k: sorted(tuple(r) for r in db.session.execute(q)) for k, q in rows.items()}}
+
+
+def test_merge_with_choices_then_undo_restores_exactly(pair, member):
+    target_id, source_id = pair
+    before = state(target_id, source_id)
+    versions = {cid: db.session.get(Contact, cid).version for cid in pair}
+
+    done = merges.merge_contacts(member, target_id, source_id, {"first_name": "source", "phone": "source"})
+    db.session.expire_all()
+    target, source = db.session.get(Contact, target_id), db.session.get(Contact, source_id)
+    assert (target.first_name, target.last_name, target.phone) == ("Grace B.", "Hopper", "+442079460002")
+    assert (target.email, target.email_key) == ("grace@navy.example", "grace@navy.example")  # empty: the source's
+    assert target.organization_id is not None and target.status == "active"  # the target's by default
+    assert source.deleted_at is not None and source.merged_into_id == target_id and source.email_key is None
+    assert target.version == versions[target_id] + 1
+    moved = state(target_id, source_id)
+    assert {cid for _, cid in moved["notes"]} == {target_id} and len(moved["notes"]) == 3
+    assert [cid for _, cid in moved["communications"]] == [target_id]
+    assert {(lst, cid) for lst, cid, _ in moved["lists"]} == {(lst, target_id) for lst, _, _ in moved["lists"]}
+    assert len(moved["lists"]) == 2  # the list holding both keeps one membership
+    assert {"collaboration", "planning", "communications", "monitoring"} <= set(done.undo)
+    assert done.before["source"]["email_key"] == "grace@navy.example"
+    actions = db.session.execute(select(AuditEntry.entity_id, AuditEntry.action).where(
+        AuditEntry.entity_type == "contact", AuditEntry.action == "merged")).all()
+    assert sorted(actions) == sorted([(target_id, "merged"), (source_id, "merged")])
+
+    merges.unmerge(member, done.id)
+    after = state(target_id, source_id)
+    old_activity = {row for row in before["activity"]}
+    assert {k: v for k, v in after.items() if k != "activity"} == {k: v for k, v in before.items() if k != "activity"}
+    assert old_activity <= set(after["activity"])  # the rows from before are back where they were
+    assert all(db.session.get(Contact, cid).version > versions[cid] for cid in pair)
+    assert db.session.get(Merge, done.id).undone_at is not None
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "unmerged", AuditEntry.entity_type == "contact")) == 2
+    with pytest.raises(Conflict, match="already undone"):
+        merges.unmerge(member, done.id)
+
+
+def test_merge_swapping_emails_and_undo(ctx, member, team):
+    t = _team(team)
+    target = factories.contact(t, "Ann", "Lee", email="ann@one.example").id
+    source = factories.contact(t, "Ann", "Lee", email="ann@two.example").id
+    before = state(target, source)
+    done = merges.merge_contacts(member, target, source, {"email": "source"})
+    assert db.session.get(Contact, target).email_key == "ann@two.example"
+    # The target's old address is free again: a new contact may take it.
+    contact_service.create_contact(member, {"first_name": "X", "email": "ann@one.example"})
+    with pytest.raises(Conflict, match="now has the address ann@one.example"):
+        merges.unmerge(member, done.id)
+    db.session.rollback()
+    holder = db.session.scalar(select(Contact.id).where(Contact.email_key == "ann@one.example", Contact.id != target))
+    contact_service.update_contact(member, holder, {"email": ""}, None)
+    merges.unmerge(member, done.id)
+    assert state(target, source)["contacts"] == before["contacts"]
+
+
+def test_undo_refused_when_the_survivor_changed(pair, member):
+    target_id, source_id = pair
+    done = merges.merge_contacts(member, target_id, source_id)
+    contact_service.update_contact(member, target_id, {"last_name": "Hopper-Murray"}, None)
+    with pytest.raises(Conflict) as err:
+        merges.unmerge(member, done.id)
+    assert "changed after the merge (last_name)" in err.value.message
+    db.session.rollback()
+    assert db.session.get(Contact, source_id).deleted_at is not None
+
+
+def test_a_later_merge_must_be_undone_first(ctx, member, team):
+    t = _team(team)
+    a, b, c = (factories.contact(t, "Al", "Bo").id for _ in range(3))
+    first = merges.merge_contacts(member, a, b)
+    second = merges.merge_contacts(member, a, c)
+    with pytest.raises(Conflict, match="undo that merge first"):
+        merges.unmerge(member, first.id)
+    db.session.rollback()
+    merges.unmerge(member, second.id)
+    merges.unmerge(member, first.id)
+    assert all(db.session.get(Contact, cid).deleted_at is None for cid in (a, b, c))
+
+
+@pytest.mark.parametrize(
+    ("source", "choices", "field"),
+    [
+        ("self", None, "source_id"),
+        ("abc", None, "source_id"),
+        (999999, None, "source_id"),
+        ("other", {"nickname": "source"}, "nickname"),
+        ("other", {"email": "both"}, "email"),
+        ("other", ["email"], "fields"),
+    ],
+)
+def test_bad_merge_input_names_the_field(ctx, member, team, source, choices, field):
+    t = _team(team)
+    target, other = factories.contact(t, "A", "B").id, factories.contact(t, "C", "D").id
+    source = {"self": target, "other": other}.get(source, source)
+    with pytest.raises(ValidationError) as err:
+        merges.merge_contacts(member, target, source, choices)
+    assert field in err.value.errors
+
+
+def test_trashed_source_is_refused(ctx, member, team):
+    t = _team(team)
+    target, source = factories.contact(t, "A", "B").id, factories.contact(t, "C", "D").id
+    contact_service.delete_contact(member, source)
+    with pytest.raises(ValidationError) as err:
+        merges.merge_contacts(member, target, source)
+    assert "trash" in err.value.errors["source_id"][0]
+
+
+def test_permissions(ctx, member, outsider, viewer, admin, team, other_team):
+    mine = [factories.contact(_team(team), "A", str(i)).id for i in range(2)]
+    theirs = factories.contact(_team(other_team), "A", "theirs").id
+    with pytest.raises(NotFound):
+        merges.merge_contacts(member, theirs, mine[0])  # a member cannot merge another team's contact
+    with pytest.raises(ValidationError) as err:
+        merges.merge_contacts(member, mine[0], theirs)
+    assert err.value.errors["source_id"] == ["No such contact."]
+    with pytest.raises(PermissionDenied):
+        merges.merge_contacts(viewer, mine[0], mine[1])
+    done = merges.merge_contacts(admin, mine[0], theirs)  # admins may, across teams
+    with pytest.raises(NotFound):
+        merges.unmerge(member, done.id)
+    assert merges.list_merges(member).items == [] and len(merges.list_merges(admin).items) == 1
+    with pytest.raises(NotFound):
+        merges.get_merge(outsider, done.id)
+    merges.unmerge(admin, done.id)
+
+
+def test_a_merged_contact_comes_back_only_by_undo(ctx, member, team):
+    t = _team(team)
+    target, source = factories.contact(t, "A", "B").id, factories.contact(t, "C", "D", email="c@d.example").id
+    done = merges.merge_contacts(member, target, source)
+    with pytest.raises(ValidationError) as err:
+        contact_service.restore_contact(member, source)
+    assert "undo the merge" in err.value.errors["merged_into_id"][0]
+    db.session.rollback()
+    merges.unmerge(member, done.id)
+    assert db.session.get(Contact, source).email_key == "c@d.example"
