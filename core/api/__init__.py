@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contacts, jobs, organizations
+from . import accounts, contacts, jobs, lists, organizations
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, lists.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {
@@ -115,6 +115,7 @@ TAGS = {
     "organizations": "Organizations that contacts belong to. Deletes go to the trash and can be restored.",
     "me": "The user the API token belongs to.",
     "vocabularies": "The admin-edited contact types and statuses.",
+    "saved-views": "Saved views of the contacts list: a filter, a sort and columns, personal or shared with a team.",
     "jobs": "Background jobs (imports, bulk changes, scans): follow their progress, cancel them.",
 }
 

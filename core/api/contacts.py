@@ -10,6 +10,7 @@ from marshmallow import RAISE
 from ..access import login_required
 from ..models import MAX_ID
 from ..services import contacts as service
+from . import lists
 from .errors import documented
 from .etags import etag_header, etag_of, expected_versions, if_match_parameter, pick_version
 from .schemas import ContactInSchema, ContactPageSchema, ContactPatchSchema, ContactQuerySchema, ContactSchema
@@ -39,7 +40,8 @@ def list_contacts(**args):
     One page of the contacts you may see, filtered like the contacts page. Follow
     `next_cursor` until it is null to walk the whole list once.
     """
-    page = service.list_contacts(_actor(), **args)
+    actor = _actor()
+    page = service.list_contacts(actor, **lists.list_kwargs(actor, args))  # f= filter and view=: core/api/lists.py
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
