@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..access import login_required
 from ..errors import ValidationError
-from ..extensions import htmx
+from ..extensions import db, htmx
 from ..services import bulk, filters, list_query, saved_views
 from ..services import contacts as contact_service
 from . import list_state
@@ -101,7 +101,12 @@ def bulk_run():
     if result.job is not None:
         if not htmx:
             return redirect(url_for("jobs.show", job_id=result.job.id))
-        return render_template("core/contacts/_bulk_result.html", job=result.job)
+        job = result.job
+        db.session.refresh(job)
+        response = make_response(render_template("core/contacts/_bulk_result.html", job=job))
+        if job.finished:  # a worker (or the immediate mode) was quicker than the first poll
+            response.headers["HX-Trigger"] = json.dumps({"contactsChanged": True})
+        return response
     message = f"{result.changed:,} changed" + (
         f", {result.skipped:,} skipped (you may not change them, or they were gone)" if result.skipped else ""
     ) + "."

@@ -16,7 +16,6 @@ from core.plugins import hook, hookimpl
 from core.services import bulk
 from core.services.list_query import ListQuery
 from core.ui import BulkAction
-from tests import factories
 from tests.core.test_api_contacts import Api, make_token
 
 

@@ -141,7 +141,7 @@ def test_api_saved_views_and_view_parameter(api_setup, app, member, viewer):
     assert response.status_code == 201, response.json
     view = response.json
     assert view["columns"] == saved_views.DEFAULT_COLUMNS and view["url"] == f"/?view={view['id']}"
-    listed = api.get("/api/v1/contacts?view=%d" % view["id"]).json["items"]
+    listed = api.get(f"/api/v1/contacts?view={view['id']}").json["items"]
     assert [c["last_name"] for c in listed] == ["Hopper"]
     assert api.get("/api/v1/contacts?view=99999").status_code == 422
     assert api.patch(f"/api/v1/saved-views/{view['id']}", json={"sort": "-name"}).json["sort"] == "-name"
