@@ -338,9 +338,9 @@ def _date(column):
             return column >= utcnow() - timedelta(days=int(value))
         try:
             day = datetime.strptime(value, "%Y-%m-%d")
-        except ValueError:
+            return column < day if op == "before" else column >= day + timedelta(days=1)
+        except (ValueError, OverflowError):
             raise ValidationError({"date": "Give a date as YYYY-MM-DD."}) from None
-        return column < day if op == "before" else column >= day + timedelta(days=1)
 
     return clause
 

@@ -26,8 +26,9 @@ def context(user, state: ListState, *, full_page: bool, more: bool) -> dict:
         # Fragments (not "load more") bring the builder, the filter's hidden inputs and the count along, out of band.
         "oob_parts": not full_page and not more,
         "may_bulk": can(user, "contact.create") or user.role == "admin",
-        **builder_context(state.rows, user),
     }
+    if full_page or not more:  # "load more" pages bring rows only
+        out.update(builder_context(state.rows, user))
     if "team" in columns:
         out["team_labels"] = dict(db.session.execute(db.select(Team.id, Team.name)).all())
     if full_page:

@@ -110,8 +110,9 @@ def builder_context(state_rows: list, user) -> dict:
     for i, c in enumerate(state_rows):
         groups.setdefault(c.group, []).append((i, c))
     options = {}
+    used = {c.field for c in state_rows}  # options only for the fields in use (each may cost a query)
     for key, f in fields.items():
-        if f.options is not None:
+        if f.options is not None and key in used:
             try:
                 options[key] = [(str(k), v) for k, v in f.options(user)]
             except Exception:  # noqa: BLE001 - a plugin's options must not break the list page

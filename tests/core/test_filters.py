@@ -115,6 +115,7 @@ BAD = [
     ("created.last.abc", "number of days"),
     ("created.last.0", "number of days"),
     ("created.before.31/12/2020", "YYYY-MM-DD"),
+    ("created.after.9999-12-31", "YYYY-MM-DD"),
     ("phone.is.not a phone", "Phone"),
     ("phone.contains.abc", "digits"),
     ("organization.is.999999", "No such organization"),
