@@ -43,12 +43,11 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks, list_hooks
+    from . import builtin_hooks
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
     pm.register(builtin_hooks, name="core")
-    pm.register(list_hooks, name="core-list")
     return pm
 
 
