@@ -135,7 +135,7 @@ def test_bad_conditions_are_refused_naming_f(people, member, arg, message):
 
 
 def test_too_many_conditions_or_groups(people, member):
-    with pytest.raises(ValidationError, match=""):
+    with pytest.raises(ValidationError):
         ListQuery.from_args({"f": ["email.empty"] * (filters.MAX_CONDITIONS + 1)})
     with pytest.raises(ValidationError) as caught:
         ListQuery.from_args({"f": ["email.empty", "or"] * (filters.MAX_GROUPS + 1)})

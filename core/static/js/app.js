@@ -196,6 +196,17 @@
     updateSelection();
   });
 
+  // A bulk action that asks first (data-confirm on its option, e.g. "Move to the trash").
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || elt.id !== "bulk-form") return;
+    var option = elt.querySelector("#bulk-action option:checked");
+    var question = option && option.getAttribute("data-confirm");
+    if (!question) return;
+    event.preventDefault();
+    if (window.confirm(question)) event.detail.issueRequest(true);
+  });
+
   // New rows (a filter, a bulk action done): the old selection no longer means anything.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "rows") resetSelection();
