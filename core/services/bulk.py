@@ -183,7 +183,8 @@ def run_job(ctx) -> dict:
                 ctx.progress(done, total if total is not None else max(done, _job_total(ctx)), checkpoint=mark)
     if ids is not None:
         skipped += max(0, len(ids) - done)  # ids no longer visible or gone
-    return {"summary": {"Changed": changed, "Skipped": skipped}, "links": [{"label": "Back to contacts", "url": "/"}]}
+    back = "/?" + ctx.params["query"] if ctx.params.get("query") else "/"
+    return {"summary": {"Changed": changed, "Skipped": skipped}, "links": [{"label": "Back to the contacts", "url": back}]}
 
 
 def _job_total(ctx) -> int:

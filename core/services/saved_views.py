@@ -46,7 +46,7 @@ def _allowed_query_keys() -> set[str]:
     return CORE_QUERY_KEYS | {k for k in filters.available_fields() if k not in core}
 
 
-def clean_query(raw: str, errors: dict) -> str:
+def clean_query(raw: str, errors: dict, actor=None) -> str:
     """The list query string to store: known keys only, empty values dropped, the filter checked."""
     if raw is None:
         raw = ""
@@ -63,6 +63,9 @@ def clean_query(raw: str, errors: dict) -> str:
         parsed = filters.parse([v for k, v in pairs if k == filters.PARAM])
     except ValidationError as exc:
         errors["query"] = exc.errors[filters.PARAM][0] if filters.PARAM in exc.errors else "Not a valid filter."
+        return ""
+    if actor is not None and not filters.validate(parsed, actor):
+        errors["query"] = next((c.error for c in parsed.conditions if c.error), "Not a valid filter.")
         return ""
     pairs = [(k, v) for k, v in pairs if k != filters.PARAM] + [(filters.PARAM, a) for a in parsed.args()]
     return urlencode(pairs)
@@ -92,7 +95,7 @@ def _clean(actor, data: dict, existing: SavedView | None) -> dict:
                 errors["team_id"] = "Share with one of your teams, or keep it personal."
             out["team_id"] = team_id
     if "query" in data or existing is None:
-        out["query"] = clean_query(data.get("query", ""), errors)
+        out["query"] = clean_query(data.get("query", ""), errors, actor)
     if "sort" in data or existing is None:
         sort = data.get("sort") or "name"
         if sort not in SORTS:

@@ -73,6 +73,7 @@ def test_who_may_change_and_delete(setup, member, manager, viewer, admin):
         ({"name": "A", "team_id": "abc"}, "team_id"),
         ({"name": "A", "query": "f=status.like.x"}, "query"),
         ({"name": "A", "query": "nosuch=1"}, "query"),
+        ({"name": "A", "query": "f=status.is.zombie"}, "query"),
         ({"name": "A", "sort": "shoe size"}, "sort"),
         ({"name": "A", "columns": ["email", "nosuch"]}, "columns"),
         ({"name": "A", "owner_id": 1}, "owner_id"),
