@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.errors import ValidationError
 from core.extensions import db
@@ -284,3 +286,16 @@ def test_api_list_takes_the_filter(people, app, member):
     assert sorted(c["first_name"] for c in response.json["items"]) == ["Ada", "Alan", "Old"]
     response = api.get("/api/v1/contacts?f=status.like.x")
     assert response.status_code == 422 and "f" in response.json["errors"]["query"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(
+    st.text(max_size=30),
+    st.builds(lambda f, o, v: f"{f}.{o}.{v}", st.sampled_from([*(f.key for f in filters.CORE_FIELDS), "x"]),
+              st.sampled_from([*filters.OPERATORS, "or", ""]), st.text(max_size=20)),
+), max_size=6))
+def test_any_filter_answers_200_or_422_never_500(member_client, args):
+    response = member_client.get("/", query_string={"f": args})
+    assert response.status_code in (200, 422)
+    count = member_client.get("/contacts/count", query_string={"f": args})
+    assert count.status_code == 200
