@@ -175,7 +175,7 @@ DEEP_WHERE = " AND (c.sort_name, c.id) > (?, ?)"
 
 
 def list_scenario(ctx: Context, query: dict, where: str = "", params=(), htmx: bool = False, notes=None):
-    path = "/?" + urlencode(query) if query else "/"
+    path = "/?" + urlencode(query, doseq=True) if query else "/"
     client = ctx.web()
     headers = ctx.htmx_headers() if htmx else {}
     resp = client.get(path, headers=headers)
@@ -229,6 +229,30 @@ def make_scenarios(ctx: Context) -> list[Scenario]:
         lambda c, notes: list_scenario(c, {"status": "inactive"}, " AND c.status = ?", ("inactive",), notes=notes),
         lambda i: floor.list_page(" AND c.status = ?", ("inactive",)))
     taxonomy.scenarios(add, list_scenario, floor)  # tag, group and category filters
+    # the filter builder (f=field.op.value, OR groups) and the lazy, capped count beside the rows
+    builder_where = " AND (c.status = ? OR c.type = ?)"
+    add("list: builder filter (OR)", "GET /?f=status.is.inactive&f=or&f=type.is.supplier (HTMX rows only)",
+        lambda c, notes: list_scenario(c, {"f": ["status.is.inactive", "or", "type.is.supplier"]}, builder_where,
+                                       ("inactive", "supplier"), htmx=True, notes=notes),
+        lambda i: floor.list_page(builder_where, ("inactive", "supplier")))
+
+    def count_setup(c, notes):
+        client, headers = c.web(), c.htmx_headers()
+        path = "/contacts/count?f=status.is.inactive"
+        resp = client.get(path, headers=headers)
+        _missing(resp, "/contacts/count")
+        if resp.status != 200:
+            raise BenchError(f"GET {path} answered {resp.status}")
+        notes.append("capped at 1,000 (\"1,000+\")")
+
+        def action(cl, _s, _i):
+            cl.expect("GET", path, headers=headers)
+
+        return action
+
+    add("list: lazy count", "GET /contacts/count?f=status.is.inactive (the \"N matching\" fragment, capped)", count_setup,
+        lambda i: floor.rows(f"SELECT count(*) FROM (SELECT c.id FROM contacts c WHERE {floor.visible} "
+                             "AND c.status = ? LIMIT 1001) x", ("inactive",)))
     deep = {}
 
     def deep_setup(c, notes):

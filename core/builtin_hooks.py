@@ -22,3 +22,20 @@ def contacts_tasks(app, huey):
     register(app, huey, jobs.run, name=jobs.RUN_TASK)
     periodic = huey.periodic_task(crontab(minute="*"), name=jobs.SWEEP_TASK)(in_app_context(app, jobs.sweep))
     app.extensions["contacts_tasks"][jobs.SWEEP_TASK] = periodic
+
+
+# --- the contacts list's bulk actions (core/services/bulk.py) and their background job --------------
+
+
+@hookimpl
+def contacts_bulk_actions():
+    from .services import bulk
+
+    return bulk.core_actions()
+
+
+@hookimpl
+def contacts_job_runners():
+    from .services import bulk
+
+    return {bulk.JOB_KIND: bulk.run_job}

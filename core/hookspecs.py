@@ -197,6 +197,32 @@ def contacts_search_filters():
 
 
 @hookspec
+def contacts_bulk_actions():
+    """Return a list of ``core.ui.BulkAction``: actions on many contacts at once, offered on the
+    contacts list (for the checked rows or everything a filter matches) and in
+    ``POST /api/v1/contacts/bulk``.
+
+    ``apply(actor, contact_ids, params) -> (changed, skipped)`` runs inside the core's transaction
+    for one batch (at most 100 ids), with only the contacts the actor may see and may
+    ``permission`` (default ``contact.edit``) one by one; go through your services (they audit) and
+    count as skipped what you refuse. ``fields`` are the inputs the action asks for
+    (``BulkField(name, label, options=callable(user))``); their values arrive in ``params`` as
+    strings, already checked against ``options``. Large sets run in a background job.
+
+    Example::
+
+        @hookimpl
+        def contacts_bulk_actions():
+            def add(actor, contact_ids, params):
+                changed = sum(add_member(actor, int(params["list_id"]), cid) for cid in contact_ids)
+                return changed, 0
+
+            return [BulkAction("list_add", "Add to list", add,
+                               fields=(BulkField("list_id", "List", options=writable_list_options),))]
+    """
+
+
+@hookspec
 def contacts_contact_actions(contact, user):
     """Return a list of ``core.ui.Action`` (buttons) for a contact row or page.
 

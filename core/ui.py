@@ -32,10 +32,51 @@ class Action:
 
 @dataclass(frozen=True)
 class SearchFilter:
+    """A filter on the contacts list (and a field of its filter builder).
+
+    ``apply(stmt, value)`` narrows a contacts ``select`` (the "is" operator). Optional, for the
+    builder: ``kind`` ("choice": a select of ``options``; "text", "number" or "date": an input),
+    ``operators`` it offers (keys of ``core.services.filters.OPERATORS``), and ``condition(op,
+    value)`` returning a WHERE clause on ``Contact`` for any of them (raise
+    ``ValidationError({key: message})`` for a bad value). Without ``condition``, "is" uses
+    ``apply`` and "isnot" its negation."""
+
     key: str
     label: str
     apply: Callable[[Any, str], Any]
     options: Callable[[Any], list[tuple[str, str]]] = field(default=lambda user: [])
+    kind: str = "choice"
+    operators: tuple[str, ...] = ("is",)
+    condition: Callable[[str, str], Any] | None = None
+
+
+@dataclass(frozen=True)
+class BulkField:
+    """One input a bulk action asks for: a select of ``options(user)`` or a text input."""
+
+    name: str
+    label: str
+    options: Callable[[Any], list[tuple[str, str]]] | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on many contacts (see the ``contacts_bulk_actions`` hook).
+
+    ``apply(actor, contact_ids, params) -> (changed, skipped)`` runs inside the caller's
+    transaction on at most a batch of ids the actor may edit (the core has checked each one; check
+    your own objects, e.g. the list); ``params`` holds the ``fields`` values as strings. Raise
+    ``ValidationError({field: message})`` for bad params. ``permission``: the per-record action
+    the core checks first ("contact.edit", or "contact.delete")."""
+
+    key: str
+    label: str
+    apply: Callable[[Any, list[int], dict], tuple[int, int]]
+    fields: tuple[BulkField, ...] = ()
+    permission: str = "contact.edit"
+    confirm: str = ""  # a question to confirm before running, e.g. for deletes
+    order: int = 50
 
 
 @dataclass(frozen=True)

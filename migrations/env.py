@@ -53,6 +53,7 @@ CORE_TABLES = frozenset(
         "contact_photos",
         "duplicate_pairs",
         "merges",
+        "saved_views",
     }
 )
 

@@ -23,6 +23,7 @@ CORE_SCENARIOS = {
     "list: first page", "list: status filter", "list: deep keyset page", "search: a rare prefix",
     "search: a common surname", "search: two words", "contact page: light", "contact page: heavy",
     "create: API", "create: HTMX form", "update: API with If-Match", "mixed reads (Zipf)",
+    "list: builder filter (OR)", "list: lazy count",
 }
 PLUGIN_SCENARIOS = {  # measured, or "skipped: route missing" without the plugin's routes
     "communications timeline panel", "communications: global list, type filter", "schedule a send: API", "dashboard",

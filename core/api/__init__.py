@@ -20,13 +20,13 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contact_data, contacts, details, jobs, merges, organizations, relations, taxonomy
+from . import accounts, contact_data, contacts, details, jobs, lists, merges, organizations, relations, taxonomy
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
 BLUEPRINTS = (
     accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp, details.bp,
-    merges.bp,
+    merges.bp, lists.bp,
 )
 API_URL_PREFIX = "/api/"
 
@@ -118,6 +118,7 @@ TAGS = {
     "organizations": "Organizations that contacts belong to. Deletes go to the trash and can be restored.",
     "me": "The user the API token belongs to.",
     "vocabularies": "The admin-edited contact types and statuses.",
+    "saved-views": "Saved views of the contacts list: a filter, a sort and columns, personal or shared with a team.",
     "jobs": "Background jobs (imports, bulk changes, scans): follow their progress, cancel them.",
     **contact_data.TAGS,
     "relationships": "Typed relationships between contacts, and between a contact and an organization.",

@@ -12,6 +12,7 @@ from ..models import MAX_ID
 from ..services import contacts as service
 from ..services import details, duplicates, taxonomy
 from ..services.custom_fields import preload as preload_custom_values
+from . import lists
 from .errors import documented
 from .etags import etag_header, etag_of, expected_versions, if_match_parameter, pick_version
 from .merge_schemas import ContactCreatedSchema
@@ -42,10 +43,10 @@ def list_contacts(**args):
     One page of the contacts you may see, filtered like the contacts page. Follow
     `next_cursor` until it is null to walk the whole list once.
     """
-    filters = taxonomy.list_filters({k: args.pop(k) for k in ("tag", "group", "category")}, _actor())
-    page = service.list_contacts(_actor(), extra_filters=filters, **args)
+    actor = _actor()
+    page = service.list_contacts(actor, **lists.list_kwargs(actor, args))  # f= filter and view=: core/api/lists.py
     preload_custom_values(page.items)  # one query for the page's custom field values
-    taxonomy.preload(_actor(), page.items)  # tags and groups of the page: two queries
+    taxonomy.preload(actor, page.items)  # tags and groups of the page: two queries
     return {"items": details.attach(page.items), "next_cursor": page.next_cursor}
 
 

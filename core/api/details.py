@@ -12,7 +12,8 @@ from ..access import login_required
 from ..errors import NotFound, ValidationError
 from ..models import MAX_ID
 from ..services import details as service
-from ..services import taxonomy, vcard_export, vcard_import
+from ..services import vcard_export, vcard_import
+from . import lists
 from .errors import documented
 from .jobs import JobSchema
 from .schemas import ContactQuerySchema
@@ -91,8 +92,7 @@ def export_vcards(version, **filters):
     Takes the filters of the contacts list (`q`, `status`, `type`, `organization_id`, `sort`,
     `deleted`); the file is streamed, whatever the number of contacts.
     """
-    extra = taxonomy.list_filters({k: filters.pop(k, None) for k in ("tag", "group", "category")}, _actor())
-    cards = vcard_export.stream_vcards(_actor(), version, extra_filters=extra, **filters)
+    cards = vcard_export.stream_vcards(_actor(), version, **lists.list_kwargs(_actor(), filters))
     return Response(stream_with_context(cards), mimetype="text/vcard",
                     headers={"Content-Disposition": 'attachment; filename="contacts.vcf"'})
 

@@ -198,6 +198,16 @@ class ContactQuerySchema(StrictSchema):
     deleted = fields.Boolean(
         load_default=False, metadata={"description": "List the trash (deleted records) instead.", "example": False}
     )
+    # The filter builder's conditions and saved views (core/api/lists.py reads them).
+    f = fields.List(
+        _text("A condition.", "status.is.active", 400),
+        load_default=list,
+        validate=validate.Length(max=40),
+        metadata={"description": "Filter conditions `field.operator.value` (e.g. `email.contains.acme`, "
+                  "`created.last.30`); `or` starts the next OR group.", "example": ["status.is.active"]},
+    )
+    view = _id("Apply this saved view's filter and sort (when no other filter or sort is given).", 3,
+               strict=False, load_default=None)
 
 
 class ContactPageSchema(ma.Schema):

@@ -237,17 +237,12 @@ def search_condition(q: str):
 def list_contacts(
     actor,
     *,
-    q: str = "",
-    status: str = "",
-    type: str = "",
-    organization_id: int | None = None,
     sort: str = "name",
     cursor: str | None = None,
     limit: int = 50,
-    deleted: bool = False,
-    extra_filters=(),
+    **filters,
 ) -> Page:
-    """One keyset page of the contacts ``actor`` may see, filtered and sorted."""
+    """One keyset page of the contacts ``actor`` may see, filtered (see ``contacts_statement``) and sorted."""
     require(actor, "contact.list")
     if sort not in SORTS and not custom_field_queries.is_sort(sort):
         raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)} or cf_<custom field key>."})
@@ -255,7 +250,33 @@ def list_contacts(
         raise ValidationError({"limit": "Between 1 and 200."})
     # The page's organizations and teams load in one extra query each, not joined into the
     # main query: that query stays a plain walk of the sort index (or of the search hits).
-    stmt = select(Contact).options(selectinload(Contact.organization), selectinload(Contact.owner_team))
+    stmt = contacts_statement(actor, **filters).options(
+        selectinload(Contact.organization), selectinload(Contact.owner_team)
+    )
+    if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
+        return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
+    column, kind, descending = SORTS[sort]
+    return paginate(
+        db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
+        key_of=lambda c: [getattr(c, column.key), c.id],
+    )
+
+
+def contacts_statement(
+    actor,
+    *,
+    q: str = "",
+    status: str = "",
+    type: str = "",
+    organization_id: int | None = None,
+    deleted: bool = False,
+    extra_filters=(),
+    columns=None,
+):
+    """The unordered ``select`` of the contacts ``actor`` may see that match the filters (the list,
+    its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``."""
+    require(actor, "contact.list")
+    stmt = select(*(columns or (Contact,)))
     teams = visible_team_ids(actor)
     if teams is not None:
         stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
@@ -272,10 +293,4 @@ def list_contacts(
         stmt = stmt.where(Contact.organization_id == organization_id)
     for apply in extra_filters:
         stmt = apply(stmt)
-    if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
-        return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
-    column, kind, descending = SORTS[sort]
-    return paginate(
-        db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
-        key_of=lambda c: [getattr(c, column.key), c.id],
-    )
+    return stmt

@@ -27,7 +27,7 @@ from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
 from . import details as details_view
-from . import duplicate_warning, taxonomy_form
+from . import duplicate_warning, list_page, list_state, taxonomy_form
 from .rendering import page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
@@ -151,74 +151,55 @@ def _row_context(contacts) -> dict:
     }
 
 
-def _list_args():
-    """Read and check the list's query string; errors are collected, not raised."""
-    args = request.args
-    errors: dict = {}
-    params = {
-        "q": args.get("q", "").strip()[:200],
-        "status": args.get("status", ""),
-        "type": args.get("type", ""),
-        "sort": args.get("sort", "") or DEFAULT_SORT,
-    }
-    raw_org = args.get("organization_id", "").strip()
-    org_id = None
-    if raw_org:
-        if raw_org.isdigit() and 0 < int(raw_org) <= ID_MAX:
-            org_id = int(raw_org)
-        else:
-            errors["organization_id"] = ["Choose an organization from the list."]
-    params["organization_id"] = org_id
-    if params["sort"] not in service.SORTS and not custom_field_queries.is_sort(params["sort"]):
-        errors["sort"] = [f"Choose one of: {', '.join(service.SORTS)}."]
-        params["sort"] = DEFAULT_SORT
-    return params, errors
-
-
 @bp.get("/")
 @login_required
 def index():
-    params, errors = _list_args()
+    user = _user()
+    state = list_state.read(user, request.args)  # search, filters, builder, sort, saved view: core/views/list_state.py
+    errors = state.errors
     cursor = request.args.get("cursor") or None
     filters = _plugin_filters()
-    extra_values = {f.key: request.args.get(f.key, "") for f in filters}
-    extra = [(lambda stmt, f=f, v=extra_values[f.key]: f.apply(stmt, v)) for f in filters if extra_values[f.key]]
     contacts, next_cursor = [], None
     if not errors:
         try:
-            result = service.list_contacts(_user(), cursor=cursor, extra_filters=extra, **params)
+            result = service.list_contacts(user, cursor=cursor, sort=state.sort, **state.query.statement_kwargs(user))
         except ValidationError as exc:
             errors = exc.errors
         else:
             contacts, next_cursor = result.items, result.next_cursor
-    filtered = any(params[k] for k in ("q", "status", "type", "organization_id")) or any(extra_values.values())
-    query = {k: v for k, v in {**params, **extra_values}.items() if v not in ("", None)}
-    if query.get("sort") == DEFAULT_SORT:
-        query.pop("sort")
+    query = state.query
+    params = {"q": query.q, "status": query.status, "type": query.type, "organization_id": query.organization_id,
+              "sort": state.sort}
+    extra_values = {f.key: query.extra.get(f.key, "") for f in filters}
+    fragment_only = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
     context = {
         "contacts": contacts,
-        "next_url": url_for("contacts.index", cursor=next_cursor, **query) if next_cursor else None,
+        "next_url": url_for("contacts.index", cursor=next_cursor, **state.url_args()) if next_cursor else None,
         "is_more": bool(cursor),
-        "filtered": filtered,
+        "filtered": query.filtered,
         "list_errors": errors,
         "params": params,
         **_row_context(contacts),
         "row_tags": taxonomy_form.row_tags(contacts),
         "plugin_filters": filters,
         "extra_values": extra_values,
-        "user_can": {"create": can(_user(), "contact.create")},
+        "user_can": {"create": can(user, "contact.create")},
         "can": can,
         "types": vocabulary.terms("type"),
         "statuses": vocabulary.terms("status"),
+        **list_page.context(user, state, full_page=not fragment_only, more=bool(cursor)),
     }
     context["type_labels"], context["status_labels"] = dict(context["types"]), dict(context["statuses"])
-    if not htmx or htmx.boosted or htmx.history_restore_request:
+    if not fragment_only:
         context.update(
             organizations=_organization_choices(params["organization_id"]),
             sort_options=SORT_OPTIONS + custom_field_queries.sort_options(),
             default_sort=DEFAULT_SORT,
         )
-    return page("core/contacts/index.html", "rows", status=422 if errors else 200, **context)
+    response = page("core/contacts/index.html", "rows", status=422 if errors else 200, **context)
+    if state.from_builder and htmx and not errors:
+        response.headers["HX-Push-Url"] = state.canonical_url()
+    return response
 
 
 # --- create and edit ------------------------------------------------------------------------------

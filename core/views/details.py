@@ -27,6 +27,7 @@ from ..services import details as service
 from ..services import vcard_export, vcard_import
 from ..services.details import ADDRESS_FIELDS, LIST_KEYS
 from ..services.fields import format_phone
+from . import list_state
 
 bp = Blueprint("details", __name__, template_folder="../templates")
 ID = "<int(max=2147483647):contact_id>"
@@ -139,15 +140,13 @@ def contact_vcard(contact_id: int):
 
 
 def list_filters(args) -> dict:
-    """The contacts list's filters from a query string (the same names as the list page)."""
-    filters = {name: args.get(name, "").strip() for name in ("q", "status", "type")}
-    raw_org = args.get("organization_id", "").strip()
-    if raw_org:
-        if not raw_org.isdigit() or not 0 < int(raw_org) <= 2147483647:
-            raise ValidationError({"organization_id": "Choose an organization from the list."})
-        filters["organization_id"] = int(raw_org)
-    filters["sort"] = args.get("sort", "") or "name"
-    return filters
+    """The contacts list's filters from a query string: the same parameters (search, filters, the
+    builder's ``f``, a saved ``view``, sort) as the list page, read by core/views/list_state.py."""
+    user = _user()
+    state = list_state.read(user, args)
+    if state.errors:
+        raise ValidationError(state.errors)
+    return {"sort": state.sort, **state.query.statement_kwargs(user)}
 
 
 @bp.get("/contacts/export.vcf")

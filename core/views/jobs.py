@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
@@ -39,8 +40,11 @@ def show(job_id: int):
 @bp.get(f"/{ID}/progress")
 @login_required
 def progress(job_id: int):
-    response = make_response(render_template("core/jobs/_progress.html", job=service.get_job(_user(), job_id)))
+    job = service.get_job(_user(), job_id)
+    response = make_response(render_template("core/jobs/_progress.html", job=job))
     response.headers["Cache-Control"] = "no-store"
+    if job.finished:  # pages showing the job (the contacts list after a bulk action) refresh on this event
+        response.headers["HX-Trigger"] = json.dumps({"jobFinished": {"id": job.id, "kind": job.kind}})
     return response
 
 

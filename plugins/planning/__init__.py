@@ -84,3 +84,16 @@ def contacts_contacts_unmerged(target, source, actor, undo):
     record = (undo or {}).get("planning")
     if isinstance(record, dict) and record:
         unrepoint(target, source, actor, record)
+
+
+@hookimpl
+def contacts_bulk_actions():
+    from core.ui import BulkAction, BulkField
+
+    from .services import bulk_add, bulk_remove, writable_list_options
+
+    field = (BulkField("list_id", "List", options=writable_list_options),)
+    return [
+        BulkAction("list_add", "Add to list", bulk_add, field, order=40),
+        BulkAction("list_remove", "Remove from list", bulk_remove, field, order=41),
+    ]

@@ -388,3 +388,32 @@ def unrepoint(target, source, actor, record: dict | None) -> int:
 __all__ = ["create_list", "update_list", "delete_list", "get_list", "list_lists", "members", "add_member",
            "remove_member", "lists_of_contact", "in_list_filter", "filter_options", "repoint",
            "unrepoint"]
+
+
+# --- bulk actions on the contacts list (the contacts_bulk_actions hook) -----------------------------
+
+
+def writable_list_options(actor) -> list[tuple[str, str]]:
+    return [(str(lst.id), lst.name) for lst in list_options(actor, writable=True)]
+
+
+def _bulk_membership(change):
+    def apply(actor, contact_ids, params) -> tuple[int, int]:
+        """Add (or remove) each contact; the list is checked once, each contact by ``change``."""
+        from core.errors import PermissionDenied
+
+        lst = get_list(actor, int(params["list_id"]))
+        require(actor, "list.edit", lst)
+        changed = skipped = 0
+        for contact_id in contact_ids:
+            try:
+                changed += bool(change(actor, lst.id, contact_id))
+            except (PermissionDenied, NotFound):
+                skipped += 1
+        return changed, skipped
+
+    return apply
+
+
+bulk_add = _bulk_membership(add_member)
+bulk_remove = _bulk_membership(remove_member)

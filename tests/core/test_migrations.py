@@ -30,6 +30,7 @@ CORE_TABLES = {
     "tags", "contact_tags", "contact_groups", "contact_group_members", "categories",
     "contact_details", "contact_values", "contact_addresses", "contact_photos",
     "duplicate_pairs", "merges",  # duplicates and merge (core_0007)
+    "saved_views",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 

@@ -144,6 +144,74 @@
     if (event.target.closest("[data-close-modal]")) closeModal();
   });
 
+
+  // Bulk selection on the contacts list: row checkboxes (form="bulk-form"), "select the page", and
+  // "select all N matching" (scope=all: the server applies the action to the list's filter).
+  function bulkForm() { return document.getElementById("bulk-form"); }
+
+  function updateSelection() {
+    var form = bulkForm();
+    if (!form) return;
+    var scope = document.getElementById("bulk-scope");
+    var label = document.getElementById("bulk-selected");
+    var checked = document.querySelectorAll("input[name='ids'][form='bulk-form']:checked").length;
+    if (scope.value === "all") {
+      label.textContent = "All " + (scope.getAttribute("data-label") || "") + " matching selected";
+    } else {
+      label.textContent = checked ? checked + " selected" : "No rows selected";
+    }
+    form.setAttribute("data-selected", scope.value === "all" ? "all" : String(checked));
+  }
+
+  function resetSelection() {
+    var scope = document.getElementById("bulk-scope");
+    if (scope) scope.value = "ids";
+    var page = document.getElementById("select-page");
+    if (page) page.checked = false;
+    updateSelection();
+  }
+
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.id === "select-page") {
+      document.querySelectorAll("input[name='ids'][form='bulk-form']").forEach(function (box) { box.checked = el.checked; });
+      if (!el.checked) document.getElementById("bulk-scope").value = "ids";
+      updateSelection();
+    } else if (el.name === "ids" && el.getAttribute("form") === "bulk-form") {
+      if (!el.checked) document.getElementById("bulk-scope").value = "ids";
+      updateSelection();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var all = event.target.closest("#select-all-matching");
+    if (!all) return;
+    var scope = document.getElementById("bulk-scope");
+    if (!scope) return;
+    scope.value = "all";
+    scope.setAttribute("data-label", all.getAttribute("data-label") || "");
+    document.querySelectorAll("input[name='ids'][form='bulk-form']").forEach(function (box) { box.checked = true; });
+    var page = document.getElementById("select-page");
+    if (page) page.checked = true;
+    updateSelection();
+  });
+
+  // A bulk action that asks first (data-confirm on its option, e.g. "Move to the trash").
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || elt.id !== "bulk-form") return;
+    var option = elt.querySelector("#bulk-action option:checked");
+    var question = option && option.getAttribute("data-confirm");
+    if (!question) return;
+    event.preventDefault();
+    if (window.confirm(question)) event.detail.issueRequest(true);
+  });
+
+  // New rows (a filter, a bulk action done): the old selection no longer means anything.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "rows") resetSelection();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     scheduleToasts(document);
     var dialog = modal();

@@ -1,0 +1,121 @@
+"""What the contacts list is asked for, read once from a query string (the page, the lazy count,
+bulk actions, saved views and the API share it): the search, the toolbar's selects, the plugins'
+filters and the filter builder's conditions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
+
+from werkzeug.datastructures import MultiDict
+
+from ..errors import ValidationError
+from ..models import MAX_ID
+from ..plugins import collect, hook
+from . import filters
+
+MAX_Q = 200
+
+
+def plugin_filters() -> list:
+    return sorted(collect(hook().contacts_search_filters()), key=lambda f: f.label)
+
+
+@dataclass
+class ListQuery:
+    q: str = ""
+    status: str = ""
+    type: str = ""
+    organization_id: int | None = None
+    filter: filters.Filter = field(default_factory=filters.Filter)
+    extra: dict = field(default_factory=dict)  # plugin filter key -> value (the toolbar's selects)
+
+    @classmethod
+    def from_args(cls, args, *, rows: list | None = None) -> ListQuery:
+        """Read ``args`` (a MultiDict, or a dict of str); raise ValidationError naming the parameter.
+        ``rows``: the filter builder's conditions, used instead of the ``f`` parameters."""
+        if not isinstance(args, MultiDict):
+            args = MultiDict(args)
+        errors: dict = {}
+        query = cls(
+            q=(args.get("q") or "").strip()[:MAX_Q],
+            status=args.get("status") or "",
+            type=args.get("type") or "",
+        )
+        raw_org = (args.get("organization_id") or "").strip()
+        if raw_org:
+            if raw_org.isdigit() and 0 < int(raw_org) <= MAX_ID:
+                query.organization_id = int(raw_org)
+            else:
+                errors["organization_id"] = "Choose an organization from the list."
+        for f in plugin_filters():
+            if args.get(f.key):
+                query.extra[f.key] = args.get(f.key)
+        if rows is not None:
+            query.filter = filters.Filter([c for c in rows if c.field])
+        else:
+            try:
+                query.filter = filters.parse(args.getlist(filters.PARAM))
+            except ValidationError as exc:
+                errors.update(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        return query
+
+    @classmethod
+    def from_string(cls, raw: str) -> ListQuery:
+        return cls.from_args(MultiDict(parse_qsl((raw or "").lstrip("?"))))
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.q or self.status or self.type or self.organization_id or self.extra or self.filter)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The canonical query parameters (empty ones left out)."""
+        out = [(k, v) for k, v in (("q", self.q), ("status", self.status), ("type", self.type)) if v]
+        if self.organization_id:
+            out.append(("organization_id", str(self.organization_id)))
+        out.extend(sorted(self.extra.items()))
+        out.extend((filters.PARAM, a) for a in self.filter.args())
+        return out
+
+    def args(self) -> dict:
+        """For ``url_for``: lists for repeated parameters."""
+        out: dict = {}
+        for k, v in self.pairs():
+            out.setdefault(k, []).append(v)
+        return {k: v[0] if len(v) == 1 and k != filters.PARAM else v for k, v in out.items()}
+
+    def string(self) -> str:
+        return urlencode(self.pairs())
+
+    def statement_kwargs(self, actor) -> dict:
+        """Keyword arguments for ``contacts.list_contacts`` / ``contacts_statement``."""
+        extra = []
+        by_key = {f.key: f for f in plugin_filters()}
+        for key, value in self.extra.items():
+            f = by_key.get(key)
+            if f is not None:
+                extra.append(lambda stmt, f=f, value=value: f.apply(stmt, value))
+        if self.filter:
+            extra.append(self.filter.apply(actor))
+        return {
+            "q": self.q, "status": self.status, "type": self.type,
+            "organization_id": self.organization_id, "extra_filters": extra,
+        }
+
+
+COUNT_CAP = 1000  # "1,000+": counting further would read every match at a million contacts
+
+
+def count(actor, query: ListQuery, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(how many contacts match, whether there are more than ``cap``): reads at most cap + 1 ids."""
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+    from ..models import Contact
+    from .contacts import contacts_statement
+
+    stmt = contacts_statement(actor, columns=(Contact.id,), **query.statement_kwargs(actor)).limit(cap + 1)
+    found = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return min(found, cap), found > cap

@@ -1,0 +1,301 @@
+"""The filter builder's grammar: every operator of every core field, OR groups, plugin filters as
+fields, bad input (a clear 422 naming ``f``, never a 500), the URL round trip, and keyset pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.errors import ValidationError
+from core.extensions import db
+from core.models import Contact, User, utcnow
+from core.plugins import hookimpl
+from core.services import contacts as service
+from core.services import filters
+from core.services.list_query import ListQuery, count
+from core.ui import SearchFilter
+from tests import factories
+
+
+def _user(u):
+    db.session.commit()  # end the read snapshot: the user fixture committed in another session
+    return db.session.get(User, u.id)
+
+
+@pytest.fixture
+def people(ctx, team, other_team):
+    t = db.session.merge(team)
+    acme = factories.organization(t, "Acme Corp")
+    globex = factories.organization(t, "Globex")
+    made = {
+        "ada": factories.contact(t, "Ada", "Lovelace", email="ada@acme.example", phone="+442079460958",
+                                 organization_id=acme.id),
+        "grace": factories.contact(t, "Grace", "Hopper", email="grace@navy.example", status="lead",
+                                   organization_id=globex.id),
+        "alan": factories.contact(t, "Alan", "Turing", type="customer"),
+        "old": factories.contact(t, "Old", "Timer", email="old@acme.example", status="inactive"),
+        "hidden": factories.contact(db.session.merge(other_team), "Hidden", "Person", email="h@acme.example"),
+    }
+    old = made["old"]
+    old.created_at = old.updated_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+    ids = {k: v.id for k, v in made.items()} | {"acme": acme.id, "globex": globex.id}
+    db.session.commit()  # no read snapshot left open: users and clients made after this must be seen
+    return ids
+
+
+def names(actor, args):
+    query = ListQuery.from_args(args)
+    page = service.list_contacts(actor, **query.statement_kwargs(actor))
+    return sorted(c.first_name for c in page.items)
+
+
+CASES = [
+    (["name.contains.ove"], ["Ada"]),
+    (["name.starts.hop"], ["Grace"]),
+    (["name.starts.HOPPER GR"], ["Grace"]),
+    (["email.is.ADA@acme.example"], ["Ada"]),
+    (["email.isnot.ada@acme.example"], ["Alan", "Grace", "Old"]),
+    (["email.contains.acme"], ["Ada", "Old"]),
+    (["email.starts.gra"], ["Grace"]),
+    (["email.empty"], ["Alan"]),
+    (["email.notempty"], ["Ada", "Grace", "Old"]),
+    (["phone.is.+44 20 7946 0958"], ["Ada"]),
+    (["phone.isnot.+442079460958"], ["Alan", "Grace", "Old"]),
+    (["phone.contains.7946"], ["Ada"]),
+    (["phone.starts.44"], ["Ada"]),
+    (["phone.empty"], ["Alan", "Grace", "Old"]),
+    (["phone.notempty"], ["Ada"]),
+    (["organization.contains.cme"], ["Ada"]),
+    (["organization.starts.glo"], ["Grace"]),
+    (["organization.empty"], ["Alan", "Old"]),
+    (["organization.notempty"], ["Ada", "Grace"]),
+    (["type.is.customer"], ["Alan"]),
+    (["type.isnot.customer"], ["Ada", "Grace", "Old"]),
+    (["status.is.lead"], ["Grace"]),
+    (["status.isnot.active"], ["Grace", "Old"]),
+    (["created.last.30"], ["Ada", "Alan", "Grace"]),
+    (["updated.last.30"], ["Ada", "Alan", "Grace"]),
+    (["created.before." + (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d")], ["Old"]),
+    (["created.after." + (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d")], ["Ada", "Alan", "Grace"]),
+    # AND inside a group, OR between groups: (acme AND active) OR (status lead)
+    (["email.contains.acme", "status.is.active", "or", "status.is.lead"], ["Ada", "Grace"]),
+    (["email.contains.acme", "or", "type.is.customer", "or", "name.starts.hopper"], ["Ada", "Alan", "Grace", "Old"]),
+    ([], ["Ada", "Alan", "Grace", "Old"]),
+    (["or", "or", "status.is.lead", "or"], ["Grace"]),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), CASES)
+def test_every_operator_and_groups(people, member, args, expected):
+    assert names(_user(member), {"f": args} if args else {}) == expected
+
+
+def test_choice_fields_by_id(people, member, team):
+    actor = _user(member)
+    assert names(actor, {"f": [f"organization.is.{people['acme']}"]}) == ["Ada"]
+    assert names(actor, {"f": [f"organization.isnot.{people['acme']}"]}) == ["Alan", "Grace", "Old"]
+    assert names(actor, {"f": [f"team.is.{team.id}"]}) == ["Ada", "Alan", "Grace", "Old"]
+    assert names(actor, {"f": [f"team.isnot.{team.id}"]}) == []
+
+
+def test_filters_add_to_the_other_list_parameters(people, member):
+    actor = _user(member)
+    assert names(actor, {"q": "ada", "f": ["email.contains.acme"]}) == ["Ada"]
+    assert names(actor, {"status": "active", "f": ["email.contains.acme", "or", "type.is.customer"]}) == ["Ada", "Alan"]
+
+
+BAD = [
+    ("nosuch.is.x", "Unknown filter field"),
+    ("status.contains.x", "cannot be filtered with 'contains'"),
+    ("status.is", "give a value"),
+    ("status.is.nosuch", "Choose one of"),
+    ("type.is.x" + "y" * 300, "too long"),
+    ("created.last.abc", "number of days"),
+    ("created.last.0", "number of days"),
+    ("created.before.31/12/2020", "YYYY-MM-DD"),
+    ("created.after.9999-12-31", "YYYY-MM-DD"),
+    ("phone.is.not a phone", "Phone"),
+    ("phone.contains.abc", "digits"),
+    ("organization.is.999999", "No such organization"),
+    ("organization.is.abc", "No such organization"),
+    ("team.is.99999", "Choose one of your teams"),
+    ("email.", "cannot be filtered"),
+]
+
+
+@pytest.mark.parametrize(("arg", "message"), BAD)
+def test_bad_conditions_are_refused_naming_f(people, member, arg, message):
+    actor = _user(member)
+    with pytest.raises(ValidationError) as caught:
+        ListQuery.from_args({"f": [arg]}).statement_kwargs(actor)
+    assert list(caught.value.errors) == ["f"]
+    assert message in caught.value.errors["f"][0]
+
+
+def test_too_many_conditions_or_groups(people, member):
+    with pytest.raises(ValidationError):
+        ListQuery.from_args({"f": ["email.empty"] * (filters.MAX_CONDITIONS + 1)})
+    with pytest.raises(ValidationError) as caught:
+        ListQuery.from_args({"f": ["email.empty", "or"] * (filters.MAX_GROUPS + 1)})
+    assert "OR groups" in caught.value.errors["f"][0]
+
+
+def test_other_teams_organizations_and_teams_are_not_offered_or_accepted(people, outsider):
+    actor = _user(outsider)
+    with pytest.raises(ValidationError):
+        ListQuery.from_args({"f": [f"organization.is.{people['acme']}"]}).statement_kwargs(actor)
+    assert names(actor, {"f": ["email.contains.acme"]}) == ["Hidden"]
+
+
+def test_the_url_form_round_trips_and_is_canonical(ctx):
+    query = ListQuery.from_args({"f": ["or", "status.is.lead", "email.contains.a.b.c", "or", "or", "phone.empty.x"],
+                                 "q": "ada"})
+    assert query.filter.args() == ["status.is.lead", "email.contains.a.b.c", "or", "phone.empty"]
+    assert query.string() == "q=ada&f=status.is.lead&f=email.contains.a.b.c&f=or&f=phone.empty"
+    again = ListQuery.from_string(query.string())
+    assert again.filter.args() == query.filter.args() and again.q == "ada"
+
+
+def test_builder_rows_become_the_filter(ctx):
+    rows, ok = filters.from_rows({
+        "r0_field": "status", "r0_op": "is", "r0_value": "lead", "r0_group": "0",
+        "r1_field": "email", "r1_op": "empty", "r1_group": "0",
+        "r3_field": "type", "r3_op": "is", "r3_value": "customer", "r3_group": "4",
+    })
+    assert ok
+    assert filters.Filter(rows).args() == ["status.is.lead", "email.empty", "or", "type.is.customer"]
+    rows, ok = filters.from_rows({"r0_field": "status", "r0_op": "starts", "r0_value": "x"})
+    assert not ok and "cannot be filtered" in rows[0].error
+
+
+def test_keyset_pages_walk_a_filtered_or_list(people, member):
+    actor = _user(member)
+    for i in range(7):
+        factories.contact(actor.teams[0], "Bulk", f"Person{i:02}", status="lead")
+    query = ListQuery.from_args({"f": ["status.is.lead", "or", "type.is.customer"]})
+    seen, cursor = [], None
+    while True:
+        page = service.list_contacts(actor, limit=3, cursor=cursor, **query.statement_kwargs(actor))
+        seen.extend(c.last_name for c in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 9
+    assert seen == sorted(seen, key=str.lower)
+
+
+class ListFilterPlugin:
+    """A plugin filter the old way (apply only) and one with operators and a condition."""
+
+    @hookimpl
+    def contacts_search_filters(self):
+        def vip(stmt, value):
+            if value not in ("yes", "no"):
+                raise ValidationError({"vip": "Say yes or no."})
+            return stmt.where(Contact.status == "lead") if value == "yes" else stmt.where(Contact.status != "lead")
+
+        def initial(op, value):
+            return Contact.first_name.like(value + "%") if op == "starts" else Contact.first_name == value
+
+        return [
+            SearchFilter("vip", "VIP", apply=vip, options=lambda user: [("yes", "Yes"), ("no", "No")]),
+            SearchFilter("first", "First name", apply=lambda s, v: s, kind="text", operators=("is", "starts"),
+                         condition=initial),
+        ]
+
+
+@pytest.fixture
+def plugin_filters(app):
+    pm = app.extensions["contacts_pm"]
+    plugin = ListFilterPlugin()
+    pm.register(plugin, name="test-list-filters")
+    yield
+    pm.unregister(plugin)
+
+
+def test_plugin_filters_are_fields(people, member, plugin_filters):
+    actor = _user(member)
+    fields = filters.available_fields()
+    assert fields["vip"].operators == ("is",) and fields["first"].operators == ("is", "starts")
+    assert names(actor, {"f": ["vip.is.yes"]}) == ["Grace"]
+    assert names(actor, {"f": ["vip.is.yes", "or", "first.starts.Al"]}) == ["Alan", "Grace"]
+    assert names(actor, {"f": ["first.is.Ada"]}) == ["Ada"]
+    with pytest.raises(ValidationError) as caught:
+        ListQuery.from_args({"f": ["vip.is.maybe"]}).statement_kwargs(actor)
+    assert caught.value.errors == {"f": ["VIP: Say yes or no."]}
+    with pytest.raises(ValidationError):
+        ListQuery.from_args({"f": ["vip.isnot.yes"]})
+    assert names(actor, {"vip": "no"}) == ["Ada", "Alan", "Old"]  # the toolbar's select still works
+
+
+def test_the_lazy_count_is_capped(people, member):
+    actor = _user(member)
+    assert count(actor, ListQuery.from_args({"f": ["email.contains.acme"]})) == (2, False)
+    assert count(actor, ListQuery(), cap=3) == (3, True)
+    assert count(actor, ListQuery(), cap=4) == (4, False)
+
+
+def test_count_fragment_and_builder_fragment(people, member_client):
+    response = member_client.get("/contacts/count?f=email.contains.acme")
+    assert response.status_code == 200 and "2 matching" in response.get_data(as_text=True)
+    response = member_client.get("/contacts/count?f=status.starts.x")
+    assert response.status_code == 200 and "matching" not in response.get_data(as_text=True)
+    response = member_client.get("/contacts/filter-builder?r0_field=status&r0_op=contains&add=1")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'name="r0_op"' in body and 'value="is" selected' in body  # the operator fitted to the field
+    assert 'name="r1_field"' in body and "Or all of" in body
+
+
+def test_list_page_filters_and_pushes_the_compact_url(people, member_client):
+    response = member_client.get(
+        "/?b=1&r0_field=email&r0_op=contains&r0_value=acme&r0_group=0&r1_field=status&r1_op=is&r1_value=lead&r1_group=1",
+        headers={"HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"] == "/?f=email.contains.acme&f=or&f=status.is.lead"
+    assert "Lovelace" in body and "Hopper" in body and "Turing" not in body
+    assert 'hx-swap-oob="true"' in body and 'value="email.contains.acme"' in body
+    page = member_client.get("/?f=email.contains.acme&f=or&f=status.is.lead").get_data(as_text=True)
+    assert "Lovelace" in page and "Hopper" in page and "Turing" not in page
+    assert 'name="r0_value" type="text" value="acme"' in page
+
+
+def test_list_page_shows_a_bad_filter_near_the_builder(people, member_client):
+    response = member_client.get("/?f=status.is.nosuch")
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'id="filter-error"' in body and "Status: Choose one of" in body
+    response = member_client.get("/?b=1&r0_field=created&r0_op=last&r0_value=x&r0_group=0", headers={"HX-Request": "true"})
+    assert response.status_code == 422 and "number of days" in response.get_data(as_text=True)
+    assert "HX-Push-Url" not in response.headers
+    assert member_client.get("/?f=%00.is.x").status_code == 422
+
+
+def test_api_list_takes_the_filter(people, app, member):
+    from tests.core.test_api_contacts import Api, make_token
+
+    api = Api(app, make_token(app, member))
+    response = api.get("/api/v1/contacts?f=email.contains.acme&f=or&f=type.is.customer")
+    assert response.status_code == 200
+    assert sorted(c["first_name"] for c in response.json["items"]) == ["Ada", "Alan", "Old"]
+    response = api.get("/api/v1/contacts?f=status.like.x")
+    assert response.status_code == 422 and "f" in response.json["errors"]["query"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(
+    st.text(max_size=30),
+    st.builds(lambda f, o, v: f"{f}.{o}.{v}", st.sampled_from([*(f.key for f in filters.CORE_FIELDS), "x"]),
+              st.sampled_from([*filters.OPERATORS, "or", ""]), st.text(max_size=20)),
+), max_size=6))
+def test_any_filter_answers_200_or_422_never_500(member_client, args):
+    response = member_client.get("/", query_string={"f": args})
+    assert response.status_code in (200, 422)
+    count = member_client.get("/contacts/count", query_string={"f": args})
+    assert count.status_code == 200
