@@ -75,3 +75,35 @@ def contacts_contacts_unmerged(target, source, actor, undo):
     if isinstance(record, dict) and record:
         with transaction():
             taxonomy.unmerged(target, source, actor, record)
+
+
+@hookimpl
+def contacts_bulk_actions():
+    """Tag/untag, add to/remove from a group, set the category: on the chosen rows or on every
+    contact a filter matches (core/services/bulk.py runs them batch by batch)."""
+    from .services import taxonomy
+    from .services.categories import filter_options as category_options
+    from .services.groups import filter_options as group_options
+    from .services.tags import filter_options as tag_options
+    from .ui import BulkAction, BulkField
+
+    def counts(result):
+        return result.changed, result.skipped
+
+    def tag_name(params):
+        return dict(tag_options(None)).get(params["tag_id"], "")
+
+    return [
+        BulkAction("tag_add", "Add a tag", lambda a, ids, p: counts(taxonomy.add_tags(a, ids, [p["tag"]])),
+                   (BulkField("tag", "Tag (a new name creates it)"),), order=20),
+        BulkAction("tag_remove", "Remove a tag", lambda a, ids, p: counts(taxonomy.remove_tags(a, ids, [tag_name(p)])),
+                   (BulkField("tag_id", "Tag", options=tag_options),), order=21),
+        BulkAction("group_add", "Add to a group", lambda a, ids, p: counts(taxonomy.add_to_group(a, ids, p["group_id"])),
+                   (BulkField("group_id", "Group", options=group_options),), order=22),
+        BulkAction("group_remove", "Remove from a group",
+                   lambda a, ids, p: counts(taxonomy.remove_from_group(a, ids, p["group_id"])),
+                   (BulkField("group_id", "Group", options=group_options),), order=23),
+        BulkAction("category", "Set the category",
+                   lambda a, ids, p: counts(taxonomy.set_category(a, ids, p["category_id"] or None)),
+                   (BulkField("category_id", "Category", options=category_options),), order=24),
+    ]
