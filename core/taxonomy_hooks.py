@@ -42,8 +42,7 @@ def contacts_nav_items(user):
 
     items = [NavItem("Groups", url_for("groups.index"), order=25, endpoint_prefix="groups."),
              NavItem("Tags", url_for("tags.index"), order=26, endpoint_prefix="tags.")]
-    if getattr(user, "role", None) == "admin":
-        items.append(NavItem("Categories", url_for("categories.index"), order=27, endpoint_prefix="categories."))
+    # Categories (admins only) are reached from the admin area's menu.
     return items
 
 
