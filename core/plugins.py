@@ -43,11 +43,12 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks
+    from . import builtin_hooks, import_hooks
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
     pm.register(builtin_hooks, name="core")
+    pm.register(import_hooks, name="core-imports")
     return pm
 
 
