@@ -391,6 +391,13 @@ def audit_verify():
     sys.exit(1)
 
 
+# --- import and export (core/cli_io.py) --------------------------------------------------------
+
+from .cli_io import register as _register_io  # noqa: E402 - needs ``cli`` defined
+
+_register_io(cli)
+
+
 def main():
     cli(prog_name="contacts")
 

@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contacts, jobs, organizations
+from . import accounts, contacts, imports, jobs, organizations
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp)
+BLUEPRINTS = (accounts.bp, contacts.bp, organizations.bp, jobs.bp, imports.bp)
 API_URL_PREFIX = "/api/"
 
 SPEC_OPTIONS = {

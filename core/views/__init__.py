@@ -14,7 +14,7 @@ def register_views(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(contacts.bp)
-    for name in ("organizations", "trash", "admin", "account", "health", "dashboard", "jobs"):
+    for name in ("organizations", "trash", "admin", "account", "health", "dashboard", "jobs", "imports"):
         try:
             module = __import__(f"core.views.{name}", fromlist=["bp"])
         except ModuleNotFoundError:
