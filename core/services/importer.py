@@ -23,8 +23,8 @@ Rules, per row:
 - Upsert: the row is matched to an existing contact by the chosen key (``email`` or
   ``external_id``), falling back to the other one; unmatched rows are created. External ids are
   stored in ``contact_external_ids`` ((source, external_id) -> contact), so a re-import of the
-  same file creates nothing new (a row with neither gets an id made from its content, so the
-  same row imported again is found too). Several rows of one file for the same person merge (later
+  same file creates nothing new (a row with neither gets an id made from its content and its
+  occurrence in the file, so the same row imported again is found too). Several rows of one file for the same person merge (later
   non-empty values win). On an update, empty cells leave the stored value alone.
 - Atomicity: rows are written in batches, one transaction each, together with their audit
   entries and the checkpoint (the last row of the batch), so a crash loses the batch in flight
@@ -148,6 +148,8 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
     batch: list = []
     for ref, record in records:
         if ref <= after:
+            if isinstance(record, dict):
+                _data(state, record)  # count the rows already imported, for content_id
             continue
         batch.append((ref, record))
         if len(batch) >= options.batch_size:
@@ -173,6 +175,17 @@ class _State:
         self.orgs: dict[str, int | None] = {}
         self.seen_email: set = set()
         self.seen_ext: set = set()
+        self.occurrences: dict = {}
+
+    def content_id(self, data: dict, organization: str) -> str:
+        """The id of a row with neither email nor external id: its content, and which occurrence
+        of that content in the file it is. Importing the same file again finds the same contacts;
+        two identical rows stay two contacts."""
+        content = json.dumps([data.get(k, "").lower() for k in ("first_name", "last_name", "phone")] + [
+            organization.lower()], ensure_ascii=False)
+        digest = hashlib.sha1(content.encode()).hexdigest()[:32]
+        count = self.occurrences[digest] = self.occurrences.get(digest, 0) + 1
+        return f"row:{digest}:{count}"
 
     def org_id(self, name: str, pending: dict) -> int | None:
         key = name.strip().lower()
@@ -209,11 +222,7 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
             data[kind] = state.vocab[kind].get(raw.lower(), raw)
     rest = {"organization": _text(record.get("organization"))[:200], "external_id": _text(record.get("external_id"))}
     if not rest["external_id"] and not data.get("email"):
-        # Nothing to match a re-import on: the row's own content is its id, so importing the same
-        # file again finds the contact instead of creating it twice.
-        content = json.dumps([data.get(k, "").lower() for k in ("first_name", "last_name", "phone")] + [
-            rest["organization"].lower()], ensure_ascii=False)
-        rest["external_id"] = "row:" + hashlib.sha1(content.encode()).hexdigest()[:32]
+        rest["external_id"] = state.content_id(data, rest["organization"])
     return data, rest
 
 
