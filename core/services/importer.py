@@ -183,7 +183,7 @@ class _State:
         two identical rows stay two contacts."""
         content = json.dumps([data.get(k, "").lower() for k in ("first_name", "last_name", "phone")] + [
             organization.lower()], ensure_ascii=False)
-        digest = hashlib.sha1(content.encode()).hexdigest()[:32]
+        digest = hashlib.sha256(content.encode()).hexdigest()[:32]
         count = self.occurrences[digest] = self.occurrences.get(digest, 0) + 1
         return f"row:{digest}:{count}"
 
@@ -274,7 +274,7 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
 
     # One query each for the emails and external ids of the batch.
     emails = {}
-    for ref, _r, data, _rest in parsed:
+    for _ref, _r, data, _rest in parsed:
         if data.get("email"):
             try:
                 data["email"] = normalize_email(data["email"])

@@ -259,7 +259,7 @@ def test_an_open_quote_does_not_hang_or_crash(ctx, member):
 
 
 def test_bad_bytes_in_a_utf8_file_reject_that_row(ctx, member):
-    data = "First Name,Email\n".encode() + ("Renée,r@example.org\n" * 15000).encode() + b"Zo\xeb,zoe@example.org\n"
+    data = b"First Name,Email\n" + ("Renée,r@example.org\n" * 15000).encode() + b"Zo\xeb,zoe@example.org\n"
     job = import_file(_user(member.id), data)
     assert job.status == "done" and job.error_count == 1 and "UTF-8" in job.errors[0]["message"]
 

@@ -24,7 +24,7 @@ from tests.outside_plugin.support import outside_plugin  # noqa: F401 - fixture
 
 CORE_TABLES = {
     "teams", "team_members", "users", "api_tokens", "contact_types", "contact_statuses",
-    "organizations", "contacts", "audit_entries", "jobs",
+    "organizations", "contacts", "audit_entries", "jobs", "contact_external_ids",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 
