@@ -42,10 +42,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..database import after_commit, transaction
@@ -57,7 +58,6 @@ from ..policy import can, require, writable_teams
 from . import audit, vocabulary
 from . import contacts as contact_service
 from . import organizations as org_service
-from .fields import normalize_email
 
 KEYS = ("email", "external_id")
 FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra")
@@ -226,6 +226,11 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
     return data, rest
 
 
+def _email_key(raw: str) -> str:
+    """The stored ``email_key`` of an address as written, without the cost of validating it."""
+    return unicodedata.normalize("NFC", raw.strip()).lower()
+
+
 def _run_batch(state: _State, batch: list, outcome: Outcome, on_batch, on_error) -> None:
     if state.options.dry_run:
         _process(state, batch, outcome, on_batch, on_error, write=False)
@@ -273,14 +278,9 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
         parsed.append((ref, record, data, rest))
 
     # One query each for the emails and external ids of the batch.
-    emails = {}
-    for _ref, _r, data, _rest in parsed:
-        if data.get("email"):
-            try:
-                data["email"] = normalize_email(data["email"])
-            except ValueError:
-                continue  # _clean reports it
-            emails[data["email"].lower()] = None
+    # Looked up lower-cased as written; _clean normalizes (and the rare address whose normal
+    # form differs, e.g. an IDN domain, is looked up again below).
+    emails = {_email_key(data["email"]): None for _ref, _r, data, _rest in parsed if data.get("email")}
     ext_ids = {rest["external_id"] for *_x, rest in parsed if rest["external_id"]}
     by_email = dict(db.session.execute(
         select(Contact.email_key, Contact.id).where(Contact.email_key.in_(list(emails)))
@@ -296,8 +296,9 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
     slots: list[_Slot] = []
     slot_by_email: dict = {}
     slot_by_ext: dict = {}
+    slot_by_contact: dict = {}
     for ref, record, data, rest in parsed:
-        email_key = data.get("email", "").lower() or None
+        email_key = _email_key(data["email"]) if data.get("email") else None
         ext = rest["external_id"] or None
         if ext and len(ext) > 200:
             reject(ref, "external_id: At most 200 characters.")
@@ -317,7 +318,7 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             if contact_id is not None:
                 break
         if slot is None and contact_id is not None:
-            slot = next((s for s in slots if s.contact is not None and s.contact.id == contact_id), None)
+            slot = slot_by_contact.get(contact_id)
         contact = slot.contact if slot is not None else existing.get(contact_id) if contact_id else None
         if contact is not None and (contact.deleted_at is not None or not can(actor, "contact.edit", contact)):
             why = "is in the trash; restore it first" if contact.deleted_at is not None else "is not one you may edit"
@@ -335,6 +336,9 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
         except ValidationError as exc:
             reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             continue
+        if values.get("email") and values["email"].lower() != email_key:
+            email_key = values["email"].lower()  # normalizing changed more than the case: look again
+            by_email.update(db.session.execute(select(Contact.email_key, Contact.id).where(Contact.email_key == email_key)).all())
         if email_key and email_key in by_email and (contact is None or by_email[email_key] != contact.id):
             reject(ref, "email: Another contact already has this email address.")
             continue
@@ -346,6 +350,8 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
         if slot is None:
             slot = _Slot(contact)
             slots.append(slot)
+            if contact is not None:
+                slot_by_contact[contact.id] = slot
         if slot.values:  # a later row of the same person: only what it says
             values = {k: v for k, v in values.items() if k in data or k == "organization_id"}
         if contact is not None or slot.values:
@@ -387,10 +393,10 @@ def _write(state: _State, slots: list[_Slot], outcome: Outcome, write: bool) -> 
             v["sort_name"] = contact_service.sort_name(v["first_name"], v["last_name"])
             rows.append({**v, "created_at": now, "updated_at": now, "version": 1})
         if write:
-            result = db.session.execute(
-                insert(Contact.__table__).returning(Contact.__table__.c.id, sort_by_parameter_order=True), rows
-            )
-            created_ids = [r[0] for r in result]
+            created_ids = _allocate_ids(len(rows))
+            for cid, row in zip(created_ids, rows, strict=True):
+                row["id"] = cid
+            db.session.execute(insert(Contact.__table__), rows)
             audit.record_many(actor, "created", "contact", [
                 (cid, {k: (None, row[k]) for k in slot.values}) for cid, row, slot in zip(created_ids, rows, creates, strict=True)
             ])
@@ -434,6 +440,18 @@ def _write(state: _State, slots: list[_Slot], outcome: Outcome, write: bool) -> 
     rows += [(s.contact.id, record, False) for s in updates for record in s.records]
     for applier in APPLIERS:
         applier(actor, rows, not write)
+
+
+def _allocate_ids(count: int) -> list[int]:
+    """Ids for ``count`` new contacts, so one executemany inserts them (RETURNING ids in order
+    makes SQLAlchemy insert row by row on SQLite). SQLite: after the largest id, under the write
+    lock this transaction holds; PostgreSQL: from the table's sequence."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, :n)"), {"n": count}
+        ))
+    start = (db.session.scalar(select(func.max(Contact.id))) or 0) + 1
+    return list(range(start, start + count))
 
 
 def _known_external_ids(source: str, ids: list) -> set:
