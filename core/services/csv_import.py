@@ -63,7 +63,8 @@ ALIASES = {
     "status": ("status", "contactstatus"),
     "external_id": ("externalid",),
     "tags": ("tags", "labels", "groupmembership", "categories"),
-    "title": ("title", "jobtitle", "organizationtitle", "organization1title", "position"),
+    # Not plain "Title": Outlook uses it for Mr/Ms.
+    "title": ("jobtitle", "organizationtitle", "organization1title", "position"),
     "notes": ("notes", "note"),
 }
 # Recognized exports: the header names that identify them, the source of their ids, and the

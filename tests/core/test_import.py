@@ -343,3 +343,53 @@ def test_appliers_receive_tags_and_extra(ctx, member, monkeypatch):
     record, created, dry = seen[0]
     assert created is True and dry is False and record["tags"] == ["Suppliers"]
     assert seen[1][0]["extra"]["notes"] == "Existing customer, renewing service"
+
+
+def test_external_ids_follow_a_merge_and_go_back_on_unmerge(app, ctx, member):
+    actor = _user(member.id)
+    import_file(actor, b"Record ID,First Name,Email\n1,Ada,ada@example.org\n2,Ada L,ada.l@example.org\n",
+                key="external_id", source="crm")
+    ada, ada_l = (db.session.scalar(select(Contact).where(Contact.email_key == e)) for e in ("ada@example.org",
+                                                                                            "ada.l@example.org"))
+    relay = app.extensions["contacts_pm"].hook
+    undo = {}
+    for answer in relay.contacts_contacts_merged(target=ada, source=ada_l, actor=actor):
+        undo.update(answer or {})
+    assert undo["imports"] == {"external_ids": [db.session.scalar(
+        select(ContactExternalId.id).where(ContactExternalId.external_id == "2"))]}
+    assert _count(ContactExternalId, ContactExternalId.contact_id == ada.id) == 2
+    relay.contacts_contacts_unmerged(target=ada, source=ada_l, actor=actor, undo=undo)
+    relay.contacts_contacts_unmerged(target=ada, source=ada_l, actor=actor, undo=undo)  # idempotent
+    assert _count(ContactExternalId, ContactExternalId.contact_id == ada_l.id) == 1
+    assert _count(ContactExternalId, ContactExternalId.contact_id == ada.id) == 1
+
+
+OUTLOOK_HEADER = (
+    '"Title","First Name","Middle Name","Last Name","Suffix","Company","Department","Job Title",'
+    '"Business Street","Business City","Business Phone","Home Phone","Mobile Phone","Categories",'
+    '"E-mail Address","E-mail Display Name","Notes","Birthday","Sensitivity","Priority"'
+)
+
+
+def test_outlook_layout_in_cp1252_with_ragged_rows(ctx, member):
+    # As Outlook for Windows writes it: cp1252, CRLF, every field quoted, trailing empty fields left out.
+    rows = [
+        '"","Antoní","","Gaudí","","Sagrada Família SL","","Arquitecto","Carrer de Mallorca 401","Barcelona",'
+        '"+34 932 080 414","","","Clientes;VIP","antoni@example.es","Antoní Gaudí","1° 2ª","0/0/00","Normal","Normal"',
+        '"","Zoë","","Ærø","","","","","","","","","+44 20 7946 0958","","zoe@example.co.uk"',
+    ]
+    data = ("\r\n".join([OUTLOOK_HEADER, *rows]) + "\r\n").encode("cp1252")
+    actor = _user(member.id)
+    info = import_jobs.inspect(actor, upload(actor, data))
+    assert info["layout"].preset == "outlook" and info["layout"].encoding == "cp1252"
+    seen = []
+    importer.APPLIERS.append(lambda actor, rows, dry: seen.extend(r[1] for r in rows))
+    try:
+        job = import_file(actor, data)
+    finally:
+        importer.APPLIERS.pop()
+    assert job.status == "done" and job.error_count == 0, job.errors
+    assert names() == ["Antoní Gaudí", "Zoë Ærø"]
+    gaudi = db.session.scalar(select(Contact).where(Contact.email_key == "antoni@example.es"))
+    assert gaudi.phone == "+34932080414" and gaudi.organization.name == "Sagrada Família SL"
+    assert seen[0]["tags"] == ["Clientes", "VIP"] and seen[0]["extra"] == {"title": "Arquitecto", "notes": "1° 2ª"}
