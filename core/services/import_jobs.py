@@ -3,7 +3,8 @@ of the first rows), start the job, and the job runner ("contacts.import") that f
 the pipeline with progress, cancel and resume.
 
 Uploads are kept in ``<instance>/imports/`` under a random name that starts with the uploader's
-id, so a user can only use their own; the job deletes its file once it has finished.
+id, so a user can only use their own; the job deletes its file once it has finished (or was cancelled
+or failed), and uploads never started are deleted after a day.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from itertools import islice
 
 from flask import current_app, url_for
@@ -21,6 +23,7 @@ from . import csv_import, importer, jobs
 
 KIND = "contacts.import"
 PREVIEW_ROWS = 500  # rows the synchronous dry-run preview looks at
+KEEP_UPLOADS_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^u(\d+)-[0-9a-f]{32}$")
 
 
@@ -35,6 +38,7 @@ def save_upload(actor, stream, filename: str = "") -> str:
     require(actor, "contact.create")
     limit = int(current_app.config.get("IMPORT_MAX_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH") or 0)
     token = f"u{actor.id}-{secrets.token_hex(16)}"
+    _sweep_old_uploads(_folder())
     path = os.path.join(_folder(), token)
     size = 0
     with open(path, "wb") as out:
@@ -49,6 +53,21 @@ def save_upload(actor, stream, filename: str = "") -> str:
         os.unlink(path)
         raise ValidationError({"file": "The file is empty."})
     return token
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _sweep_old_uploads(folder: str) -> None:
+    """Uploads nobody started within a day are deleted (a started import deletes its own)."""
+    limit = time.time() - KEEP_UPLOADS_SECONDS
+    for entry in os.scandir(folder):
+        if _TOKEN.match(entry.name) and entry.stat().st_mtime < limit:
+            _remove(entry.path)
 
 
 def upload_path(actor, token: str) -> str:
@@ -144,12 +163,16 @@ def run_job(ctx) -> dict:
         else:
             ctx.progress(outcome.done, total, checkpoint=outcome.checkpoint())
 
-    outcome = importer.run(
-        ctx.actor, csv_import.records(path, layout, mapping), options,
-        checkpoint=None if options.dry_run else ctx.checkpoint, on_batch=on_batch, on_error=ctx.error,
-    )
+    try:
+        outcome = importer.run(
+            ctx.actor, csv_import.records(path, layout, mapping), options,
+            checkpoint=None if options.dry_run else ctx.checkpoint, on_batch=on_batch, on_error=ctx.error,
+        )
+    except Exception:  # cancelled or failed: it will not run again. (A killed worker keeps the file to resume.)
+        _remove(path)
+        raise
     if not options.dry_run:
-        os.unlink(path)
+        _remove(path)
     try:
         home = url_for("contacts.index")
     except RuntimeError:  # no request: a worker without SERVER_NAME

@@ -334,6 +334,7 @@ def test_cancel_stops_after_the_current_batch(ctx, member, monkeypatch):
     job = import_jobs.start(actor, token, info["mapping"], importer.Options(batch_size=10))
     db.session.refresh(job)
     assert job.status == "cancelled" and _count() == 10
+    assert not os.path.exists(os.path.join(import_jobs._folder(), token))  # a cancelled import keeps no upload
 
 
 def test_appliers_receive_tags_and_extra(ctx, member, monkeypatch):
