@@ -93,6 +93,12 @@ class Outcome:
         if len(self.samples[kind]) < SAMPLES:
             self.samples[kind].append(item)
 
+    def snapshot(self) -> tuple:
+        return dict(self.counts), {k: list(v) for k, v in self.samples.items()}, self.last_ref, self.new_organizations
+
+    def restore(self, saved: tuple) -> None:
+        self.counts, self.samples, self.last_ref, self.new_organizations = dict(saved[0]), saved[1], saved[2], saved[3]
+
     def summary(self) -> dict:
         out = {k.capitalize(): v for k, v in self.counts.items()}
         if self.new_organizations:
@@ -235,7 +241,7 @@ def _run_batch(state: _State, batch: list, outcome: Outcome, on_batch, on_error)
     if state.options.dry_run:
         _process(state, batch, outcome, on_batch, on_error, write=False)
         return
-    saved = (dict(outcome.counts), outcome.new_organizations, {k: list(v) for k, v in outcome.samples.items()})
+    saved = outcome.snapshot()
     try:
         with transaction():
             pending = _process(state, batch, outcome, on_batch, on_error, write=True)
@@ -243,13 +249,15 @@ def _run_batch(state: _State, batch: list, outcome: Outcome, on_batch, on_error)
     except IntegrityError:
         # Someone else wrote a clashing email or external id since we looked: redo row by row,
         # so only the clashing row is rejected.
-        outcome.counts, outcome.new_organizations, outcome.samples = saved[0], saved[1], saved[2]
+        outcome.restore(saved)
         for item in batch:
+            saved = outcome.snapshot()
             try:
                 with transaction():
                     pending = _process(state, [item], outcome, on_batch, on_error, write=True)
                 state.orgs.update(pending)
             except IntegrityError:
+                outcome.restore(saved)
                 outcome.counts["rejected"] += 1
                 outcome.last_ref = item[0]
                 with transaction():

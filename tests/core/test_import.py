@@ -394,3 +394,21 @@ def test_outlook_layout_in_cp1252_with_ragged_rows(ctx, member):
     gaudi = db.session.scalar(select(Contact).where(Contact.email_key == "antoni@example.es"))
     assert gaudi.phone == "+34932080414" and gaudi.organization.name == "Sagrada Família SL"
     assert seen[0]["tags"] == ["Clientes", "VIP"] and seen[0]["extra"] == {"title": "Arquitecto", "notes": "1° 2ª"}
+
+
+def test_a_batch_that_fails_on_the_database_is_redone_row_by_row(ctx, member, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    def clash_on_bob(actor, rows, dry):
+        # Stands in for another writer taking bob's email between our lookup and our insert.
+        if any((record.get("email") or "").startswith("bob") for _id, record, _created in rows):
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: contacts.email_key"))
+
+    monkeypatch.setattr(importer, "APPLIERS", [clash_on_bob])
+    job = import_file(_user(member.id), b"First Name,Email\nAda,ada@example.org\nBob,bob@example.org\nCy,cy@example.org\n")
+    assert job.status == "done"
+    assert job.result["summary"] == {"Created": 2, "Updated": 0, "Unchanged": 0, "Rejected": 1}
+    assert job.errors == [{"ref": 3, "message": "email: Another contact already has this email address."}]
+    assert names() == ["Ada", "Cy"]
+    assert _count(AuditEntry, AuditEntry.action == "created", AuditEntry.entity_type == "contact") == 2
+    assert audit.verify().ok
