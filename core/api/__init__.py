@@ -116,6 +116,7 @@ TAGS = {
     "me": "The user the API token belongs to.",
     "vocabularies": "The admin-edited contact types and statuses.",
     "jobs": "Background jobs (imports, bulk changes, scans): follow their progress, cancel them.",
+    "imports": "CSV import (a background job) and export of contacts.",
 }
 
 

@@ -113,7 +113,7 @@ def test_openapi_document(client):
     declared = {tag["name"] for tag in spec["tags"]}
     used = {tag for ops in paths.values() for op in ops.values() if isinstance(op, dict) for tag in op["tags"]}
     # The test app runs every plugin: the communications plugin's operations carry their own tag.
-    assert used == declared == {"contacts", "organizations", "me", "vocabularies", "jobs", "communications"}
+    assert used == declared == {"contacts", "organizations", "me", "vocabularies", "jobs", "imports", "communications"}
 
 
 def test_plugin_api_blueprints_are_documented_and_token_only():

@@ -43,7 +43,8 @@ def errors(app) -> dict[str, str]:
 
 def registered(app) -> set[str]:
     pm = app.extensions["contacts_pm"]
-    return {pm.get_name(p) for p in pm.get_plugins()} - {"core"}
+    names = {pm.get_name(p) for p in pm.get_plugins()}
+    return {n for n in names if n != "core" and not n.startswith("core-")}  # the core's own hook modules
 
 
 def plugin_routes(app) -> list[str]:
