@@ -46,17 +46,16 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..database import after_commit, transaction
+from ..database import transaction
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import Contact, ContactExternalId, Organization, utcnow
-from ..plugins import hook
+from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, require, writable_teams
-from . import audit, vocabulary
 from . import contacts as contact_service
+from . import import_writer, vocabulary
 from . import organizations as org_service
 
 KEYS = ("email", "external_id")
@@ -373,7 +372,7 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             slot.external_ids.add(ext)
             slot_by_ext[ext] = slot
 
-    _write(state, slots, outcome, write)
+    import_writer.write_batch(state, slots, outcome, write, APPLIERS)
     if batch:
         outcome.last_ref = batch[-1][0]
     outcome.new_organizations += len(pending_orgs)
@@ -385,112 +384,3 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
     if on_batch:
         on_batch(outcome)
     return pending_orgs
-
-
-def _write(state: _State, slots: list[_Slot], outcome: Outcome, write: bool) -> None:
-    actor, options = state.actor, state.options
-    creates = [s for s in slots if s.contact is None]
-    updates = [s for s in slots if s.contact is not None]
-    created_ids: list = []
-    if creates:
-        now = utcnow()
-        rows = []
-        for slot in creates:
-            v = {"first_name": "", "last_name": "", "email": None, "phone": "", "organization_id": None, **slot.values}
-            v["email_key"] = v["email"].lower() if v["email"] else None
-            v["sort_name"] = contact_service.sort_name(v["first_name"], v["last_name"])
-            rows.append({**v, "created_at": now, "updated_at": now, "version": 1})
-        if write:
-            created_ids = _allocate_ids(len(rows))
-            for cid, row in zip(created_ids, rows, strict=True):
-                row["id"] = cid
-            db.session.execute(insert(Contact.__table__), rows)
-            audit.record_many(actor, "created", "contact", [
-                (cid, {k: (None, row[k]) for k in slot.values}) for cid, row, slot in zip(created_ids, rows, creates, strict=True)
-            ])
-        else:
-            created_ids = [None] * len(creates)
-        for slot, row in zip(creates, rows, strict=True):
-            outcome.counts["created"] += 1
-            outcome.counts["updated"] += len(slot.refs) - 1
-            outcome.sample("created", {"row": slot.refs[0], **_shown(row)})
-            if not write:
-                state.seen_email.update([row["email_key"]] if row["email_key"] else [])
-                state.seen_ext.update(slot.external_ids)
-    updated: list = []
-    for slot in updates:
-        contact = slot.contact
-        changes = {k: (getattr(contact, k), v) for k, v in slot.values.items() if getattr(contact, k) != v}
-        extra_rows = len(slot.refs) - 1
-        if changes:
-            outcome.counts["updated"] += 1
-            outcome.sample("updated", {"row": slot.refs[0], "id": contact.id, "changes": {
-                k: [audit.jsonable(a), audit.jsonable(b)] for k, (a, b) in changes.items()}})
-            if write:
-                contact_service._apply(contact, {k: b for k, (_a, b) in changes.items()})
-                updated.append((contact, changes))
-        else:
-            outcome.counts["unchanged"] += 1
-        outcome.counts["updated"] += extra_rows
-    if write and updated:
-        db.session.flush()
-        audit.record_many(actor, "updated", "contact", [(c.id, ch) for c, ch in updated])
-    if write:
-        links = []
-        for slot, cid in [*zip(creates, created_ids, strict=True), *((s, s.contact.id) for s in updates)]:
-            links.extend({"source": options.source, "external_id": e, "contact_id": cid} for e in slot.external_ids)
-        known = _known_external_ids(options.source, [link["external_id"] for link in links])
-        new_links = [link for link in links if link["external_id"] not in known]
-        if new_links:
-            db.session.execute(insert(ContactExternalId.__table__), new_links)
-        _notify(actor, created_ids, updated)
-    rows = [(cid, record, True) for slot, cid in zip(creates, created_ids, strict=True) for record in slot.records]
-    rows += [(s.contact.id, record, False) for s in updates for record in s.records]
-    for applier in APPLIERS:
-        applier(actor, rows, not write)
-
-
-def _allocate_ids(count: int) -> list[int]:
-    """Ids for ``count`` new contacts, so one executemany inserts them (RETURNING ids in order
-    makes SQLAlchemy insert row by row on SQLite). SQLite: after the largest id, under the write
-    lock this transaction holds; PostgreSQL: from the table's sequence."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return list(db.session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, :n)"), {"n": count}
-        ))
-    start = (db.session.scalar(select(func.max(Contact.id))) or 0) + 1
-    return list(range(start, start + count))
-
-
-def _known_external_ids(source: str, ids: list) -> set:
-    if not ids:
-        return set()
-    return set(db.session.scalars(
-        select(ContactExternalId.external_id).where(ContactExternalId.source == source, ContactExternalId.external_id.in_(ids))
-    ))
-
-
-def _shown(row: dict) -> dict:
-    return {k: row[k] for k in ("first_name", "last_name", "email", "phone", "type", "status") if row.get(k)}
-
-
-def _notify(actor, created_ids: list, updated: list) -> None:
-    """The same hooks a one-by-one save fires, after the batch commits; contacts are loaded for
-    ``contacts_contact_created`` only when some plugin listens."""
-    relay = hook()
-
-    def run():
-        if created_ids and relay.contacts_contact_created.get_hookimpls():
-            for contact in db.session.scalars(select(Contact).where(Contact.id.in_(created_ids))):
-                relay.contacts_contact_created(contact=contact, actor=actor)
-        for contact, changes in updated:
-            relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
-        if relay.contacts_record_changed.get_hookimpls():
-            for cid in created_ids:
-                relay.contacts_record_changed(entity_type="contact", entity_id=cid, action="created", actor=actor, changes={})
-            for contact, changes in updated:
-                relay.contacts_record_changed(
-                    entity_type="contact", entity_id=contact.id, action="updated", actor=actor, changes=changes
-                )
-
-    after_commit(run)
