@@ -24,13 +24,20 @@ Rules, per row:
   ``external_id``), falling back to the other one; unmatched rows are created. External ids are
   stored in ``contact_external_ids`` ((source, external_id) -> contact), so a re-import of the
   same file creates nothing new (a row with neither gets an id made from its content and its
-  occurrence in the file, so the same row imported again is found too). Several rows of one file for the same person merge (later
-  non-empty values win). On an update, empty cells leave the stored value alone.
+  occurrence in the file, so the same row imported again is found too). Several rows of one
+  file for the same person merge (later non-empty values win). On an update, empty cells leave
+  the stored value alone. A contact the user may not edit, or one in the trash, is not touched
+  (the row is rejected saying so).
+- Permissions: the actor needs ``contact.create``; new contacts go to ``Options.team_id`` (one of
+  the actor's writable teams) or the actor's first team; organizations are found or created in
+  that team through organizations.create_organization.
 - Atomicity: rows are written in batches, one transaction each, together with their audit
   entries and the checkpoint (the last row of the batch), so a crash loses the batch in flight
   and a resumed run starts right after the last committed one. If a batch fails on the database
   (a concurrent edit took an email meanwhile), it is redone one row per transaction.
 - Dry run: the same work without writing anything; counts plus the first rows of each outcome.
+- Speed: one query per batch for the emails, one for the external ids, one for the matched
+  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries.
 
 ``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
 (tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
