@@ -243,6 +243,9 @@ def to_record(row: list[str], mapping: dict[int, str]) -> dict:
             record["extra"].setdefault(target, value)
         elif target == "full_name":
             full = full or value
+        elif target == "phone":  # several phone columns: the importer takes the first valid one
+            record.setdefault("phone", value)
+            record["extra"].setdefault("phones", []).append(value)
         else:
             record.setdefault(target, value)
     if full and not (record.get("first_name") or record.get("last_name")):

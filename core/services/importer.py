@@ -14,7 +14,9 @@ The record dict (every key optional; values are strings as found in the file, tr
         "type": "person", "status": "active", # a key or a label of the admin vocabularies
         "external_id": "100001",             # the source system's id: re-imports match on it
         "tags": ["customer", "2024"],        # names; handed to the appliers (see below)
-        "extra": {"title": "...", "notes": "...", ...},  # anything else: handed to the appliers
+        "extra": {"title": "...", "notes": "...", ...},  # anything else: handed to the appliers;
+                                             # "phones": [...] = every phone cell, the first
+                                             # valid one is used when "phone" is not
     }
 
 Rules, per row:
@@ -64,6 +66,7 @@ from ..policy import can, require, writable_teams
 from . import contacts as contact_service
 from . import import_writer, vocabulary
 from . import organizations as org_service
+from .fields import normalize_phone
 
 KEYS = ("email", "external_id")
 FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra")
@@ -228,6 +231,9 @@ def _text(value) -> str:
 def _data(state: _State, record: dict) -> tuple[dict, dict]:
     """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest."""
     data = {k: _text(record.get(k)) for k in ("first_name", "last_name", "email", "phone") if _text(record.get(k))}
+    phones = (record.get("extra") or {}).get("phones") or []
+    if len(phones) > 1 and data.get("phone"):
+        data["phone"] = _first_valid_phone(phones) or data["phone"]
     for kind in ("type", "status"):
         raw = _text(record.get(kind))
         if raw:
@@ -236,6 +242,15 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
     if not rest["external_id"] and not data.get("email"):
         rest["external_id"] = state.content_id(data, rest["organization"])
     return data, rest
+
+
+def _first_valid_phone(candidates: list) -> str | None:
+    for raw in candidates:
+        try:
+            return normalize_phone(_text(raw))
+        except ValueError:
+            continue
+    return None
 
 
 def _email_key(raw: str) -> str:
