@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select, text
 
-from ..database import after_commit
+from ..database import after_commit, transaction
 from ..extensions import db
 from ..models import Contact, ContactExternalId, utcnow
 from ..plugins import hook
@@ -116,11 +116,18 @@ def _notify(actor, created_ids: list, updated: list) -> None:
         for contact, changes in updated:
             relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
         if relay.contacts_record_changed.get_hookimpls():
-            for cid in created_ids:
-                relay.contacts_record_changed(entity_type="contact", entity_id=cid, action="created", actor=actor, changes={})
-            for contact, changes in updated:
-                relay.contacts_record_changed(
-                    entity_type="contact", entity_id=contact.id, action="updated", actor=actor, changes=changes
-                )
+            # One write transaction for the batch's notifications: a listener that writes (the
+            # activity feed) joins it instead of committing once per contact.
+            with transaction():
+                _record_changed(relay, actor, created_ids, updated)
 
     after_commit(run)
+
+
+def _record_changed(relay, actor, created_ids: list, updated: list) -> None:
+    for cid in created_ids:
+        relay.contacts_record_changed(entity_type="contact", entity_id=cid, action="created", actor=actor, changes={})
+    for contact, changes in updated:
+        relay.contacts_record_changed(
+            entity_type="contact", entity_id=contact.id, action="updated", actor=actor, changes=changes
+        )

@@ -417,3 +417,31 @@ def test_a_batch_that_fails_on_the_database_is_redone_row_by_row(ctx, member, mo
     assert names() == ["Ada", "Cy"]
     assert _count(AuditEntry, AuditEntry.action == "created", AuditEntry.entity_type == "contact") == 2
     assert audit.verify().ok
+
+
+def test_imported_contacts_fire_the_same_hooks_as_a_save(app, ctx, member):
+    from core.plugins import hookimpl
+
+    seen = []
+
+    class Spy:
+        @hookimpl
+        def contacts_contact_created(self, contact, actor):
+            seen.append(("created", contact.email))
+
+        @hookimpl
+        def contacts_record_changed(self, entity_type, entity_id, action, actor, changes):
+            if entity_type == "contact":
+                seen.append((action, entity_id))
+
+    pm = app.extensions["contacts_pm"]
+    spy = Spy()
+    pm.register(spy, name="test-import-spy")
+    try:
+        actor = _user(member.id)
+        import_file(actor, b"First Name,Email\nAda,ada@example.org\n")
+        import_file(actor, b"First Name,Email\nAugusta,ada@example.org\n")
+    finally:
+        pm.unregister(spy)
+    ada_id = db.session.scalar(select(Contact.id))
+    assert seen == [("created", "ada@example.org"), ("created", ada_id), ("updated", ada_id)]
