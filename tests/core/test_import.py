@@ -445,3 +445,25 @@ def test_imported_contacts_fire_the_same_hooks_as_a_save(app, ctx, member):
         pm.unregister(spy)
     ada_id = db.session.scalar(select(Contact.id))
     assert seen == [("created", "ada@example.org"), ("created", ada_id), ("updated", ada_id)]
+
+
+def test_matching_by_external_id_never_takes_another_contacts_email(ctx, member):
+    actor = _user(member.id)
+    import_file(actor, b"Record ID,First Name,Email\n1,Ada,ada@example.org\n2,Bob,bob@example.org\n",
+                key="external_id", source="crm")
+    job = import_file(actor, b"Record ID,First Name,Email\n1,Ada,bob@example.org\n2,Robert,\n",
+                      key="external_id", source="crm")
+    assert job.result["summary"] == {"Created": 0, "Updated": 1, "Unchanged": 0, "Rejected": 1}
+    assert job.errors[0] == {"ref": 2, "message": "email: Another contact already has this email address."}
+    assert sorted(db.session.scalars(select(Contact.first_name))) == ["Ada", "Robert"]
+
+
+def test_a_trashed_contact_with_the_email_is_reported_not_duplicated(ctx, member):
+    from core.services import contacts
+
+    actor = _user(member.id)
+    import_file(actor, b"First Name,Email\nAda,ada@example.org\n")
+    contacts.delete_contact(actor, db.session.scalar(select(Contact.id)))
+    job = import_file(actor, b"First Name,Email\nAda,ada@example.org\n")
+    assert job.result["summary"]["Rejected"] == 1 and "in the trash" in job.errors[0]["message"]
+    assert _count() == 1
