@@ -4,7 +4,8 @@ and the rows as records for the import pipeline (importer.py).
 - Encoding: a BOM decides (UTF-8, UTF-16 as Excel's "Unicode text" writes it); otherwise UTF-16
   without BOM when every other byte is NUL, UTF-8 when the start decodes as UTF-8, else cp1252
   (Windows Excel/Outlook), else Latin-1. Undecodable bytes further down reject their row.
-- Delimiter: comma, semicolon, tab or pipe, whichever splits the first rows most consistently.
+- Delimiter: comma, semicolon, tab or pipe, whichever splits the first rows most consistently
+  (or the one Excel's "sep=;" first line names).
 - Header row: the first of the first rows in which known column names appear (LinkedIn puts a
   "Notes:" paragraph above its header).
 - Mapping: column index -> target field, auto-detected from the header names of Google Contacts
@@ -194,7 +195,12 @@ def sniff(path: str) -> Layout:
     text = _decode_sample(raw, encoding).lstrip("\ufeff")
     if "\x00" in text or len(_CONTROL.findall(text)) > max(2, len(text) // 200):
         raise file_error("This is not a CSV file: it contains binary data. Export your contacts as CSV and upload that.")
-    delimiter = _pick_delimiter(text)
+    first_line = text.split("\n", 1)[0].strip().strip('"')
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:  # Excel's hint line: "sep=;"
+        delimiter = first_line[4]
+        text = "\n" + text.split("\n", 1)[1] if "\n" in text else ""
+    else:
+        delimiter = _pick_delimiter(text)
     rows = []
     reader = csv.reader(text.splitlines(), delimiter=delimiter, strict=False)
     try:

@@ -467,3 +467,12 @@ def test_a_trashed_contact_with_the_email_is_reported_not_duplicated(ctx, member
     job = import_file(actor, b"First Name,Email\nAda,ada@example.org\n")
     assert job.result["summary"]["Rejected"] == 1 and "in the trash" in job.errors[0]["message"]
     assert _count() == 1
+
+
+def test_excel_sep_line_and_semicolons(ctx, member):
+    data = "sep=;\r\nVorname;Nachname;E-Mail;First Name;Email\r\n;;;Jürgen;j@example.de\r\n".encode("cp1252")
+    actor = _user(member.id)
+    info = import_jobs.inspect(actor, upload(actor, data))
+    assert info["layout"].delimiter == ";" and info["layout"].header_row == 2
+    job = import_file(actor, data)
+    assert job.error_count == 0 and names() == ["Jürgen"]
