@@ -9,9 +9,9 @@ from sqlalchemy import func, insert, select, text
 
 from ..database import after_commit, transaction
 from ..extensions import db
-from ..models import Contact, ContactExternalId, utcnow
+from ..models import Contact, ContactExternalId, Organization, utcnow
 from ..plugins import hook
-from . import audit
+from . import audit, cache_keys
 from . import contacts as contact_service
 
 
@@ -19,6 +19,7 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
     """Create and update the batch's contacts (``slots``), with their audit entries, external ids,
     appliers and after-commit hooks; in a dry run only count them."""
     actor, options = state.actor, state.options
+    org_ids = _create_organizations(state, slots) if write else []
     creates = [s for s in slots if s.contact is None]
     updates = [s for s in slots if s.contact is not None]
     created_ids: list = []
@@ -73,23 +74,55 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
         new_links = [link for link in links if link["external_id"] not in known]
         if new_links:
             db.session.execute(insert(ContactExternalId.__table__), new_links)
-        _notify(actor, created_ids, updated)
+        _notify(actor, created_ids, updated, org_ids)
     rows = [(cid, record, True) for slot, cid in zip(creates, created_ids, strict=True) for record in slot.records]
     rows += [(s.contact.id, record, False) for s in updates for record in s.records]
     for applier in appliers:
         applier(actor, rows, not write)
 
 
-def _allocate_ids(count: int) -> list[int]:
-    """Ids for ``count`` new contacts, so one executemany inserts them (RETURNING ids in order
-    makes SQLAlchemy insert row by row on SQLite). SQLite: after the largest id, under the write
-    lock this transaction holds; PostgreSQL: from the table's sequence."""
+def _allocate_ids(count: int, model=Contact) -> list[int]:
+    """Ids for ``count`` new rows of ``model``, so one executemany inserts them (RETURNING ids in
+    order makes SQLAlchemy insert row by row on SQLite). SQLite: after the largest id, under the
+    write lock this transaction holds; PostgreSQL: from the table's sequence."""
+    table = model.__table__.name
     if db.session.get_bind().dialect.name == "postgresql":
         return list(db.session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, :n)"), {"n": count}
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
         ))
-    start = (db.session.scalar(select(func.max(Contact.id))) or 0) + 1
+    start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
     return list(range(start, start + count))
+
+
+def _create_organizations(state, slots: list) -> list[int]:
+    """Create the organizations the batch's kept rows name (``NewOrg`` values), in one insert with
+    their audit entries, and put their ids in the rows."""
+    from .importer import NewOrg
+
+    new = {}
+    for slot in slots:
+        value = slot.values.get("organization_id")
+        if isinstance(value, NewOrg):
+            new[id(value)] = value
+    if not new:
+        return []
+    orgs = list(new.values())
+    now = utcnow()
+    rows = []
+    for oid, org in zip(_allocate_ids(len(orgs), Organization), orgs, strict=True):
+        org.id = oid
+        rows.append({"id": oid, "name": org.name, "name_key": org.name.lower(), "website": "", "phone": "", "notes": "",
+                     "owner_team_id": state.team_id, "version": 1, "created_at": now, "updated_at": now})
+    db.session.execute(insert(Organization.__table__), rows)
+    audit.record_many(state.actor, "created", "organization", [
+        (r["id"], {"name": (None, r["name"]), "owner_team_id": (None, r["owner_team_id"])}) for r in rows
+    ])
+    for slot in slots:
+        value = slot.values.get("organization_id")
+        if isinstance(value, NewOrg):
+            slot.values["organization_id"] = value.id
+    after_commit(lambda: cache_keys.bump("organizations"))  # cached organization choices
+    return [r["id"] for r in rows]
 
 
 def _known_external_ids(source: str, ids: list) -> set:
@@ -104,7 +137,7 @@ def _shown(row: dict) -> dict:
     return {k: row[k] for k in ("first_name", "last_name", "email", "phone", "type", "status") if row.get(k)}
 
 
-def _notify(actor, created_ids: list, updated: list) -> None:
+def _notify(actor, created_ids: list, updated: list, org_ids: list) -> None:
     """The same hooks a one-by-one save fires, after the batch commits; contacts are loaded for
     ``contacts_contact_created`` only when some plugin listens."""
     relay = hook()
@@ -119,6 +152,10 @@ def _notify(actor, created_ids: list, updated: list) -> None:
             # One write transaction for the batch's notifications: a listener that writes (the
             # activity feed) joins it instead of committing once per contact.
             with transaction():
+                for oid in org_ids:
+                    relay.contacts_record_changed(
+                        entity_type="organization", entity_id=oid, action="created", actor=actor, changes={}
+                    )
                 _record_changed(relay, actor, created_ids, updated)
 
     after_commit(run)

@@ -31,8 +31,9 @@ Rules, per row:
   the stored value alone. A contact the user may not edit, or one in the trash, is not touched
   (the row is rejected saying so).
 - Permissions: the actor needs ``contact.create``; new contacts go to ``Options.team_id`` (one of
-  the actor's writable teams) or the actor's first team; organizations are found or created in
-  that team through organizations.create_organization.
+  the actor's writable teams) or the actor's first team; organizations are found by name in that
+  team, or created there with the batch (checked by organizations._clean and the
+  ``organization.create`` permission, audited).
 - Atomicity: rows are written in batches, one transaction each, together with their audit
   entries and the checkpoint (the last row of the batch), so a crash loses the batch in flight
   and a resumed run starts right after the last committed one. If a batch fails on the database
@@ -59,7 +60,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..database import transaction
-from ..errors import ValidationError
+from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, require, writable_teams
@@ -67,6 +68,7 @@ from . import contacts as contact_service
 from . import import_writer, vocabulary
 from . import organizations as org_service
 from .fields import normalize_phone
+from .records import Owner
 
 KEYS = ("email", "external_id")
 FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra")
@@ -202,7 +204,10 @@ class _State:
         count = self.occurrences[digest] = self.occurrences.get(digest, 0) + 1
         return f"row:{digest}:{count}"
 
-    def org_id(self, name: str, pending: dict) -> int | None:
+    def org_id(self, name: str, pending: dict):
+        """The id of the organization ``name`` in the import's team; for one not there yet, a
+        ``NewOrg`` that import_writer creates with the batch (None in a dry run). Raises
+        ValidationError (bad name) or PermissionDenied (the actor may not create organizations)."""
         key = name.strip().lower()
         if key in self.orgs:
             return self.orgs[key]
@@ -216,12 +221,20 @@ class _State:
         if found is not None:
             self.orgs[key] = found
             return found
-        if self.options.dry_run:
-            pending[key] = None
-            return None
-        org = org_service.create_organization(self.actor, {"name": name.strip()[:200], "owner_team_id": self.team_id})
-        pending[key] = org.id
-        return org.id
+        values = org_service._clean(self.actor, {"name": name.strip()[:200], "owner_team_id": self.team_id}, None)
+        require(self.actor, "organization.create", Owner(self.team_id))
+        pending[key] = None if self.options.dry_run else NewOrg(values["name"])
+        return pending[key]
+
+
+class NewOrg:
+    """An organization a batch needs that does not exist yet; import_writer sets ``id``."""
+
+    __slots__ = ("name", "id")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.id: int | None = None
 
 
 def _text(value) -> str:
@@ -375,7 +388,14 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             reject(ref, "email: Another row of this file has this email address.")
             continue
         if rest["organization"]:
-            values["organization_id"] = state.org_id(rest["organization"], pending_orgs)
+            try:
+                values["organization_id"] = state.org_id(rest["organization"], pending_orgs)
+            except ValidationError as exc:
+                reject(ref, "organization: " + " ".join(" ".join(v) for v in exc.errors.values()))
+                continue
+            except PermissionDenied:
+                reject(ref, "organization: You may not create organizations; leave the column out or ask a manager.")
+                continue
         if slot is None:
             slot = _Slot(contact)
             slots.append(slot)
@@ -397,9 +417,11 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
     import_writer.write_batch(state, slots, outcome, write, APPLIERS)
     if batch:
         outcome.last_ref = batch[-1][0]
-    outcome.new_organizations += len(pending_orgs)
-    if not write:
+    if write:  # only those a kept row needed were created
+        pending_orgs = {k: v.id for k, v in pending_orgs.items() if v is not None and v.id is not None}
+    else:
         state.orgs.update(pending_orgs)
+    outcome.new_organizations += len(pending_orgs)
     if on_error:
         for ref, message in errors:
             on_error(ref, message)

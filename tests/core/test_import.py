@@ -476,3 +476,17 @@ def test_excel_sep_line_and_semicolons(ctx, member):
     assert info["layout"].delimiter == ";" and info["layout"].header_row == 2
     job = import_file(actor, data)
     assert job.error_count == 0 and names() == ["Jürgen"]
+
+
+def test_new_organizations_are_created_once_audited_and_only_for_kept_rows(ctx, member):
+    data = (b"First Name,Email,Company\nAda,ada@example.org,Engines\nBob,bob@example.org,engines\n"
+            b"Cy,not-an-email,Ghost Ltd\n")
+    job = import_file(_user(member.id), data)
+    assert job.result["summary"]["New organizations"] == 1 and job.result["summary"]["Created"] == 2
+    assert [o.name for o in db.session.scalars(select(Organization))] == ["Engines"]
+    assert [e["ref"] for e in job.errors] == [4]  # its organization "Ghost Ltd" is not created
+    org = db.session.scalar(select(Organization))
+    assert {c.organization_id for c in db.session.scalars(select(Contact))} == {org.id}
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "organization"))
+    assert entry.entity_id == org.id and entry.changes["name"] == [None, "Engines"]
+    assert audit.verify().ok
