@@ -119,9 +119,17 @@ def register(cli) -> None:
 
         try:
             actor = _actor(as_email)
-            chunks = csv_export.stream(actor, raw=raw, filters={
+            count = {"rows": 0}
+
+            def counted(n):
+                count["rows"] += n
+
+            chunks = csv_export.stream(actor, raw=raw, progress=counted, filters={
                 "q": q, "status": status, "type": type_, "organization_id": organization_id, "sort": sort})
-            for chunk in chunks:
-                out.write(chunk)
+            with click.progressbar(chunks, label="Exporting", file=sys.stderr,
+                                   item_show_func=lambda _chunk: f"{count['rows']:,} contacts") as bar:
+                for chunk in bar:
+                    out.write(chunk)
+            click.echo(f"exported {count['rows']:,} contact{'' if count['rows'] == 1 else 's'}", err=True)
         except ServiceError as exc:
             _fail(exc)

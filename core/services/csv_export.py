@@ -37,18 +37,19 @@ def row_of(contact) -> list[str]:
     ]
 
 
-def stream(actor, *, raw: bool = False, filters: dict | None = None, extra_filters=()):
+def stream(actor, *, raw: bool = False, filters: dict | None = None, extra_filters=(), progress=None):
     """Yield the CSV text in chunks: the header, then one chunk per page of contacts.
 
     ``filters`` are list_contacts' keyword arguments (q, status, type, organization_id, sort);
     errors in them are raised before the first chunk (a ValidationError naming the field).
+    ``progress(n)`` is called with the number of contacts in each page written.
     """
     filters = dict(filters or {})
     first = contact_service.list_contacts(actor, limit=PAGE, extra_filters=extra_filters, **filters)
-    return _chunks(actor, first, raw, filters, extra_filters)
+    return _chunks(actor, first, raw, filters, extra_filters, progress)
 
 
-def _chunks(actor, page, raw, filters, extra_filters):
+def _chunks(actor, page, raw, filters, extra_filters, progress):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     yield ("" if raw else "\ufeff") + _line(writer, buffer, HEADERS)
@@ -59,6 +60,8 @@ def _chunks(actor, page, raw, filters, extra_filters):
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+        if progress is not None:
+            progress(len(page.items))
         session = db.session
         for contact in page.items:  # let the page go: the identity map must not grow with the export
             if contact.organization is not None and contact.organization in session:

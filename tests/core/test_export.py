@@ -171,6 +171,7 @@ def test_cli_export_and_import(app, member, team, tmp_path):
     out = tmp_path / "out.csv"
     exported = runner.invoke(cli, ["export", "--raw", "--out", str(out), "--as", email, "--status", "lead"])
     assert exported.exit_code == 0, exported.output
+    assert "exported 1 contact\n" in exported.output
     assert parse(out.read_text(encoding="utf-8"))[1][:3] == ["Ada", "Lovelace", "ada@example.org"]
     missing = runner.invoke(cli, ["import", str(source), "--as", "nobody@example.org"])
     assert missing.exit_code == 2 and "No active user" in missing.output
