@@ -43,7 +43,15 @@ def installed() -> dict[str, PluginInfo]:
 
 
 def new_manager() -> pluggy.PluginManager:
-    from . import builtin_hooks, contact_data_hooks, details_hooks, merge_hooks, relations_hooks, taxonomy_hooks
+    from . import (
+        builtin_hooks,
+        contact_data_hooks,
+        details_hooks,
+        import_hooks,
+        merge_hooks,
+        relations_hooks,
+        taxonomy_hooks,
+    )
 
     pm = pluggy.PluginManager("contacts")
     pm.add_hookspecs(hookspecs)
@@ -53,6 +61,7 @@ def new_manager() -> pluggy.PluginManager:
     pm.register(taxonomy_hooks, name="core_taxonomy")  # tags, groups, categories
     pm.register(details_hooks, name="core_details")  # extra emails/phones, addresses, photo, vCard
     pm.register(merge_hooks, name="core_merge")  # duplicates, merge and undo
+    pm.register(import_hooks, name="core_imports")  # CSV import job, external ids through merges
     return pm
 
 

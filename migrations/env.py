@@ -54,6 +54,7 @@ CORE_TABLES = frozenset(
         "duplicate_pairs",
         "merges",
         "saved_views",
+        "contact_external_ids",
     }
 )
 

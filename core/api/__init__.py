@@ -20,13 +20,25 @@ from werkzeug.exceptions import HTTPException
 from .. import access
 from ..errors import ServiceError
 from ..extensions import csrf, login_manager
-from . import accounts, contact_data, contacts, details, jobs, lists, merges, organizations, relations, taxonomy
+from . import (
+    accounts,
+    contact_data,
+    contacts,
+    details,
+    imports,
+    jobs,
+    lists,
+    merges,
+    organizations,
+    relations,
+    taxonomy,
+)
 from .errors import http_error, is_api_request, service_error
 from .schemas import ErrorSchema
 
 BLUEPRINTS = (
     accounts.bp, contacts.bp, organizations.bp, jobs.bp, *contact_data.BLUEPRINTS, relations.bp, taxonomy.bp, details.bp,
-    merges.bp, lists.bp,
+    merges.bp, lists.bp, imports.bp,
 )
 API_URL_PREFIX = "/api/"
 
@@ -126,6 +138,7 @@ TAGS = {
     "groups": "Team-owned groups of contacts, and their members.",
     "categories": "The admin-managed category tree; a contact has at most one category.",
     "merges": "Duplicates and merges: the review queue, the duplicate scan, merging two contacts and undoing it.",
+    "imports": "CSV import (a background job) and export of contacts.",
 }
 
 

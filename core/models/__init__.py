@@ -12,6 +12,7 @@ from .contact_data import (
 )
 from .contacts import Contact, Organization
 from .details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
+from .imports import ContactExternalId
 from .jobs import Job
 from .merges import DuplicatePair, Merge
 from .relations import Relationship, RelationshipType
@@ -21,8 +22,9 @@ from .vocabulary import ContactStatus, ContactType
 
 __all__ = [
     "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Category", "Contact", "ContactAddress", "ContactDetails",
-    "ContactGroup", "ContactPhoto", "ContactPreference", "ContactStatusChange", "ContactTag", "ContactTemplate",
-    "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType", "DuplicatePair", "GroupMember",
-    "Job", "Merge", "Organization", "Relationship", "RelationshipType", "SavedView", "Tag",
+    "ContactExternalId", "ContactGroup", "ContactPhoto", "ContactPreference", "ContactStatusChange", "ContactTag",
+    "ContactTemplate", "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType",
+    "DuplicatePair", "GroupMember", "Job", "Merge", "Organization", "Relationship", "RelationshipType", "SavedView",
+    "Tag",
     "Team", "TimestampMixin", "User", "team_members", "utcnow",
 ]

@@ -62,6 +62,31 @@ def record(actor, action: str, entity_type: str, entity_id, changes: dict | None
     return entry
 
 
+def record_many(actor, action: str, entity_type: str, items) -> int:
+    """Append one entry per ``(entity_id, changes)`` in ``items`` in the caller's transaction, with
+    one chain lookup and one multi-row insert (imports write thousands per batch)."""
+    from types import SimpleNamespace
+
+    session = db.session
+    lock_audit_chain(session)
+    session.flush()
+    prev = session.execute(db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    now = utcnow()
+    actor_id = getattr(actor, "id", None)
+    rows = []
+    for entity_id, changes in items:
+        clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
+        entry = SimpleNamespace(
+            created_at=now, actor_id=actor_id, action=action, entity_type=entity_type, entity_id=entity_id, changes=clean
+        )
+        digest = _digest(prev, entry)
+        rows.append({**vars(entry), "prev_hash": prev, "hash": digest})
+        prev = digest
+    if rows:
+        session.execute(AuditEntry.__table__.insert(), rows)
+    return len(rows)
+
+
 @dataclass
 class VerifyResult:
     ok: bool

@@ -15,7 +15,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(contacts.bp)
     for name in ("organizations", "relations", "trash", "admin", "admin_fields", "contact_data", "account", "health",
-                 "dashboard", "jobs", "tags", "groups", "categories", "details", "merges", "contact_list"):
+                 "dashboard", "jobs", "tags", "groups", "categories", "details", "merges", "contact_list", "imports"):
         try:
             module = __import__(f"core.views.{name}", fromlist=["bp"])
         except ModuleNotFoundError:

@@ -139,20 +139,10 @@ def contact_vcard(contact_id: int):
     return _vcf(card, f"contact-{contact_id}.vcf")
 
 
-def list_filters(args) -> dict:
-    """The contacts list's filters from a query string: the same parameters (search, filters, the
-    builder's ``f``, a saved ``view``, sort) as the list page, read by core/views/list_state.py."""
-    user = _user()
-    state = list_state.read(user, args)
-    if state.errors:
-        raise ValidationError(state.errors)
-    return {"sort": state.sort, **state.query.statement_kwargs(user)}
-
-
 @bp.get("/contacts/export.vcf")
 @login_required
 def export_vcards():
-    cards = vcard_export.stream_vcards(_user(), request.args.get("version"), **list_filters(request.args))
+    cards = vcard_export.stream_vcards(_user(), request.args.get("version"), **list_state.list_kwargs(_user(), request.args))
     return _vcf(stream_with_context(cards), "contacts.vcf")
 
 

@@ -126,3 +126,12 @@ def builder_context(state_rows: list, user) -> dict:
         "operators": filters.OPERATORS,
         "no_value_ops": filters.NO_VALUE,
     }
+
+
+def list_kwargs(user, args) -> dict:
+    """``contacts.list_contacts`` keyword arguments (sort and every filter) from a list query string,
+    for the exports; a bad parameter raises ValidationError naming it."""
+    state = read(user, args)
+    if state.errors:
+        raise ValidationError(state.errors)
+    return {"sort": state.sort, **state.query.statement_kwargs(user)}

@@ -2,7 +2,7 @@
 phones and URLs, postal addresses and a photo.
 
 Revision ID: core_0009
-Revises: core_0007
+Revises: core_0008
 Create Date: 2026-11-24 00:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0009"
-down_revision = "core_0007"
+down_revision = "core_0008"
 branch_labels = None
 depends_on = None
 

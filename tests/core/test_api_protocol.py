@@ -115,7 +115,7 @@ def test_openapi_document(client):
     # The test app runs every plugin: the communications plugin's operations carry their own tag.
     assert used == declared == {"contacts", "organizations", "me", "vocabularies", "jobs", "communications",
                                 "custom-fields", "contact-templates", "relationships", "tags", "groups", "categories",
-                                "merges", "saved-views"}
+                                "merges", "saved-views", "imports"}
 
 
 def test_plugin_api_blueprints_are_documented_and_token_only():

@@ -31,6 +31,7 @@ CORE_TABLES = {
     "contact_details", "contact_values", "contact_addresses", "contact_photos",
     "duplicate_pairs", "merges",  # duplicates and merge (core_0007)
     "saved_views",
+    "contact_external_ids",
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 

@@ -142,6 +142,14 @@
       return;
     }
     if (event.target.closest("[data-close-modal]")) closeModal();
+    // An export link carries the filters its form shows now (they change without a page load).
+    var exportLink = event.target.closest("a[data-export-from]");
+    var source = exportLink && document.querySelector(exportLink.getAttribute("data-export-from"));
+    if (source) {
+      var query = new URLSearchParams();
+      new FormData(source).forEach(function (value, key) { if (value !== "") query.append(key, value); });
+      exportLink.href = exportLink.href.split("?")[0] + (query.toString() ? "?" + query.toString() : "");
+    }
   });
 
 

@@ -1,0 +1,135 @@
+"""``contacts import`` and ``contacts export``: the same pipeline and export as the web, run in
+this process with a progress bar, acting as a real user (``--as``) or the first admin."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from .errors import ServiceError, ValidationError
+
+
+def _actor(email: str | None):
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .models import User
+
+    stmt = select(User).where(User.active.is_(True))
+    if email:
+        stmt = stmt.where(func.lower(User.email) == email.strip().lower())
+    else:
+        stmt = stmt.where(User.role == "admin").order_by(User.id)
+    user = db.session.scalars(stmt.limit(1)).first()
+    if user is None:
+        raise ValidationError({"as": f"No active user {email!r}." if email else "No active admin; pass --as EMAIL."})
+    return user
+
+
+def _team_id(name: str | None):
+    if not name:
+        return None
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .models import Team
+
+    team = db.session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+    if team is None:
+        raise ValidationError({"team": f"No team named {name!r}."})
+    return team.id
+
+
+def _fail(exc: ServiceError):
+    from .cli import _fail as fail
+
+    fail(exc)
+
+
+def register(cli) -> None:
+    @cli.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--key", type=click.Choice(["email", "external_id"]), default="email", show_default=True,
+                  help="Match existing contacts on this (the other one is the fallback).")
+    @click.option("--dry-run", is_flag=True, help="Only report what would be created, updated and rejected.")
+    @click.option("--team", default=None, help="Owner team of new contacts (default: the user's first team).")
+    @click.option("--as", "as_email", default=None, help="Import as this user (default: the first admin).")
+    @click.option("--source", default=None, help="Where the external ids come from (default: the detected layout).")
+    @click.option("--errors", "errors_file", type=click.File("w"), default=None, help="Write rejected rows here (CSV).")
+    @with_appcontext
+    def import_command(file, key, dry_run, team, as_email, source, errors_file):
+        """Import contacts from a CSV FILE (Google, Outlook, LinkedIn, HubSpot, Thunderbird or our export)."""
+        import csv
+
+        from .services import csv_import, importer
+
+        problems: list = []
+        try:
+            actor = _actor(as_email)
+            layout = csv_import.sniff(file)
+            mapping = csv_import.auto_mapping(layout.headers, layout.preset)
+            if not mapping:
+                raise ValidationError({"file": "No column could be matched to a contact field."})
+            click.echo(f"{csv_import.PRESET_LABELS[layout.preset]} layout, {layout.encoding}, "
+                       f"columns: {', '.join(f'{layout.headers[i]}->{t}' for i, t in mapping.items())}", err=True)
+            options = importer.Options(key=key, source=source or layout.preset or "csv", team_id=_team_id(team),
+                                       dry_run=dry_run)
+            total = csv_import.count_rows(file, layout)
+            with click.progressbar(length=total, label="Dry run" if dry_run else "Importing", file=sys.stderr) as bar:
+                seen = {"done": 0}
+
+                def on_batch(outcome):
+                    bar.update(outcome.done - seen["done"])
+                    seen["done"] = outcome.done
+
+                outcome = importer.run(actor, csv_import.records(file, layout, mapping), options, on_batch=on_batch,
+                                       on_error=lambda ref, message: problems.append((ref, message)))
+        except ServiceError as exc:
+            _fail(exc)
+        for name, value in outcome.summary().items():
+            click.echo(f"{name}: {value}")
+        if dry_run:
+            for kind in ("created", "updated"):
+                for item in outcome.samples[kind]:
+                    click.echo(f"  would be {kind}: {item}")
+        for ref, message in problems[:20]:
+            click.echo(f"row {ref}: {message}", err=True)
+        if len(problems) > 20:
+            click.echo(f"... and {len(problems) - 20} more rejected rows", err=True)
+        if errors_file is not None:
+            writer = csv.writer(errors_file)
+            writer.writerow(["row", "problem"])
+            writer.writerows(problems)
+
+    @cli.command("export")
+    @click.option("--raw", is_flag=True, help="Values as stored (no formula neutralizing, no BOM): for re-import.")
+    @click.option("--out", "out", type=click.File("w", encoding="utf-8", lazy=True), default="-", help="Default: stdout.")
+    @click.option("--as", "as_email", default=None, help="Export what this user sees (default: the first admin).")
+    @click.option("-q", "--search", "q", default="", help="Full-text filter, as in the search box.")
+    @click.option("--status", default="")
+    @click.option("--type", "type_", default="")
+    @click.option("--organization-id", type=int, default=None)
+    @click.option("--sort", default="name", show_default=True)
+    @with_appcontext
+    def export_command(raw, out, as_email, q, status, type_, organization_id, sort):
+        """Export contacts as CSV, filtered like the contacts list."""
+        from .services import csv_export
+
+        try:
+            actor = _actor(as_email)
+            count = {"rows": 0}
+
+            def counted(n):
+                count["rows"] += n
+
+            chunks = csv_export.stream(actor, raw=raw, progress=counted, filters={
+                "q": q, "status": status, "type": type_, "organization_id": organization_id, "sort": sort})
+            with click.progressbar(chunks, label="Exporting", file=sys.stderr,
+                                   item_show_func=lambda _chunk: f"{count['rows']:,} contacts") as bar:
+                for chunk in bar:
+                    out.write(chunk)
+            click.echo(f"exported {count['rows']:,} contact{'' if count['rows'] == 1 else 's'}", err=True)
+        except ServiceError as exc:
+            _fail(exc)

@@ -1,0 +1,170 @@
+"""The writing half of the import pipeline (importer.py): one batch of contacts to create and
+update becomes a multi-row insert with ids allocated up front, ORM updates for the matched
+contacts, one multi-row insert of audit entries, the external-id links, the appliers, and the
+same hooks a one-by-one save fires (after commit)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select, text
+
+from ..database import after_commit, transaction
+from ..extensions import db
+from ..models import Contact, ContactExternalId, Organization, utcnow
+from ..plugins import hook
+from . import audit, cache_keys
+from . import contacts as contact_service
+
+
+def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> None:
+    """Create and update the batch's contacts (``slots``), with their audit entries, external ids,
+    appliers and after-commit hooks; in a dry run only count them."""
+    actor, options = state.actor, state.options
+    org_ids = _create_organizations(state, slots) if write else []
+    creates = [s for s in slots if s.contact is None]
+    updates = [s for s in slots if s.contact is not None]
+    created_ids: list = []
+    if creates:
+        now = utcnow()
+        rows = []
+        for slot in creates:
+            v = {"first_name": "", "last_name": "", "email": None, "phone": "", "organization_id": None, **slot.values}
+            v["email_key"] = v["email"].lower() if v["email"] else None
+            v["sort_name"] = contact_service.sort_name(v["first_name"], v["last_name"])
+            rows.append({**v, "created_at": now, "updated_at": now, "version": 1})
+        if write:
+            created_ids = _allocate_ids(len(rows))
+            for cid, row in zip(created_ids, rows, strict=True):
+                row["id"] = cid
+            db.session.execute(insert(Contact.__table__), rows)
+            audit.record_many(actor, "created", "contact", [
+                (cid, {k: (None, row[k]) for k in slot.values}) for cid, row, slot in zip(created_ids, rows, creates, strict=True)
+            ])
+        else:
+            created_ids = [None] * len(creates)
+        for slot, row in zip(creates, rows, strict=True):
+            outcome.counts["created"] += 1
+            outcome.counts["updated"] += len(slot.refs) - 1
+            outcome.sample("created", {"row": slot.refs[0], **_shown(row)})
+            if not write:
+                state.seen_email.update([row["email_key"]] if row["email_key"] else [])
+                state.seen_ext.update(slot.external_ids)
+    updated: list = []
+    for slot in updates:
+        contact = slot.contact
+        changes = {k: (getattr(contact, k), v) for k, v in slot.values.items() if getattr(contact, k) != v}
+        extra_rows = len(slot.refs) - 1
+        if changes:
+            outcome.counts["updated"] += 1
+            outcome.sample("updated", {"row": slot.refs[0], "id": contact.id, "changes": {
+                k: [audit.jsonable(a), audit.jsonable(b)] for k, (a, b) in changes.items()}})
+            if write:
+                contact_service._apply(contact, {k: b for k, (_a, b) in changes.items()})
+                updated.append((contact, changes))
+        else:
+            outcome.counts["unchanged"] += 1
+        outcome.counts["updated"] += extra_rows
+    if write and updated:
+        db.session.flush()
+        audit.record_many(actor, "updated", "contact", [(c.id, ch) for c, ch in updated])
+    if write:
+        links = []
+        for slot, cid in [*zip(creates, created_ids, strict=True), *((s, s.contact.id) for s in updates)]:
+            links.extend({"source": options.source, "external_id": e, "contact_id": cid} for e in slot.external_ids)
+        known = _known_external_ids(options.source, [link["external_id"] for link in links])
+        new_links = [link for link in links if link["external_id"] not in known]
+        if new_links:
+            db.session.execute(insert(ContactExternalId.__table__), new_links)
+        _notify(actor, created_ids, updated, org_ids)
+    rows = [(cid, record, True) for slot, cid in zip(creates, created_ids, strict=True) for record in slot.records]
+    rows += [(s.contact.id, record, False) for s in updates for record in s.records]
+    for applier in appliers:
+        applier(actor, rows, not write)
+
+
+def _allocate_ids(count: int, model=Contact) -> list[int]:
+    """Ids for ``count`` new rows of ``model``, so one executemany inserts them (RETURNING ids in
+    order makes SQLAlchemy insert row by row on SQLite). SQLite: after the largest id, under the
+    write lock this transaction holds; PostgreSQL: from the table's sequence."""
+    table = model.__table__.name
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
+        ))
+    start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
+    return list(range(start, start + count))
+
+
+def _create_organizations(state, slots: list) -> list[int]:
+    """Create the organizations the batch's kept rows name (``NewOrg`` values), in one insert with
+    their audit entries, and put their ids in the rows."""
+    from .importer import NewOrg
+
+    new = {}
+    for slot in slots:
+        value = slot.values.get("organization_id")
+        if isinstance(value, NewOrg):
+            new[id(value)] = value
+    if not new:
+        return []
+    orgs = list(new.values())
+    now = utcnow()
+    rows = []
+    for oid, org in zip(_allocate_ids(len(orgs), Organization), orgs, strict=True):
+        org.id = oid
+        rows.append({"id": oid, "name": org.name, "name_key": org.name.lower(), "website": "", "phone": "", "notes": "",
+                     "owner_team_id": state.team_id, "version": 1, "created_at": now, "updated_at": now})
+    db.session.execute(insert(Organization.__table__), rows)
+    audit.record_many(state.actor, "created", "organization", [
+        (r["id"], {"name": (None, r["name"]), "owner_team_id": (None, r["owner_team_id"])}) for r in rows
+    ])
+    for slot in slots:
+        value = slot.values.get("organization_id")
+        if isinstance(value, NewOrg):
+            slot.values["organization_id"] = value.id
+    after_commit(lambda: cache_keys.bump("organizations"))  # cached organization choices
+    return [r["id"] for r in rows]
+
+
+def _known_external_ids(source: str, ids: list) -> set:
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(ContactExternalId.external_id).where(ContactExternalId.source == source, ContactExternalId.external_id.in_(ids))
+    ))
+
+
+def _shown(row: dict) -> dict:
+    return {k: row[k] for k in ("first_name", "last_name", "email", "phone", "type", "status") if row.get(k)}
+
+
+def _notify(actor, created_ids: list, updated: list, org_ids: list) -> None:
+    """The same hooks a one-by-one save fires, after the batch commits; contacts are loaded for
+    ``contacts_contact_created`` only when some plugin listens."""
+    relay = hook()
+
+    def run():
+        if created_ids and relay.contacts_contact_created.get_hookimpls():
+            for contact in db.session.scalars(select(Contact).where(Contact.id.in_(created_ids))):
+                relay.contacts_contact_created(contact=contact, actor=actor)
+        for contact, changes in updated:
+            relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
+        if relay.contacts_record_changed.get_hookimpls():
+            # One write transaction for the batch's notifications: a listener that writes (the
+            # activity feed) joins it instead of committing once per contact.
+            with transaction():
+                for oid in org_ids:
+                    relay.contacts_record_changed(
+                        entity_type="organization", entity_id=oid, action="created", actor=actor, changes={}
+                    )
+                _record_changed(relay, actor, created_ids, updated)
+
+    after_commit(run)
+
+
+def _record_changed(relay, actor, created_ids: list, updated: list) -> None:
+    for cid in created_ids:
+        relay.contacts_record_changed(entity_type="contact", entity_id=cid, action="created", actor=actor, changes={})
+    for contact, changes in updated:
+        relay.contacts_record_changed(
+            entity_type="contact", entity_id=contact.id, action="updated", actor=actor, changes=changes
+        )

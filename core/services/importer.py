@@ -1,0 +1,430 @@
+"""The import pipeline: records in, contacts created or updated, every row accounted for.
+
+Format-neutral: a reader (CSV in csv_import.py, vCard elsewhere) yields ``(ref, record)`` pairs,
+where ``ref`` is the row number (an int that grows) and ``record`` is either a dict as below or
+a string saying why that row could not be read (it is reported as rejected).
+
+The record dict (every key optional; values are strings as found in the file, trimmed here)::
+
+    {
+        "first_name": "Ada", "last_name": "Lovelace",
+        "email": "ada@example.org",          # normalized and checked like the contact form
+        "phone": "+44 20 7946 0958",         # parsed to E.164 (default region from the config)
+        "organization": "Analytical Engines", # a name: found in the owner team, or created
+        "type": "person", "status": "active", # a key or a label of the admin vocabularies
+        "external_id": "100001",             # the source system's id: re-imports match on it
+        "tags": ["customer", "2024"],        # names; handed to the appliers (see below)
+        "extra": {"title": "...", "notes": "...", ...},  # anything else: handed to the appliers;
+                                             # "phones": [...] = every phone cell, the first
+                                             # valid one is used when "phone" is not
+    }
+
+Rules, per row:
+- Validation is ``contacts._clean`` (the same rules as the form and the API); a row that fails is
+  rejected with the field and the message, the other rows go on.
+- Upsert: the row is matched to an existing contact by the chosen key (``email`` or
+  ``external_id``), falling back to the other one; unmatched rows are created. External ids are
+  stored in ``contact_external_ids`` ((source, external_id) -> contact), so a re-import of the
+  same file creates nothing new (a row with neither gets an id made from its content and its
+  occurrence in the file, so the same row imported again is found too). Several rows of one
+  file for the same person merge (later non-empty values win). On an update, empty cells leave
+  the stored value alone. A contact the user may not edit, or one in the trash, is not touched
+  (the row is rejected saying so).
+- Permissions: the actor needs ``contact.create``; new contacts go to ``Options.team_id`` (one of
+  the actor's writable teams) or the actor's first team; organizations are found by name in that
+  team, or created there with the batch (checked by organizations._clean and the
+  ``organization.create`` permission, audited).
+- Atomicity: rows are written in batches, one transaction each, together with their audit
+  entries and the checkpoint (the last row of the batch), so a crash loses the batch in flight
+  and a resumed run starts right after the last committed one. If a batch fails on the database
+  (a concurrent edit took an email meanwhile), it is redone one row per transaction.
+- Dry run: the same work without writing anything; counts plus the first rows of each outcome.
+- Speed: one query per batch for the emails, one for the external ids, one for the matched
+  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries.
+
+``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
+(tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
+``applier(actor, rows, dry_run)`` with ``rows`` = a list of ``(contact_id, record, created)``
+(``contact_id`` is None in a dry run for rows that would be created).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..database import transaction
+from ..errors import PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import Contact, ContactExternalId, Organization
+from ..policy import can, require, writable_teams
+from . import contacts as contact_service
+from . import import_writer, vocabulary
+from . import organizations as org_service
+from .fields import normalize_phone
+from .records import Owner
+
+KEYS = ("email", "external_id")
+FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra")
+BATCH = 1000
+SAMPLES = 10
+APPLIERS: list[Callable] = []
+
+
+@dataclass
+class Options:
+    key: str = "email"
+    source: str = "csv"  # the system external ids come from
+    team_id: int | None = None  # owner team of created contacts (default: the actor's first)
+    dry_run: bool = False
+    batch_size: int = BATCH
+
+
+@dataclass
+class Outcome:
+    counts: dict = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0})
+    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": []})
+    last_ref: int = 0
+    new_organizations: int = 0
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    def checkpoint(self) -> dict:
+        return {"row": self.last_ref, "counts": dict(self.counts), "new_organizations": self.new_organizations}
+
+    def sample(self, kind: str, item: dict) -> None:
+        if len(self.samples[kind]) < SAMPLES:
+            self.samples[kind].append(item)
+
+    def snapshot(self) -> tuple:
+        return dict(self.counts), {k: list(v) for k, v in self.samples.items()}, self.last_ref, self.new_organizations
+
+    def restore(self, saved: tuple) -> None:
+        self.counts, self.samples, self.last_ref, self.new_organizations = dict(saved[0]), saved[1], saved[2], saved[3]
+
+    def summary(self) -> dict:
+        out = {k.capitalize(): v for k, v in self.counts.items()}
+        if self.new_organizations:
+            out["New organizations"] = self.new_organizations
+        return out
+
+
+class _Slot:
+    """One contact a batch creates or updates; several rows of the file may feed it."""
+
+    __slots__ = ("contact", "values", "refs", "external_ids", "records")
+
+    def __init__(self, contact):
+        self.contact = contact
+        self.values: dict = {}
+        self.refs: list = []
+        self.external_ids: set = set()
+        self.records: list = []
+
+
+def check_options(actor, options: Options) -> None:
+    errors = {}
+    if options.key not in KEYS:
+        errors["key"] = f"Choose one of: {', '.join(KEYS)}."
+    if not options.source or len(options.source) > 50:
+        errors["source"] = "Between 1 and 50 characters."
+    if options.team_id is not None and options.team_id not in {t.id for t in writable_teams(actor)}:
+        errors["team_id"] = "Choose one of your teams."
+    if not 1 <= options.batch_size <= 10000:
+        errors["batch_size"] = "Between 1 and 10,000."
+    if errors:
+        raise ValidationError(errors)
+
+
+def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None = None,
+        on_batch: Callable[[Outcome], None] | None = None, on_error: Callable | None = None) -> Outcome:
+    """Import ``records``; resume after ``checkpoint["row"]`` when given.
+
+    ``on_batch(outcome)`` is called inside each batch's transaction after its rows are written
+    (a job saves its progress and checkpoint there); ``on_error(ref, message)`` per rejected row,
+    also inside the transaction of the batch it belongs to.
+    """
+    require(actor, "contact.create")
+    check_options(actor, options)
+    outcome = Outcome()
+    checkpoint = checkpoint or {}
+    after = int(checkpoint.get("row") or 0)
+    if checkpoint:
+        outcome.counts.update(checkpoint.get("counts") or {})
+        outcome.new_organizations = int(checkpoint.get("new_organizations") or 0)
+        outcome.last_ref = after
+    state = _State(actor, options)
+    batch: list = []
+    for ref, record in records:
+        if ref <= after:
+            if isinstance(record, dict):
+                _data(state, record)  # count the rows already imported, for content_id
+            continue
+        batch.append((ref, record))
+        if len(batch) >= options.batch_size:
+            _run_batch(state, batch, outcome, on_batch, on_error)
+            batch = []
+    if batch or outcome.done == 0:
+        _run_batch(state, batch, outcome, on_batch, on_error)
+    return outcome
+
+
+class _State:
+    """What an import keeps between batches: the vocabularies, the owner team, known organizations,
+    and in a dry run the keys already seen (nothing is written, so the database cannot tell)."""
+
+    def __init__(self, actor, options: Options):
+        self.actor = actor
+        self.options = options
+        self.team_id = options.team_id or next((t.id for t in writable_teams(actor)), None)
+        self.vocab = {}
+        for kind in ("type", "status"):
+            terms = vocabulary.terms(kind)
+            self.vocab[kind] = {k.lower(): k for k, _ in terms} | {label.lower(): k for k, label in terms}
+        self.orgs: dict[str, int | None] = {}
+        self.seen_email: set = set()
+        self.seen_ext: set = set()
+        self.occurrences: dict = {}
+
+    def content_id(self, data: dict, organization: str) -> str:
+        """The id of a row with neither email nor external id: its content, and which occurrence
+        of that content in the file it is. Importing the same file again finds the same contacts;
+        two identical rows stay two contacts."""
+        content = json.dumps([data.get(k, "").lower() for k in ("first_name", "last_name", "phone")] + [
+            organization.lower()], ensure_ascii=False)
+        digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+        count = self.occurrences[digest] = self.occurrences.get(digest, 0) + 1
+        return f"row:{digest}:{count}"
+
+    def org_id(self, name: str, pending: dict):
+        """The id of the organization ``name`` in the import's team; for one not there yet, a
+        ``NewOrg`` that import_writer creates with the batch (None in a dry run). Raises
+        ValidationError (bad name) or PermissionDenied (the actor may not create organizations)."""
+        key = name.strip().lower()
+        if key in self.orgs:
+            return self.orgs[key]
+        if key in pending:
+            return pending[key]
+        found = db.session.scalar(
+            select(Organization.id).where(
+                Organization.name_key == key, Organization.owner_team_id == self.team_id, Organization.deleted_at.is_(None)
+            ).order_by(Organization.id).limit(1)
+        )
+        if found is not None:
+            self.orgs[key] = found
+            return found
+        values = org_service._clean(self.actor, {"name": name.strip()[:200], "owner_team_id": self.team_id}, None)
+        require(self.actor, "organization.create", Owner(self.team_id))
+        pending[key] = None if self.options.dry_run else NewOrg(values["name"])
+        return pending[key]
+
+
+class NewOrg:
+    """An organization a batch needs that does not exist yet; import_writer sets ``id``."""
+
+    __slots__ = ("name", "id")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.id: int | None = None
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _data(state: _State, record: dict) -> tuple[dict, dict]:
+    """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest."""
+    data = {k: _text(record.get(k)) for k in ("first_name", "last_name", "email", "phone") if _text(record.get(k))}
+    phones = (record.get("extra") or {}).get("phones") or []
+    if len(phones) > 1 and data.get("phone"):
+        data["phone"] = _first_valid_phone(phones) or data["phone"]
+    for kind in ("type", "status"):
+        raw = _text(record.get(kind))
+        if raw:
+            data[kind] = state.vocab[kind].get(raw.lower(), raw)
+    rest = {"organization": _text(record.get("organization"))[:200], "external_id": _text(record.get("external_id"))}
+    if not rest["external_id"] and not data.get("email"):
+        rest["external_id"] = state.content_id(data, rest["organization"])
+    return data, rest
+
+
+def _first_valid_phone(candidates: list) -> str | None:
+    for raw in candidates:
+        try:
+            return normalize_phone(_text(raw))
+        except ValueError:
+            continue
+    return None
+
+
+def _email_key(raw: str) -> str:
+    """The stored ``email_key`` of an address as written, without the cost of validating it."""
+    return unicodedata.normalize("NFC", raw.strip()).lower()
+
+
+def _run_batch(state: _State, batch: list, outcome: Outcome, on_batch, on_error) -> None:
+    if state.options.dry_run:
+        _process(state, batch, outcome, on_batch, on_error, write=False)
+        return
+    saved = outcome.snapshot()
+    try:
+        with transaction():
+            pending = _process(state, batch, outcome, on_batch, on_error, write=True)
+        state.orgs.update(pending)
+    except IntegrityError:
+        # Someone else wrote a clashing email or external id since we looked: redo row by row,
+        # so only the clashing row is rejected.
+        outcome.restore(saved)
+        for item in batch:
+            saved = outcome.snapshot()
+            try:
+                with transaction():
+                    pending = _process(state, [item], outcome, on_batch, on_error, write=True)
+                state.orgs.update(pending)
+            except IntegrityError:
+                outcome.restore(saved)
+                outcome.counts["rejected"] += 1
+                outcome.last_ref = item[0]
+                with transaction():
+                    if on_error:
+                        on_error(item[0], "email: Another contact already has this email address.")
+                    if on_batch:
+                        on_batch(outcome)
+
+
+def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *, write: bool) -> dict:
+    actor, options = state.actor, state.options
+    errors: list = []
+    pending_orgs: dict = {}
+
+    def reject(ref, message):
+        errors.append((ref, message))
+        outcome.counts["rejected"] += 1
+        outcome.sample("rejected", {"row": ref, "problem": message})
+
+    parsed = []
+    for ref, record in batch:
+        if isinstance(record, str):
+            reject(ref, record)
+            continue
+        data, rest = _data(state, record)
+        parsed.append((ref, record, data, rest))
+
+    # One query each for the emails and external ids of the batch.
+    # Looked up lower-cased as written; _clean normalizes (and the rare address whose normal
+    # form differs, e.g. an IDN domain, is looked up again below).
+    emails = {_email_key(data["email"]): None for _ref, _r, data, _rest in parsed if data.get("email")}
+    ext_ids = {rest["external_id"] for *_x, rest in parsed if rest["external_id"]}
+    by_email = dict(db.session.execute(
+        select(Contact.email_key, Contact.id).where(Contact.email_key.in_(list(emails)))
+    ).all()) if emails else {}
+    by_ext = dict(db.session.execute(
+        select(ContactExternalId.external_id, ContactExternalId.contact_id).where(
+            ContactExternalId.source == options.source, ContactExternalId.external_id.in_(list(ext_ids))
+        )
+    ).all()) if ext_ids else {}
+    wanted = set(by_email.values()) | set(by_ext.values())
+    existing = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))} if wanted else {}
+
+    slots: list[_Slot] = []
+    slot_by_email: dict = {}
+    slot_by_ext: dict = {}
+    slot_by_contact: dict = {}
+    for ref, record, data, rest in parsed:
+        email_key = _email_key(data["email"]) if data.get("email") else None
+        ext = rest["external_id"] or None
+        if ext and len(ext) > 200:
+            reject(ref, "external_id: At most 200 characters.")
+            continue
+        order = [("email", email_key), ("external_id", ext)]
+        if options.key == "external_id":
+            order.reverse()
+        slot = None
+        contact_id = None
+        for kind, value in order:
+            if not value:
+                continue
+            slot = (slot_by_email if kind == "email" else slot_by_ext).get(value)
+            if slot is not None:
+                break
+            contact_id = (by_email if kind == "email" else by_ext).get(value)
+            if contact_id is not None:
+                break
+        if slot is None and contact_id is not None:
+            slot = slot_by_contact.get(contact_id)
+        contact = slot.contact if slot is not None else existing.get(contact_id) if contact_id else None
+        if contact is not None and (contact.deleted_at is not None or not can(actor, "contact.edit", contact)):
+            why = "is in the trash; restore it first" if contact.deleted_at is not None else "is not one you may edit"
+            reject(ref, f"The existing contact with this {'email' if email_key in by_email else 'id'} {why}.")
+            continue
+        if contact is None and slot is None and not write and (
+            (email_key and email_key in state.seen_email) or (ext and ext in state.seen_ext)
+        ):
+            outcome.counts["updated"] += 1  # a dry run: an earlier batch of this file creates it
+            continue
+        if contact is None:
+            data.setdefault("owner_team_id", state.team_id)
+        try:
+            values = contact_service._clean(actor, data, contact)
+        except ValidationError as exc:
+            reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+            continue
+        if values.get("email") and values["email"].lower() != email_key:
+            email_key = values["email"].lower()  # normalizing changed more than the case: look again
+            by_email.update(db.session.execute(select(Contact.email_key, Contact.id).where(Contact.email_key == email_key)).all())
+        if email_key and email_key in by_email and (contact is None or by_email[email_key] != contact.id):
+            reject(ref, "email: Another contact already has this email address.")
+            continue
+        if email_key and email_key in slot_by_email and slot_by_email[email_key] is not slot:
+            reject(ref, "email: Another row of this file has this email address.")
+            continue
+        if rest["organization"]:
+            try:
+                values["organization_id"] = state.org_id(rest["organization"], pending_orgs)
+            except ValidationError as exc:
+                reject(ref, "organization: " + " ".join(" ".join(v) for v in exc.errors.values()))
+                continue
+            except PermissionDenied:
+                reject(ref, "organization: You may not create organizations; leave the column out or ask a manager.")
+                continue
+        if slot is None:
+            slot = _Slot(contact)
+            slots.append(slot)
+            if contact is not None:
+                slot_by_contact[contact.id] = slot
+        if slot.values:  # a later row of the same person: only what it says
+            values = {k: v for k, v in values.items() if k in data or k == "organization_id"}
+        if contact is not None or slot.values:
+            values = {k: v for k, v in values.items() if v not in ("", None)}
+        slot.values.update(values)
+        slot.refs.append(ref)
+        slot.records.append(record)
+        if email_key:
+            slot_by_email[email_key] = slot
+        if ext:
+            slot.external_ids.add(ext)
+            slot_by_ext[ext] = slot
+
+    import_writer.write_batch(state, slots, outcome, write, APPLIERS)
+    if batch:
+        outcome.last_ref = batch[-1][0]
+    if write:  # only those a kept row needed were created
+        pending_orgs = {k: v.id for k, v in pending_orgs.items() if v is not None and v.id is not None}
+    else:
+        state.orgs.update(pending_orgs)
+    outcome.new_organizations += len(pending_orgs)
+    if on_error:
+        for ref, message in errors:
+            on_error(ref, message)
+    if on_batch:
+        on_batch(outcome)
+    return pending_orgs

@@ -1,0 +1,72 @@
+"""Import in a real browser: upload a CSV, check the mapping and the dry-run preview, start, follow
+the job's progress bar to the end, and find the new contacts in the list; then the export link
+carries the list's current filters."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+CSV = (
+    "First Name,Last Name,E-mail Address,Company,Mobile Phone\n"
+    "Grace,Hopper,grace@navy.example.org,US Navy,+1 415 555 0123\n"
+    "Katherine,Johnson,katherine@nasa.example.org,NASA,\n"
+    "Broken,Row,not-an-email,,\n"
+)
+
+
+def test_upload_preview_start_and_see_the_contacts(logged_in, live_server, settled, shot, tmp_path):
+    page = logged_in
+    page.get_by_role("link", name="Import CSV").click()
+    expect(page.get_by_role("heading", name="Import contacts")).to_be_visible()
+    path = tmp_path / "people.csv"
+    path.write_text(CSV, encoding="utf-8")
+    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and preview").click()
+
+    expect(page.get_by_role("heading", name="Import people.csv")).to_be_visible()
+    expect(page.get_by_label("E-mail Address")).to_have_value("email")  # detected from the header
+    expect(page.get_by_label("Mobile Phone")).to_have_value("phone")
+    counts = page.locator("#import-preview-counts")
+    expect(counts).to_contain_text("2 to create")
+    expect(counts).to_contain_text("1 rejected")
+    expect(counts).to_contain_text("2 new organizations")
+    expect(page.locator(".would-reject")).to_contain_text("email:")
+    shot(page, "preview")
+
+    # Unmapping the company column updates the preview in place.
+    settled(lambda: page.get_by_label("Company").select_option(""))
+    expect(page.locator("#import-preview-counts")).not_to_contain_text("new organizations")
+    page.get_by_label("Company").select_option("organization")
+    expect(page.locator("#import-preview-counts")).to_contain_text("2 new organizations")
+
+    page.get_by_role("button", name="Start the import").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    progress = page.locator("progress")
+    expect(progress).to_have_attribute("value", "100")
+    expect(page.locator(".job-status")).to_have_text("Done")
+    expect(page.locator(".job-count")).to_contain_text("3 of 3")
+    expect(page.get_by_role("link", name=re.compile(r"1 problem"))).to_be_visible()
+    expect(page.locator("dl.details")).to_contain_text("Created")
+    shot(page, "done")
+
+    page.get_by_role("link", name="See the contacts").click()
+    rows = page.locator("#rows tr[id^='contact-']")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Grace Hopper")).to_contain_text("US Navy")
+    expect(rows.filter(has_text="Katherine Johnson")).to_be_visible()
+
+
+def test_export_link_carries_the_current_filters(logged_in, live_server, make_contact, settled):
+    make_contact("Ada", "Lovelace", status="active")
+    make_contact("Lea", "Lead", status="lead")
+    page = logged_in
+    page.goto(live_server + "/")
+    settled(lambda: page.locator("#filter-status").select_option("lead"))
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Export CSV").click()
+    download = info.value
+    assert "status=lead" in download.url
+    text = open(download.path(), encoding="utf-8-sig").read()
+    assert "Lea,Lead" in text and "Ada" not in text
