@@ -428,3 +428,12 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
     if on_batch:
         on_batch(outcome)
     return pending_orgs
+
+
+def _wire_appliers() -> None:
+    from . import import_appliers
+
+    import_appliers.register(APPLIERS)
+
+
+_wire_appliers()

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Contact, Organization
 from ..policy import can, require, visible_team_ids, writable_teams
 from . import contacts as contacts_service
-from . import details, jobs
+from . import details, jobs, taxonomy
 from . import organizations as org_service
 from .fields import normalize_email, normalize_phone
 from .records import int_or_none
@@ -122,6 +122,9 @@ def import_record(actor, record: dict, owner_team_id: int, orgs: dict | None = N
         outcome = "updated"
         contact = contacts_service.update_contact(actor, contact.id, core, None)
     warnings += details.apply_extra(actor, contact, record.get("extra") or {}, lenient=True)
+    if record.get("tags"):  # CATEGORIES: added to the contact's tags (created when new)
+        names = [part.strip() for tag in record["tags"] for part in str(tag).split(",") if part.strip()]
+        taxonomy.add_tags(actor, [contact.id], names[:50])
     if record.get("external_id"):
         details.set_uid(actor, contact, record["external_id"])
     return outcome, contact, warnings

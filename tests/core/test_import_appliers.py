@@ -1,0 +1,50 @@
+"""What an import carries beyond the contact's columns reaches the right place: CSV tags become
+tags (added, never removed), job title, notes and further phones become contact details, and a
+vCard's CATEGORIES become tags."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.extensions import db
+from core.models import Contact
+from core.services import details, import_jobs, tags, vcard_import
+from tests.core.test_import import _user, import_file
+
+CSV = (
+    "First Name,Last Name,E-mail Address,Business Phone,Mobile Phone,Job Title,Notes,Categories\n"
+    "Ada,Lovelace,ada@example.org,+44 20 7946 0958,+44 7700 900123,Countess,Met in 1843,VIP;Math\n"
+    "Alan,Turing,alan@example.org,,,,,\n"
+).encode()
+
+
+def _tag_names(contact):
+    return sorted(t.name for t in tags.tags_of([contact.id]).get(contact.id, []))
+
+
+def test_a_csv_import_saves_tags_and_details(ctx, member):
+    actor = _user(member.id)
+    info = import_jobs.inspect(actor, import_jobs.save_upload(actor, __import__("io").BytesIO(CSV), "o.csv"))
+    targets = set(info["mapping"].values())
+    assert {"tags", "title", "notes", "phone"} <= targets, info["mapping"]
+    job = import_file(actor, CSV)
+    assert job.status == "done" and job.error_count == 0, (job.message, job.errors)
+    ada = db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org"))
+    assert _tag_names(ada) == ["Math", "VIP"]
+    found = details.details_of([ada.id])[ada.id]
+    assert found["title"] == "Countess" and found["notes"] == "Met in 1843"
+    assert [p["value"].replace(" ", "") for p in found["phones"]] == ["+447700900123"]  # the first is the contact's own
+    alan = db.session.scalar(select(Contact).where(Contact.email_key == "alan@example.org"))
+    assert _tag_names(alan) == []
+    again = import_file(actor, CSV)  # a re-import changes nothing
+    assert again.result["summary"].get("Created", 0) == 0
+    assert _tag_names(ada) == ["Math", "VIP"]
+    assert len(details.details_of([ada.id])[ada.id]["phones"]) == 1
+
+
+def test_vcard_categories_become_tags(ctx, member):
+    actor = _user(member.id)
+    card = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.org", "tags": ["Navy, Code"],
+            "extra": {}}
+    outcome, contact, _warnings = vcard_import.import_record(actor, card, member.teams[0].id)
+    assert outcome == "created" and _tag_names(contact) == ["Code", "Navy"]
