@@ -16,6 +16,9 @@ from ..extensions import db
 from . import contacts as contact_service
 
 HEADERS = ["First name", "Last name", "Email", "Phone", "Organization", "Type", "Status", "Team"]
+# After the core columns: tags (names joined by "; "), job title and notes (the contact details),
+# then one column per active custom field, headed by its label (the import maps it back).
+MORE_HEADERS = ["Tags", "Job title", "Notes"]
 PAGE = 200
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -49,13 +52,34 @@ def stream(actor, *, raw: bool = False, filters: dict | None = None, extra_filte
     return _chunks(actor, first, raw, filters, extra_filters, progress)
 
 
+def _more_cells(contacts, fields) -> dict[int, list[str]]:
+    """Tags, title, notes and custom values of a page of contacts: three queries, not one per row."""
+    from . import custom_field_queries, details, tags
+
+    ids = [c.id for c in contacts]
+    tag_map = tags.tags_of(ids)
+    found = details.details_of(ids)
+    custom = custom_field_queries.export_values(ids) if fields else {}
+    out = {}
+    for cid in ids:
+        d = found.get(cid) or {}
+        values = custom.get(cid, {})
+        out[cid] = ["; ".join(sorted((t.name for t in tag_map.get(cid, [])), key=str.lower)),
+                    d.get("title") or "", d.get("notes") or "", *(values.get(f.key, "") for f in fields)]
+    return out
+
+
 def _chunks(actor, page, raw, filters, extra_filters, progress):
+    from . import custom_fields
+
+    fields = custom_fields.definitions()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    yield ("" if raw else "\ufeff") + _line(writer, buffer, HEADERS)
+    yield ("" if raw else "\ufeff") + _line(writer, buffer, HEADERS + MORE_HEADERS + [f.label for f in fields])
     while True:
+        more = _more_cells(page.items, fields)
         for contact in page.items:
-            cells = row_of(contact)
+            cells = row_of(contact) + more[contact.id]
             writer.writerow(cells if raw else [neutralize(c) for c in cells])
         yield buffer.getvalue()
         buffer.seek(0)

@@ -47,6 +47,22 @@ TARGETS = {
     "notes": "Notes",
 }
 EXTRA_TARGETS = ("title", "notes")
+CUSTOM_PREFIX = "cf_"  # "cf_<key>": a custom field's column (its label or key as the header)
+
+
+def targets() -> dict[str, str]:
+    """The fields a column can go to: the core's, then every active custom field."""
+    from . import custom_fields
+
+    return TARGETS | {CUSTOM_PREFIX + f.key: f.label for f in custom_fields.definitions()}
+
+
+def _aliases() -> dict[str, tuple]:
+    from . import custom_fields
+
+    custom = {CUSTOM_PREFIX + f.key: (norm(f.label), norm(f.key), norm(CUSTOM_PREFIX + f.key))
+              for f in custom_fields.definitions()}
+    return ALIASES | custom
 
 # Header names, normalized (lower case, letters and digits only), per target.
 ALIASES = {
@@ -162,7 +178,7 @@ def auto_mapping(headers: list[str], preset: str = "") -> dict[int, str]:
     """Column index -> target, from the header names; each target taken once, except phone and
     email (the first non-empty of several columns is used) and tags (all are joined)."""
     special = PRESETS.get(preset, ({}, {}))[1]
-    lookup = {alias: target for target, aliases in ALIASES.items() for alias in aliases}
+    lookup = {alias: target for target, aliases in _aliases().items() for alias in aliases}
     mapping: dict[int, str] = {}
     taken: set = set()
     for index, header in enumerate(headers):
@@ -209,7 +225,7 @@ def sniff(path: str) -> Layout:
     except csv.Error:
         pass
     header_row, best = None, 0
-    known = {alias for aliases in ALIASES.values() for alias in aliases} | {"recordid", "url"}
+    known = {alias for aliases in _aliases().values() for alias in aliases} | {"recordid", "url"}
     for number, row in enumerate(rows, start=1):
         hits = sum(1 for cell in row if norm(cell) in known)
         if hits >= 2:
@@ -247,6 +263,8 @@ def to_record(row: list[str], mapping: dict[int, str]) -> dict:
             record.setdefault("tags", []).extend(t for t in split_tags(value) if t not in record.get("tags", []))
         elif target in EXTRA_TARGETS:
             record["extra"].setdefault(target, value)
+        elif target.startswith(CUSTOM_PREFIX):
+            record.setdefault("custom", {}).setdefault(target[len(CUSTOM_PREFIX):], value)
         elif target == "full_name":
             full = full or value
         elif target == "phone":  # several phone columns: the importer takes the first valid one
@@ -320,8 +338,9 @@ def clean_mapping(raw: dict, width: int) -> dict[int, str]:
             raise ValidationError({"mapping": f"Unknown column {key!r}."}) from None
         if not 0 <= index < width:
             raise ValidationError({"mapping": f"Column {index} is not in the file (it has {width})."})
-        if target not in TARGETS:
-            raise ValidationError({"mapping": f"Unknown field {target!r}; choose one of: {', '.join(t for t in TARGETS if t)}."})
+        allowed = targets()
+        if target not in allowed:
+            raise ValidationError({"mapping": f"Unknown field {target!r}; choose one of: {', '.join(t for t in allowed if t)}."})
         if target:
             mapping[index] = target
     if not mapping:

@@ -56,6 +56,52 @@ def apply_details(actor, rows, dry_run: bool) -> None:
 
 
 def register(appliers: list) -> None:
-    for fn in (apply_tags, apply_details):
+    for fn in (apply_tags, apply_details, apply_custom):
         if fn not in appliers:
             appliers.append(fn)
+
+
+def custom_values(custom: dict) -> dict:
+    """``{key: text}`` cells of custom fields as ``{key: value}`` (API form); a ValidationError
+    naming each bad cell (``custom.<key>``) otherwise."""
+    from . import custom_field_queries, custom_fields
+
+    fields = custom_fields.by_key(include_archived=False)
+    errors: dict = {}
+    out: dict = {}
+    for key, text in custom.items():
+        field = fields.get(key)
+        if field is None:
+            errors[f"custom.{str(key)[:40]}"] = "No such custom field (or it is archived)."
+            continue
+        try:
+            out[key] = custom_field_queries.import_value(field, text)
+        except ValueError as exc:
+            errors[custom_fields.error_key(field)] = str(exc)
+    if errors:
+        from ..errors import ValidationError
+
+        raise ValidationError(errors)
+    return out
+
+
+def apply_custom(actor, rows, dry_run: bool) -> None:
+    """Custom-field cells onto the contacts (checked when the row was validated); one audit entry
+    per changed contact. Cells left empty leave the stored value alone, as for the core fields."""
+    from . import audit, custom_fields
+
+    if dry_run:
+        return
+    wanted = {cid: record["custom_values"] for cid, record, _created in rows if cid and record.get("custom_values")}
+    if not wanted:
+        return
+    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))}
+    for contact_id, values in wanted.items():
+        values = {k: v for k, v in values.items() if v is not None}
+        contact = contacts.get(contact_id)
+        if contact is None or not values:
+            continue
+        cleaned = custom_fields.clean_values(values, creating=False, check_required=False)
+        changes = custom_fields.write_values(contact, cleaned)
+        if changes:
+            audit.record(actor, "updated", "contact", contact.id, changes)

@@ -14,6 +14,7 @@ The record dict (every key optional; values are strings as found in the file, tr
         "type": "person", "status": "active", # a key or a label of the admin vocabularies
         "external_id": "100001",             # the source system's id: re-imports match on it
         "tags": ["customer", "2024"],        # names; handed to the appliers (see below)
+        "custom": {"shoe_size": "42"},       # custom-field cells by key, as CSV text (checked per row)
         "extra": {"title": "...", "notes": "...", ...},  # anything else: handed to the appliers;
                                              # "phones": [...] = every phone cell, the first
                                              # valid one is used when "phone" is not
@@ -65,13 +66,14 @@ from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, require, writable_teams
 from . import contacts as contact_service
-from . import import_writer, vocabulary
+from . import import_appliers, import_writer, vocabulary
 from . import organizations as org_service
 from .fields import normalize_phone
 from .records import Owner
 
 KEYS = ("email", "external_id")
-FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra")
+FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra",
+          "custom")
 BATCH = 1000
 SAMPLES = 10
 APPLIERS: list[Callable] = []
@@ -375,6 +377,8 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             data.setdefault("owner_team_id", state.team_id)
         try:
             values = contact_service._clean(actor, data, contact)
+            if record.get("custom"):  # custom-field cells, checked now so a bad one rejects the row
+                record["custom_values"] = import_appliers.custom_values(record["custom"])
         except ValidationError as exc:
             reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             continue
@@ -431,8 +435,6 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
 
 
 def _wire_appliers() -> None:
-    from . import import_appliers
-
     import_appliers.register(APPLIERS)
 
 

@@ -72,7 +72,7 @@ def _render(token: str, *, mapping=None, form=None, errors=None, status=200):
     return page(
         "core/imports/mapping.html", "preview", status=status if not errors else 422,
         token=token, name=request.args.get("name") or form.get("name") or "", layout=layout, mapping=mapping,
-        rows=info["rows"], targets=csv_import.TARGETS, preset_label=csv_import.PRESET_LABELS[layout.preset],
+        rows=info["rows"], targets=csv_import.targets(), preset_label=csv_import.PRESET_LABELS[layout.preset],
         options=options_data, teams=[(t.id, t.name) for t in writable_teams(user)], outcome=outcome,
         preview_rows=import_jobs.PREVIEW_ROWS, errors=errors,
     )

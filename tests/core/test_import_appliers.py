@@ -12,10 +12,10 @@ from core.services import details, import_jobs, tags, vcard_import
 from tests.core.test_import import _user, import_file
 
 CSV = (
-    "First Name,Last Name,E-mail Address,Business Phone,Mobile Phone,Job Title,Notes,Categories\n"
-    "Ada,Lovelace,ada@example.org,+44 20 7946 0958,+44 7700 900123,Countess,Met in 1843,VIP;Math\n"
-    "Alan,Turing,alan@example.org,,,,,\n"
-).encode()
+    b"First Name,Last Name,E-mail Address,Business Phone,Mobile Phone,Job Title,Notes,Categories\n"
+    b"Ada,Lovelace,ada@example.org,+44 20 7946 0958,+44 7700 900123,Countess,Met in 1843,VIP;Math\n"
+    b"Alan,Turing,alan@example.org,,,,,\n"
+)
 
 
 def _tag_names(contact):
