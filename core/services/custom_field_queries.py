@@ -136,11 +136,37 @@ def status_changed_within(stmt, value):
     return stmt.where(matching(recent, ContactStatusChange.contact_id))
 
 
+# The filter builder's operators (core/services/filters.py) as this module's.
+BUILDER_OPS = {"is": "eq", "contains": "contains", "empty": "empty", "notempty": "not_empty",
+               "before": "lt", "after": "gt"}
+
+
+def _builder_kind(field: cf.FieldDef) -> tuple[str, tuple[str, ...]]:
+    """The builder's input kind and operators for a field."""
+    if field.kind in cf.CHOICE_KINDS or field.kind == "boolean":
+        return "choice", ("is", "isnot", "empty", "notempty")
+    if field.kind == "number":
+        return "number", ("is", "isnot", "before", "after", "empty", "notempty")
+    if field.kind == "date":
+        return "date", ("is", "isnot", "before", "after", "empty", "notempty")
+    return "text", ("is", "isnot", "contains", "empty", "notempty")
+
+
+def _builder_condition(field: cf.FieldDef):
+    def build(op: str, value: str):
+        if op == "isnot":
+            return ~condition(field, "eq", value)
+        return condition(field, BUILDER_OPS[op], value)
+
+    return build
+
+
 def search_filters() -> list[SearchFilter]:
-    filters = [
-        SearchFilter(SORT_PREFIX + f.key, f.label, apply=_simple_filter(f), options=_options(f))
-        for f in cf.definitions()
-    ]
+    filters = []
+    for f in cf.definitions():
+        kind, operators = _builder_kind(f)
+        filters.append(SearchFilter(SORT_PREFIX + f.key, f.label, apply=_simple_filter(f), options=_options(f),
+                                    kind=kind, operators=operators, condition=_builder_condition(f)))
     filters.append(
         SearchFilter("status_changed_days", "Status changed", apply=status_changed_within,
                      options=lambda user: DAY_CHOICES)
