@@ -31,7 +31,8 @@ def test_two_condition_filter_changes_the_url_and_rows(logged_in, live_server, m
     builder.locator("select[name='r0_value']").select_option(label="Lead")
     settled(lambda: builder.get_by_role("button", name="+ And").click())
     settled(lambda: builder.locator("select[name='r1_field']").select_option(label="Email"))
-    builder.locator("select[name='r1_op']").select_option(label="contains")
+    # Changing the operator redraws the builder: wait for it before typing the value.
+    settled(lambda: builder.locator("select[name='r1_op']").select_option(label="contains"))
     builder.locator("input[name='r1_value']").fill("acme")
     settled(lambda: builder.get_by_role("button", name="Apply filter").click())
 
@@ -51,8 +52,7 @@ def test_two_condition_filter_changes_the_url_and_rows(logged_in, live_server, m
     expect(page.locator("#filter-builder input[name='r1_value']")).to_have_value("acme")
 
     # A bad value is refused next to the builder, not with an error page.
-    page.locator("#filter-builder select[name='r1_op']").select_option(label="starts with")
-    page.wait_for_load_state("networkidle")
+    settled(lambda: page.locator("#filter-builder select[name='r1_op']").select_option(label="starts with"))
     page.locator("#filter-builder input[name='r1_value']").fill("")
     settled(lambda: page.locator("#filter-builder").get_by_role("button", name="Apply filter").click())
     expect(page.locator("#filter-builder .field-error")).to_contain_text("give a value")
