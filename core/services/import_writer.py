@@ -44,7 +44,13 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
         for slot, row in zip(creates, rows, strict=True):
             outcome.counts["created"] += 1
             outcome.counts["updated"] += len(slot.refs) - 1
-            outcome.sample("created", {"row": slot.refs[0], **_shown(row)})
+            if not write and len(outcome.samples["created"]) < outcome.sample_limit:
+                # The preview warns when a row would create a look-alike of an existing contact
+                # (same phone, close name at the same organization): only for the rows it shows.
+                alike = _look_alikes(actor, row)
+                outcome.sample("created", {"row": slot.refs[0], **_shown(row), **({"looks_like": alike} if alike else {})})
+            else:
+                outcome.sample("created", {"row": slot.refs[0], **_shown(row)})
             if not write:
                 state.seen_email.update([row["email_key"]] if row["email_key"] else [])
                 state.seen_ext.update(slot.external_ids)
@@ -131,6 +137,13 @@ def _known_external_ids(source: str, ids: list) -> set:
     return set(db.session.scalars(
         select(ContactExternalId.external_id).where(ContactExternalId.source == source, ContactExternalId.external_id.in_(ids))
     ))
+
+
+def _look_alikes(actor, row: dict) -> list[dict]:
+    from . import duplicates
+
+    return [{"id": s.contact.id, "name": s.contact.full_name, "why": s.why}
+            for s in duplicates.find_similar(actor, row, limit=3)]
 
 
 def _shown(row: dict) -> dict:

@@ -102,6 +102,8 @@ class Outcome:
     def checkpoint(self) -> dict:
         return {"row": self.last_ref, "counts": dict(self.counts), "new_organizations": self.new_organizations}
 
+    sample_limit = SAMPLES
+
     def sample(self, kind: str, item: dict) -> None:
         if len(self.samples[kind]) < SAMPLES:
             self.samples[kind].append(item)

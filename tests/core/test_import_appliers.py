@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import Contact
-from core.services import details, import_jobs, tags, vcard_import
+from core.services import contacts, details, import_jobs, tags, vcard_import
 from tests.core.test_import import _user, import_file
 
 CSV = (
@@ -48,3 +48,14 @@ def test_vcard_categories_become_tags(ctx, member):
             "extra": {}}
     outcome, contact, _warnings = vcard_import.import_record(actor, card, member.teams[0].id)
     assert outcome == "created" and _tag_names(contact) == ["Code", "Navy"]
+
+
+def test_the_dry_run_preview_names_look_alikes_of_rows_it_would_create(ctx, member):
+    actor = _user(member.id)
+    contacts.create_contact(actor, {"first_name": "Grace", "last_name": "Hopper", "email": "grace@navy.example",
+                                    "phone": "+14155550123"})
+    text = b"First Name,Last Name,E-mail Address,Mobile Phone\nAmazing Grace,H,amazing@example.org,+1 415 555 0123\n"
+    job = import_file(actor, text, dry_run=True)
+    created = job.result["samples"]["created"]
+    assert created[0]["looks_like"][0]["name"] == "Grace Hopper" and "phone" in created[0]["looks_like"][0]["why"]
+    assert db.session.scalar(select(Contact.id).where(Contact.email_key == "amazing@example.org")) is None
