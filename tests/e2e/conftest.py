@@ -155,9 +155,15 @@ def settled(page):
     page.add_init_script(SETTLE_COUNTER)
     page.evaluate(SETTLE_COUNTER)  # for a page that is already open
 
+    idle = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+
     def run(action):
+        # Start from a quiet page (a lazy fragment settling now would be taken for the answer), and
+        # end on one: new content only gets its htmx behaviour when it settles, 20 ms after the swap.
+        page.wait_for_function(idle)
         before = page.evaluate("() => window.__htmxSettled || 0")
         action()
         page.wait_for_function(f"() => (window.__htmxSettled || 0) > {before}")
+        page.wait_for_function(idle)
 
     return run
