@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from . import generate
@@ -49,9 +50,8 @@ def main(argv=None) -> int:
             job = duplicate_scan.start(admin)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             job = db.session.get(Job, job.id, populate_existing=True)
-            by_reason = db.session.execute(
-                db.select(DuplicatePair.reasons, db.func.count()).group_by(DuplicatePair.reasons)
-            ).all()
+            # Counted here: PostgreSQL cannot GROUP BY a json column.
+            by_reason = Counter(tuple(r) for r in db.session.scalars(db.select(DuplicatePair.reasons))).items()
     print(f"duplicate scan of {info['params']['contacts']:,} contacts: {job.status} in {seconds:.1f} s ({cpu:.1f} s of CPU)")
     for reasons, count in by_reason:
         print(f"  {'+'.join(reasons)}: {count:,} pairs")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 import time
 
+from sqlalchemy import text
+
 TAGS = ["customer", "newsletter", "golf club"] + [f"topic {i:02d}" for i in range(37)]
 SHARES = {1: 0.30, 2: 0.05, 3: 0.001}  # tag id -> share of the contacts
 OTHERS = 0.20
@@ -71,7 +73,7 @@ def load(engine, load_rows, params: dict, team_ids: list[int], log) -> dict:
         ((i, name, name.lower(), parent, 0, stamp, stamp) for i, name, parent in CATEGORIES), log)
     t0 = time.perf_counter()
     with engine.begin() as conn:  # 80 % of the contacts get a category; the rest none
-        conn.exec_driver_sql("UPDATE contacts SET category_id = (id % 25) + 1 WHERE id % 25 < 20")
+        conn.execute(text("UPDATE contacts SET category_id = (id % 25) + 1 WHERE id % 25 < 20"))  # text(): % escaped for psycopg
         if engine.dialect.name == "postgresql":
             for name in ("tags", "contact_groups", "categories"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
