@@ -28,8 +28,8 @@ PG_INDEX = "ix_custom_values_search"
 SEARCH_TABLES = frozenset(f"{FTS_TABLE}{s}" for s in ("", "_data", "_idx", "_docsize", "_config"))
 SQLITE_TRIGGER_NAMES = ("custom_values_search_ai", "custom_values_search_ad", "custom_values_search_au")
 _TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
-_HAS_TEXT = "({r}.value_text IS NOT NULL OR {r}.value_long IS NOT NULL)"
-_VALUE = "coalesce({r}.value_text, {r}.value_long)"
+_HAS_TEXT = "({r}value_text IS NOT NULL OR {r}value_long IS NOT NULL)"  # {r}: "NEW.", "v." or ""
+_VALUE = "coalesce({r}value_text, {r}value_long)"
 # Values of archived fields are not found (a primary key lookup per hit: custom_fields is small).
 _ACTIVE = "NOT EXISTS (SELECT 1 FROM custom_fields f WHERE f.id = v.field_id AND f.archived)"
 
@@ -37,15 +37,15 @@ _ACTIVE = "NOT EXISTS (SELECT 1 FROM custom_fields f WHERE f.id = v.field_id AND
 def sqlite_ddl() -> list[str]:
     def delete(row: str) -> str:
         return (f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, value) SELECT 'delete', {row}.id, "
-                f"{_VALUE.format(r=row)} WHERE {_HAS_TEXT.format(r=row)};")
+                f"{_VALUE.format(r=row + '.')} WHERE {_HAS_TEXT.format(r=row + '.')};")
 
     def insert(row: str) -> str:
-        return (f"INSERT INTO {FTS_TABLE}(rowid, value) SELECT {row}.id, {_VALUE.format(r=row)} "
-                f"WHERE {_HAS_TEXT.format(r=row)};")
+        return (f"INSERT INTO {FTS_TABLE}(rowid, value) SELECT {row}.id, {_VALUE.format(r=row + '.')} "
+                f"WHERE {_HAS_TEXT.format(r=row + '.')};")
 
     return [
-        f"CREATE VIEW IF NOT EXISTS {SOURCE_VIEW} AS SELECT v.id AS id, {_VALUE.format(r='v')} AS value "
-        f"FROM custom_field_values v WHERE {_HAS_TEXT.format(r='v')}",
+        f"CREATE VIEW IF NOT EXISTS {SOURCE_VIEW} AS SELECT v.id AS id, {_VALUE.format(r='v.')} AS value "
+        f"FROM custom_field_values v WHERE {_HAS_TEXT.format(r='v.')}",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(value, content='{SOURCE_VIEW}', "
         f"content_rowid='id', {_TOKENIZE})",
         f"CREATE TRIGGER IF NOT EXISTS custom_values_search_ai AFTER INSERT ON custom_field_values "
@@ -69,8 +69,8 @@ def sqlite_drop() -> list[str]:
 def postgresql_ddl() -> list[str]:
     return [
         f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON custom_field_values USING gin "
-        f"(contacts_search_org_vector({_VALUE.format(r='custom_field_values')})) "
-        f"WHERE {_HAS_TEXT.format(r='custom_field_values')}"
+        f"(contacts_search_org_vector({_VALUE.format(r='')})) "
+        f"WHERE {_HAS_TEXT.format(r='')}"
     ]
 
 
@@ -124,7 +124,7 @@ def sqlite_plan(terms: list[str], quote, very_common) -> SqlitePlan:
 def postgresql_condition(tsq: str):
     """contacts.id is one of those with a custom value matching the tsquery string ``tsq``."""
     return text(
-        f"contacts.id = ANY(ARRAY(SELECT v.contact_id FROM custom_field_values v WHERE {_HAS_TEXT.format(r='v')} "
-        f"AND contacts_search_org_vector({_VALUE.format(r='v')}) @@ to_tsquery('simple', "
+        f"contacts.id = ANY(ARRAY(SELECT v.contact_id FROM custom_field_values v WHERE {_HAS_TEXT.format(r='v.')} "
+        f"AND contacts_search_org_vector({_VALUE.format(r='v.')}) @@ to_tsquery('simple', "
         f"contacts_search_fold(:tsq_custom)) AND {_ACTIVE}))"
     ).bindparams(bindparam("tsq_custom", tsq))

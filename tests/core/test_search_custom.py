@@ -4,6 +4,7 @@ values of archived fields are not found."""
 
 from __future__ import annotations
 
+import flask_migrate
 import pytest
 from sqlalchemy import text
 
@@ -13,6 +14,7 @@ from core.services import contacts as service
 from core.services import custom_fields as cf
 from core.services import custom_search, search
 from tests import factories
+from tests.core.test_migrations import fresh_url, make_app  # noqa: F401 - fixtures
 
 
 def define(admin, key, kind, **extra):
@@ -162,3 +164,36 @@ def test_rebuilding_the_index_gives_the_same_answers(people, member):
     db.session.commit()
     assert _names(member, "countess") == ["Ada"] and _names(member, "42") == []
     _check_index()
+
+
+def test_the_migration_indexes_existing_values(make_app):  # noqa: F811
+    app = make_app([])
+    with app.app_context():
+        flask_migrate.upgrade(revision="core_0010")
+        t = "2026-01-01 00:00:00"
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO teams (id, name, created_at, updated_at) VALUES (1, 'T', :t, :t)"), {"t": t})
+            conn.execute(text(
+                "INSERT INTO contacts (id, first_name, last_name, sort_name, email_key, phone, type, status, "
+                "owner_team_id, version, created_at, updated_at) VALUES (1, 'Ada', 'L', 'l ada', '', '', 'person', 'active', 1, 1, :t, :t)"
+            ), {"t": t})
+            conn.execute(text(
+                "INSERT INTO custom_fields (id, key, label, kind, required, choices, position, archived, created_at, "
+                "updated_at) VALUES (1, 'bio', 'Bio', 'long_text', :f, '[]', 1, :f, :t, :t)"
+            ), {"t": t, "f": False})
+            conn.execute(text("INSERT INTO custom_field_values (field_id, contact_id, value_long) "
+                              "VALUES (1, 1, 'Née Byron, mathematician')"))
+        flask_migrate.upgrade(revision="heads")
+        with app.test_request_context():
+            for q, expected in (("nee byr", [1]), ("mathem", [1]), ("lovelace", [])):
+                assert db.session.scalars(db.select(Contact.id).where(search.search_condition(q))).all() == expected
+            _check_index()
+            db.session.remove()
+        flask_migrate.downgrade(revision="core_0010")
+        with db.engine.connect() as conn:
+            left = conn.execute(text(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'custom_values%'"
+                if db.engine.dialect.name == "sqlite" else
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :n"
+            ), {"n": custom_search.PG_INDEX}).scalar()
+        assert left == 0
