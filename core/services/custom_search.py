@@ -104,7 +104,9 @@ class SqlitePlan:
     """How the SQLite search takes custom values in: ``sql``/``params`` to UNION ALL into the id
     list, or, when the matching values are on very many contacts (``common``: a choice most
     contacts have), ``probe``: an EXISTS checked on each row of the list's sort index, which looks
-    up that contact's value rows and asks the index about each one by rowid."""
+    up that contact's value rows in the matching value ids, read from the index once per query.
+    (Asking FTS5 by rowid per row instead re-reads a 4+ letter prefix's whole doclist each time:
+    "gold" on 25,000 of 100,000 contacts took 143 ms a page that way, 5 ms this way.)"""
 
     def __init__(self, terms: list[str], quote, very_common):
         match = " ".join(quote(t) + "*" for t in terms)
@@ -112,8 +114,8 @@ class SqlitePlan:
         self.params = [bindparam("custom_query", match)]
         self.common = very_common(match, FTS_TABLE)
         self.probe = text(
-            f"EXISTS (SELECT 1 FROM custom_field_values v JOIN {FTS_TABLE} ON {FTS_TABLE}.rowid = v.id "
-            f"WHERE v.contact_id = contacts.id AND {FTS_TABLE} MATCH :custom_probe AND {_ACTIVE})"
+            f"EXISTS (SELECT 1 FROM custom_field_values v WHERE v.contact_id = contacts.id AND v.id IN "
+            f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :custom_probe) AND {_ACTIVE})"
         ).bindparams(bindparam("custom_probe", match))
 
 
