@@ -26,6 +26,7 @@ reaches the match syntax raw: it is cut into runs of letters and digits, each on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -309,24 +310,28 @@ def tsquery_string(words: list[str]) -> str:
 COMMON_HITS = 20_000  # below this, reading the hits and sorting them takes ~25 ms at most
 
 
-def _very_common(match: str, table: str = FTS_TABLE) -> bool:
+def _very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -> bool:
     """Whether ``match`` hits at least a tenth of the contacts (and COMMON_HITS): a bounded count,
     remembered for a few minutes (it only picks the plan; "load more" pages and repeated searches
-    would otherwise count the hits again: 10-35 ms at 1M contacts)."""
+    would otherwise count the hits again: 10-35 ms at 1M contacts). ``tops``: one search's memo of
+    the contacts' max(id), read once for its several probes (contacts, tags, custom values)."""
     from ..extensions import cache
 
     key = f"search-common:{table}:{COMMON_HITS}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
     known = cache.get(key)
     if isinstance(known, bool):
         return known
-    answer = _count_very_common(match, table)
+    answer = _count_very_common(match, table, tops)
     cache.set(key, answer, timeout=300)
     return answer
 
 
-def _count_very_common(match: str, table: str = FTS_TABLE) -> bool:
+def _count_very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -> bool:
     session = db.session
-    top = session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
+    tops = {} if tops is None else tops
+    if "top" not in tops:
+        tops["top"] = session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
+    top = tops["top"]
     cap = max(COMMON_HITS, top // 10)
     if top < cap:
         return False
@@ -382,10 +387,11 @@ def _plan(q: str):
             params.append(bindparam("org_query", " ".join(_fts_string(t) + "*" for t in parsed.terms)))
         # ... or all in one of its tags' names (core/services/tag_search.py): in the id list when
         # the tag is on few contacts, else probed row by row (tag_search.sqlite_probe).
-        tag_probe = tag_search.sqlite_plan(parsed.terms, _fts_string, _very_common) if (
+        very_common = functools.partial(_very_common, tops={})
+        tag_probe = tag_search.sqlite_plan(parsed.terms, _fts_string, very_common) if (
             parsed.terms and not parsed.emails) else None
         # ... or all in one of its custom text values (core/services/custom_search.py), likewise.
-        custom_probe = custom_search.sqlite_plan(parsed.terms, _fts_string, _very_common) if (
+        custom_probe = custom_search.sqlite_plan(parsed.terms, _fts_string, very_common) if (
             parsed.terms and not parsed.emails) else None
         probes = [p for p in (tag_probe, custom_probe) if p is not None]
         for probe in probes:
@@ -396,7 +402,7 @@ def _plan(q: str):
         # Few hits: SQLite reads them from the index, then sorts them. Very many (a first letter):
         # "+ 0" keeps it from looking rows up by id, so it walks the list's sort index instead and
         # stops after one page, checking each row against the hits.
-        common = _very_common(match) or any(p.common for p in probes)
+        common = very_common(match) or any(p.common for p in probes)
         id_expr = Contact.id + 0 if common else Contact.id
         condition = or_(id_expr.in_(hits), *(p.probe for p in probes if p.common))
         return and_(condition, *email_prefixes), not common
