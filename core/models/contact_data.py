@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -69,6 +69,24 @@ class CustomFieldValue(db.Model):
         Index("ix_cfv_field_date", "field_id", "value_date", "contact_id"),
         Index("ix_cfv_field_bool", "field_id", "value_bool", "contact_id"),
     )
+
+
+# The custom-value search index (core/services/custom_search.py), built by create_all with the
+# table (after contacts, whose search functions it reuses on PostgreSQL); core_0011 builds the same.
+def _create_search(target, connection, **kw):
+    from ..services import custom_search
+
+    custom_search.install(connection)
+
+
+def _drop_search(target, connection, **kw):
+    from ..services import custom_search
+
+    custom_search.uninstall(connection)
+
+
+event.listen(CustomFieldValue.__table__, "after_create", _create_search)
+event.listen(CustomFieldValue.__table__, "before_drop", _drop_search)
 
 
 class ContactTemplate(TimestampMixin, db.Model):

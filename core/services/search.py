@@ -18,7 +18,7 @@ installed); the database maintains them. The columns are not in the model (SQLit
 
 Queries: every word is a prefix (``gra hop``), words are ANDed in any order, and they must all be in
 the contact's name and email, or all in its organization's name, or all in one of its tags' names
-(tag_search.py). A word with ``@`` searches the
+(tag_search.py), or all in one of its custom text values (custom_search.py). A word with ``@`` searches the
 email (the address must start with it). A query made only of digits and phone punctuation also
 matches the phone (``+1 415 555``, ``555-0123``); digits among other words do not. User input never
 reaches the match syntax raw: it is cut into runs of letters and digits, each one quoted.
@@ -26,6 +26,7 @@ reaches the match syntax raw: it is cut into runs of letters and digits, each on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -33,7 +34,7 @@ import unicodedata
 from sqlalchemy import and_, bindparam, false, literal_column, or_, text, true
 
 from ..extensions import db
-from . import tag_search
+from . import custom_search, tag_search
 from .records import escape_like
 
 MAX_TERMS = 12  # words beyond these are ignored: a search box, not a document
@@ -309,30 +310,36 @@ def tsquery_string(words: list[str]) -> str:
 COMMON_HITS = 20_000  # below this, reading the hits and sorting them takes ~25 ms at most
 
 
-def _very_common(match: str, table: str = FTS_TABLE) -> bool:
+def _very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -> bool:
     """Whether ``match`` hits at least a tenth of the contacts (and COMMON_HITS): a bounded count,
     remembered for a few minutes (it only picks the plan; "load more" pages and repeated searches
-    would otherwise count the hits again: 10-35 ms at 1M contacts)."""
+    would otherwise count the hits again: 10-35 ms at 1M contacts). ``tops``: one search's memo of
+    the contacts' max(id), read once for its several probes (contacts, tags, custom values)."""
     from ..extensions import cache
 
     key = f"search-common:{table}:{COMMON_HITS}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
     known = cache.get(key)
     if isinstance(known, bool):
         return known
-    answer = _count_very_common(match, table)
+    answer = _count_very_common(match, table, tops)
     cache.set(key, answer, timeout=300)
     return answer
 
 
-def _count_very_common(match: str, table: str = FTS_TABLE) -> bool:
+def _count_very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -> bool:
     session = db.session
-    top = session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
+    tops = {} if tops is None else tops
+    if "top" not in tops:
+        tops["top"] = session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
+    top = tops["top"]
     cap = max(COMMON_HITS, top // 10)
     if top < cap:
         return False
     probe = text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m LIMIT :cap)")
     if table == tag_search.TAG_FTS_TABLE:  # contacts carrying the matching tags
         probe = text(f"SELECT count(*) FROM ({tag_search.SQLITE_CONTACTS} LIMIT :cap)")
+    if table == custom_search.FTS_TABLE:  # contacts with matching custom values
+        probe = text(f"SELECT count(*) FROM ({custom_search.SQLITE_CONTACTS} LIMIT :cap)")
     return session.execute(probe, {"m": match, "cap": cap}).scalar() >= cap
 
 
@@ -380,20 +387,24 @@ def _plan(q: str):
             params.append(bindparam("org_query", " ".join(_fts_string(t) + "*" for t in parsed.terms)))
         # ... or all in one of its tags' names (core/services/tag_search.py): in the id list when
         # the tag is on few contacts, else probed row by row (tag_search.sqlite_probe).
-        tag_probe = tag_search.sqlite_plan(parsed.terms, _fts_string, _very_common) if (
+        very_common = functools.partial(_very_common, tops={})
+        tag_probe = tag_search.sqlite_plan(parsed.terms, _fts_string, very_common) if (
             parsed.terms and not parsed.emails) else None
-        if tag_probe is not None and not tag_probe.common:
-            sql += tag_probe.sql
-            params.extend(tag_probe.params)
+        # ... or all in one of its custom text values (core/services/custom_search.py), likewise.
+        custom_probe = custom_search.sqlite_plan(parsed.terms, _fts_string, very_common) if (
+            parsed.terms and not parsed.emails) else None
+        probes = [p for p in (tag_probe, custom_probe) if p is not None]
+        for probe in probes:
+            if not probe.common:
+                sql += probe.sql
+                params.extend(probe.params)
         hits = text(sql).bindparams(*params).columns(literal_column("rowid"))
         # Few hits: SQLite reads them from the index, then sorts them. Very many (a first letter):
         # "+ 0" keeps it from looking rows up by id, so it walks the list's sort index instead and
         # stops after one page, checking each row against the hits.
-        common = _very_common(match) or (tag_probe is not None and tag_probe.common)
+        common = very_common(match) or any(p.common for p in probes)
         id_expr = Contact.id + 0 if common else Contact.id
-        condition = id_expr.in_(hits)
-        if tag_probe is not None and tag_probe.common:
-            condition = or_(condition, tag_probe.probe)
+        condition = or_(id_expr.in_(hits), *(p.probe for p in probes if p.common))
         return and_(condition, *email_prefixes), not common
     if dialect == "postgresql":
         return _pg_condition(parsed, email_prefixes), False
@@ -416,7 +427,8 @@ def _pg_condition(parsed: Parsed, email_prefixes):
                 "contacts.organization_id = ANY(ARRAY(SELECT o.id FROM organizations o WHERE "
                 "contacts_search_org_vector(o.name) @@ to_tsquery('simple', contacts_search_fold(:tsq_org))))"
             ).bindparams(bindparam("tsq_org", tsq))
-            words_cond = or_(words_cond, orgs, tag_search.postgresql_condition(tsq))  # or in a tag's name
+            words_cond = or_(words_cond, orgs, tag_search.postgresql_condition(tsq),  # or in a tag's name
+                             custom_search.postgresql_condition(tsq))  # or in a custom value
     elif not parsed.empty:
         words_cond = false()
     if parsed.phone:

@@ -247,8 +247,9 @@ def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             built_by_create_all = _search_ddl()
-            # the view, 3 FTS tables (contacts, organizations, tags) with 4 shadow tables each, 9 triggers
-            assert len(built_by_create_all) == 25
+            # 2 views, 4 FTS tables (contacts, organizations, tags, custom values) with 4 shadow tables
+            # each, 12 triggers
+            assert len(built_by_create_all) == 34
     app = make_app([])
     with app.app_context():
         flask_migrate.upgrade(revision="core_0001")
