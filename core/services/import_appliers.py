@@ -49,7 +49,9 @@ def apply_details(actor, rows, dry_run: bool) -> None:
             continue
         extra = dict(record["extra"])
         phones = extra.pop("phones", None) or []
-        others = [p for p in phones if _e164(p) != contact.phone]  # the first valid one is the contact's own
+        # The first valid one is the contact's own phone: with a single phone there is nothing more
+        # (and no second parse of it); with several, the others become extra phones.
+        others = [p for p in phones if _e164(p) != contact.phone] if len(phones) > 1 else []
         if others:
             extra["phones"] = [{"label": "other", "value": p} for p in others]
         items.append((contact, extra))
