@@ -236,6 +236,21 @@ def make_scenarios(ctx: Context) -> list[Scenario]:
                                        ("inactive", "supplier"), htmx=True, notes=notes),
         lambda i: floor.list_page(builder_where, ("inactive", "supplier")))
 
+    def view_setup(c, notes):
+        # A personal saved view (status lead, by name, four columns), created through the API once.
+        name = f"bench leads {int(time.time())}"
+        made = c.api().request("POST", "/api/v1/saved-views", json_body={
+            "name": name, "query": "status=lead", "sort": "name", "columns": ["email", "phone", "organization", "status"]})
+        _missing(made, "/api/v1/saved-views")
+        if made.status != 201:
+            raise BenchError(f"POST /api/v1/saved-views answered {made.status}: {made.text[:200]}")
+        view_id = json.loads(made.text)["id"]
+        notes.append(f"view {view_id}: status=lead, sorted by name")
+        return list_scenario(c, {"view": view_id}, " AND c.status = ?", ("lead",), htmx=True, notes=notes)
+
+    add("list: saved view", "GET /?view=<id> (a personal view: status lead; HTMX rows only)", view_setup,
+        lambda i: floor.list_page(" AND c.status = ?", ("lead",)))
+
     def count_setup(c, notes):
         client, headers = c.web(), c.htmx_headers()
         path = "/contacts/count?f=status.is.inactive"
