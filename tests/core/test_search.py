@@ -31,8 +31,14 @@ def people(app, team):
 
 
 def _names(member, q, **kw):
+    """The exact matches (on PostgreSQL with pg_trgm, a search that finds nothing lists similar names
+    instead: test_search_similar.py)."""
     actor = db.session.get(User, member.id)
-    return sorted(c.full_name for c in service.list_contacts(actor, q=q, **kw).items)
+    page = service.list_contacts(actor, q=q, **kw)
+    if page.extra.get("similar"):
+        assert db.session.get_bind().dialect.name == "postgresql"
+        return []
+    return sorted(c.full_name for c in page.items)
 
 
 @pytest.mark.parametrize(
