@@ -264,8 +264,10 @@ def list_contacts(
 
     result = page()
     if not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
-        result = page(similar=True)
-        result.extra["similar"] = True
+        alike = page(similar=True)
+        if alike.items:
+            result = alike
+            result.extra["similar"] = True
     return result
 
 

@@ -12,7 +12,9 @@ with the list's other filters), the list shows instead the contacts whose full n
 in the list's usual order, and the page says "No exact matches; showing similar names". Both
 tests are served by one GIN ``gin_trgm_ops`` index on that expression; at most SIMILAR_CAP
 candidates are read (over all teams, before the visibility and other filters), so a 3-letter
-infix common to half the contacts stays bounded. The normal search path is unchanged: the
+infix common to half the contacts stays bounded. The index has no pending list (``fastupdate =
+off``: a name is a dozen trigrams, written directly), so the planner never sees a big unmerged list
+after many inserts and falls back to a scan of every name (18 ms instead of 0.1 ms at 5,000 rows). The normal search path is unchanged: the
 fallback costs a query only after an empty first page.
 
 Nothing changes when pg_trgm cannot be installed (no such extension, or no privilege to create
@@ -61,7 +63,8 @@ def postgresql_ddl(schema: str | None) -> list[str]:
     """The index (nothing without the extension). Needs contacts_search_fold (core_0002)."""
     if not schema:
         return []
-    return [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON contacts USING gin ({NAME_SQL.format(t='')} {schema}.gin_trgm_ops)"]
+    return [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON contacts USING gin ({NAME_SQL.format(t='')} {schema}.gin_trgm_ops) "
+            "WITH (fastupdate = off)"]
 
 
 def postgresql_drop() -> list[str]:

@@ -18,7 +18,7 @@ depends_on = None
 
 INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin "
-    "(contacts_search_fold(first_name || ' ' || last_name) {schema}.gin_trgm_ops)"
+    "(contacts_search_fold(first_name || ' ' || last_name) {schema}.gin_trgm_ops) WITH (fastupdate = off)"
 )
 
 
