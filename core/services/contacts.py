@@ -240,9 +240,13 @@ def list_contacts(
     sort: str = "name",
     cursor: str | None = None,
     limit: int = 50,
+    similar_names: bool = False,
     **filters,
 ) -> Page:
-    """One keyset page of the contacts ``actor`` may see, filtered (see ``contacts_statement``) and sorted."""
+    """One keyset page of the contacts ``actor`` may see, filtered (see ``contacts_statement``) and sorted.
+    ``similar_names``: when the search finds nothing, list similar names instead and say so in
+    ``page.extra["similar"]`` (PostgreSQL with pg_trgm: core/services/similar_search.py; the UI list
+    asks for it, the API does not)."""
     require(actor, "contact.list")
     if sort not in SORTS and not custom_field_queries.is_sort(sort):
         raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)} or cf_<custom field key>."})
@@ -263,7 +267,7 @@ def list_contacts(
         )
 
     result = page()
-    if not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
+    if similar_names and not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
         alike = page(similar=True)
         if alike.items:
             result = alike

@@ -162,7 +162,8 @@ def index():
     contacts, next_cursor, similar = [], None, False
     if not errors:
         try:
-            result = service.list_contacts(user, cursor=cursor, sort=state.sort, **state.query.statement_kwargs(user))
+            result = service.list_contacts(user, cursor=cursor, sort=state.sort, similar_names=True,
+                                           **state.query.statement_kwargs(user))
         except ValidationError as exc:
             errors = exc.errors
         else:

@@ -13,6 +13,7 @@ from core.models import User
 from core.services import contacts as service
 from core.services import similar_search
 from tests import factories
+from tests.core.test_api_contacts import Api, make_token
 from tests.core.test_migrations import fresh_url, make_app  # noqa: F401 - fixtures
 
 HX = {"HX-Request": "true"}
@@ -34,7 +35,7 @@ def _pg() -> bool:
 
 
 def _list(member, q, **kw):
-    page = service.list_contacts(db.session.get(User, member.id), q=q, **kw)
+    page = service.list_contacts(db.session.get(User, member.id), q=q, similar_names=True, **kw)
     return sorted(c.full_name for c in page.items), bool(page.extra.get("similar")), page
 
 
@@ -85,6 +86,16 @@ def test_load_more_stays_similar(ctx, member, people):
     assert first[:2] == (["Grace Hopper"], True) and first[2].next_cursor
     second = _list(member, "ace", limit=1, cursor=first[2].next_cursor)
     assert second[:2] == (["Grace Kelly"], True)
+
+
+def test_the_api_and_other_callers_get_exact_matches_only(app, member, people):
+    with app.test_request_context():
+        page = service.list_contacts(db.session.get(User, member.id), q="hoper")
+        assert (page.items, page.extra.get("similar")) == ([], None)
+        db.session.remove()
+    api = Api(app, make_token(app, member))
+    assert api.get("/api/v1/contacts?q=hoper").json["items"] == []
+    assert [c["last_name"] for c in api.get("/api/v1/contacts?q=hopper").json["items"]] == ["Hopper"]
 
 
 def test_no_extension_no_similar_names(ctx, member, people, monkeypatch):
