@@ -95,14 +95,16 @@ class Contact(TimestampMixin, db.Model):
 # functions and GIN expression indexes. Not part of the metadata, so create_all builds them here;
 # the migration core_0002 builds the same.
 def _create_search(target, connection, **kw):
-    from ..services import search
+    from ..services import search, similar_search
 
     search.install(connection)
+    similar_search.install(connection)  # PostgreSQL: pg_trgm index for similar names (core_0012)
 
 
 def _drop_search(target, connection, **kw):
-    from ..services import search
+    from ..services import search, similar_search
 
+    similar_search.uninstall(connection)
     search.uninstall(connection)
 
 

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit, contact_extras, custom_field_queries, hierarchy, search, taxonomy, vocabulary
+from . import audit, contact_extras, custom_field_queries, hierarchy, search, similar_search, taxonomy, vocabulary
 from .fields import clean_text, normalize_email, normalize_phone
 from .pagination import Page, paginate
 from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
@@ -240,9 +240,13 @@ def list_contacts(
     sort: str = "name",
     cursor: str | None = None,
     limit: int = 50,
+    similar_names: bool = False,
     **filters,
 ) -> Page:
-    """One keyset page of the contacts ``actor`` may see, filtered (see ``contacts_statement``) and sorted."""
+    """One keyset page of the contacts ``actor`` may see, filtered (see ``contacts_statement``) and sorted.
+    ``similar_names``: when the search finds nothing, list similar names instead and say so in
+    ``page.extra["similar"]`` (PostgreSQL with pg_trgm: core/services/similar_search.py; the UI list
+    asks for it, the API does not)."""
     require(actor, "contact.list")
     if sort not in SORTS and not custom_field_queries.is_sort(sort):
         raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)} or cf_<custom field key>."})
@@ -250,16 +254,25 @@ def list_contacts(
         raise ValidationError({"limit": "Between 1 and 200."})
     # The page's organizations and teams load in one extra query each, not joined into the
     # main query: that query stays a plain walk of the sort index (or of the search hits).
-    stmt = contacts_statement(actor, **filters).options(
-        selectinload(Contact.organization), selectinload(Contact.owner_team)
-    )
-    if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
-        return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
-    column, kind, descending = SORTS[sort]
-    return paginate(
-        db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
-        key_of=lambda c: [getattr(c, column.key), c.id],
-    )
+    def page(**extra):
+        stmt = contacts_statement(actor, **filters, **extra).options(
+            selectinload(Contact.organization), selectinload(Contact.owner_team)
+        )
+        if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
+            return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
+        column, kind, descending = SORTS[sort]
+        return paginate(
+            db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
+            key_of=lambda c: [getattr(c, column.key), c.id],
+        )
+
+    result = page()
+    if similar_names and not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
+        alike = page(similar=True)
+        if alike.items:
+            result = alike
+            result.extra["similar"] = True
+    return result
 
 
 def contacts_statement(
@@ -272,6 +285,7 @@ def contacts_statement(
     deleted: bool = False,
     extra_filters=(),
     columns=None,
+    similar: bool = False,
 ):
     """The unordered ``select`` of the contacts ``actor`` may see that match the filters (the list,
     its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``."""
@@ -281,6 +295,8 @@ def contacts_statement(
     if teams is not None:
         stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
     condition, by_hits = search.search_plan(q) if q else (None, False)
+    if similar and q:  # no match: names like q instead (core/services/similar_search.py)
+        condition, by_hits = similar_search.list_condition(q), False
     deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
     stmt = stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
     if condition is not None:

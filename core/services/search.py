@@ -15,6 +15,7 @@ PostgreSQL: stored generated columns ``contacts.search_vector`` (names, email) a
 ``contacts.search_phone`` (digit suffixes) with GIN indexes, and an expression GIN index over
 ``contacts_search_org_vector(name)`` ('simple' config, unaccent when the extension can be
 installed); the database maintains them. The columns are not in the model (SQLite has no tsvector).
+When a search finds nothing, PostgreSQL with pg_trgm shows similar names instead (similar_search.py).
 
 Queries: every word is a prefix (``gra hop``), words are ANDed in any order, and they must all be in
 the contact's name and email, or all in its organization's name, or all in one of its tags' names
@@ -34,7 +35,7 @@ import unicodedata
 from sqlalchemy import and_, bindparam, false, literal_column, or_, text, true
 
 from ..extensions import db
-from . import custom_search, tag_search
+from . import custom_search, similar_search, tag_search
 from .records import escape_like
 
 MAX_TERMS = 12  # words beyond these are ignored: a search box, not a document
@@ -233,6 +234,7 @@ def suspend_search_index(conn) -> None:
     elif conn.dialect.name == "postgresql":
         for name in PG_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+        similar_search.uninstall(conn)
 
 
 def rebuild_search_index(conn) -> None:
@@ -247,6 +249,7 @@ def rebuild_search_index(conn) -> None:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
         for sql in postgresql_indexes():
             conn.exec_driver_sql(sql)
+        similar_search.rebuild(conn)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -159,14 +159,16 @@ def index():
     errors = state.errors
     cursor = request.args.get("cursor") or None
     filters = _plugin_filters()
-    contacts, next_cursor = [], None
+    contacts, next_cursor, similar = [], None, False
     if not errors:
         try:
-            result = service.list_contacts(user, cursor=cursor, sort=state.sort, **state.query.statement_kwargs(user))
+            result = service.list_contacts(user, cursor=cursor, sort=state.sort, similar_names=True,
+                                           **state.query.statement_kwargs(user))
         except ValidationError as exc:
             errors = exc.errors
         else:
             contacts, next_cursor = result.items, result.next_cursor
+            similar = bool(result.extra.get("similar"))  # no exact match: similar names (similar_search.py)
     query = state.query
     params = {"q": query.q, "status": query.status, "type": query.type, "organization_id": query.organization_id,
               "sort": state.sort}
@@ -176,6 +178,7 @@ def index():
         "contacts": contacts,
         "next_url": url_for("contacts.index", cursor=next_cursor, **state.url_args()) if next_cursor else None,
         "is_more": bool(cursor),
+        "similar": similar,
         "filtered": query.filtered,
         "list_errors": errors,
         "params": params,

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from core import create_app
 from core.extensions import db
-from core.services import custom_search, search, tag_search
+from core.services import custom_search, search, similar_search, tag_search
 from tests import conftest
 from tests.outside_plugin import support
 from tests.outside_plugin.support import outside_plugin  # noqa: F401 - fixture
@@ -94,6 +94,7 @@ def owner(table_name: str, labels) -> str | None:
 SEARCH_OBJECTS = search.SEARCH_TABLES | set(search.PG_INDEXES) | set(search.PG_COLUMNS)  # raw DDL (core_0002)
 SEARCH_OBJECTS |= tag_search.SEARCH_TABLES | {tag_search.PG_INDEX}  # raw DDL (core_0003)
 SEARCH_OBJECTS |= custom_search.SEARCH_TABLES | {custom_search.PG_INDEX}  # raw DDL (core_0011)
+SEARCH_OBJECTS |= {similar_search.PG_INDEX}  # raw DDL (core_0012)
 
 
 def db_tables() -> set[str]:
