@@ -127,6 +127,13 @@ def _commit_keeping_state(session) -> None:
         session.expire_on_commit = keep
 
 
+def run_ddl(conn, by_dialect: dict) -> None:
+    """Run the statements ``by_dialect[<conn's dialect>]()`` returns, in order (none for other dialects)."""
+    make = by_dialect.get(conn.dialect.name)
+    for sql in make() if make else ():
+        conn.exec_driver_sql(sql)
+
+
 def in_write() -> bool:
     """True inside a ``transaction()`` block (a new block would join it)."""
     return _after_commit.get() is not None

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, text
 
+from ..database import run_ddl
+
 FTS_TABLE = "custom_values_fts"
 SOURCE_VIEW = "custom_values_search_source"
 PG_INDEX = "ix_custom_values_search"
@@ -79,15 +81,11 @@ def postgresql_drop() -> list[str]:
 
 
 def install(conn) -> None:
-    ddl = {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl}.get(conn.dialect.name)
-    for sql in ddl() if ddl else []:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl})
 
 
 def uninstall(conn) -> None:
-    drops = {"sqlite": sqlite_drop, "postgresql": postgresql_drop}.get(conn.dialect.name)
-    for sql in drops() if drops else []:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, {"sqlite": sqlite_drop, "postgresql": postgresql_drop})
 
 
 # ---------------------------------------------------------------------------------------------

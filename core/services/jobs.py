@@ -74,10 +74,7 @@ class JobContext:
                 job.total = total
             if checkpoint is not None:
                 job.checkpoint = dict(checkpoint)
-            if errors:
-                room = max(0, MAX_ERRORS - len(job.errors))
-                job.errors = [*job.errors, *errors[:room]]
-                job.error_count += len(errors)
+            _keep_errors(job, errors)
             job.heartbeat_at = utcnow()
             if job.cancel_requested and nested:
                 # Inside the runner's transaction: the batch is done; stop once it is committed.
@@ -85,6 +82,14 @@ class JobContext:
             cancel = job.cancel_requested
         if cancel and not nested:
             raise JobCancelled()
+
+
+def _keep_errors(job: Job, errors: list) -> None:
+    """Add ``errors`` to the job: the first MAX_ERRORS are kept for the report, every one is counted."""
+    if errors:
+        room = max(0, MAX_ERRORS - len(job.errors))
+        job.errors = [*job.errors, *errors[:room]]
+        job.error_count += len(errors)
 
 
 def _stop():
@@ -189,10 +194,7 @@ def run(job_id: int) -> str:
             status, values = FAILED, {"message": "The job stopped on an unexpected error; it is in the server log."}
     with transaction():
         job = db.session.get(Job, job_id, populate_existing=True)
-        if ctx._errors:
-            room = max(0, MAX_ERRORS - len(job.errors))
-            job.errors = [*job.errors, *ctx._errors[:room]]
-            job.error_count += len(ctx._errors)
+        _keep_errors(job, ctx._errors)
         if status == DONE and job.cancel_requested:
             status = CANCELLED
         _finish(job, status, **values)

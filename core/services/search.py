@@ -34,6 +34,7 @@ import unicodedata
 
 from sqlalchemy import and_, bindparam, false, literal_column, or_, text, true
 
+from ..database import run_ddl
 from ..extensions import db
 from . import custom_search, similar_search, tag_search
 from .records import escape_like
@@ -218,9 +219,7 @@ def install(conn) -> None:
 
 
 def uninstall(conn) -> None:
-    drops = {"sqlite": sqlite_drop, "postgresql": postgresql_drop}.get(conn.dialect.name)
-    for sql in drops() if drops else []:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, {"sqlite": sqlite_drop, "postgresql": postgresql_drop})
 
 
 def suspend_search_index(conn) -> None:

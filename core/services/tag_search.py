@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, text
 
+from ..database import run_ddl
+
 TAG_FTS_TABLE = "tags_fts"
 PG_INDEX = "ix_tags_search"
 SEARCH_TABLES = frozenset(f"{TAG_FTS_TABLE}{s}" for s in ("", "_data", "_idx", "_docsize", "_config"))
@@ -47,15 +49,11 @@ def postgresql_drop() -> list[str]:
 
 
 def install(conn) -> None:
-    ddl = {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl}.get(conn.dialect.name)
-    for sql in ddl() if ddl else []:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl})
 
 
 def uninstall(conn) -> None:
-    drops = {"sqlite": sqlite_drop, "postgresql": postgresql_drop}.get(conn.dialect.name)
-    for sql in drops() if drops else []:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, {"sqlite": sqlite_drop, "postgresql": postgresql_drop})
 
 
 SQLITE_CONTACTS = (
