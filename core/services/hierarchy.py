@@ -7,6 +7,9 @@ Carol") and reads chains, children and org-chart levels, each an index walk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import aliased, selectinload
 
@@ -45,60 +48,64 @@ def _cycle_message(names: list[str], verb: str, tail: str) -> str:
     return f"{names[0]} already {verb} {names[-1]}{via}; {names[-1]} cannot {tail} {names[0]}."
 
 
+@dataclass(frozen=True)
+class _Pointer:
+    """A record's pointer up its own tree (a contact's manager, an organization's parent)."""
+
+    model: type
+    column: object
+    field: str
+    name_of: Callable
+    itself: str  # the message when it points at itself
+    missing: str
+    verb: str  # "<parent> already <verb> <record>"
+    tail: str  # "<record> cannot <tail> <parent>"
+    too_deep: str
+
+
+REPORTS_TO = _Pointer(Contact, Contact.reports_to_id, "reports_to_id", lambda c: c.full_name,
+                      "A contact cannot report to themselves.", "No such contact.", "reports to", "report to",
+                      f"The reporting line would be deeper than {MAX_DEPTH} levels.")
+PARENT = _Pointer(Organization, Organization.parent_id, "parent_id", lambda o: o.name,
+                  "An organization cannot be its own parent.", "No such organization.", "belongs to", "belong to",
+                  f"The organization tree would be deeper than {MAX_DEPTH} levels.")
+
+
+def _clean_pointer(p: _Pointer, actor, data: dict, existing, errors: dict) -> dict:
+    """``{field: id or None}`` when the field was sent: a visible record, not the record itself, and
+    no cycle (the message names the chain); errors name the field."""
+    if p.field not in data:
+        return {}
+    field = p.field
+    target_id = int_or_none(data[field], field, errors)
+    if target_id is None or field in errors:
+        return {field: target_id}
+    if existing is not None and target_id == existing.id:
+        errors[field] = p.itself
+        return {field: target_id}
+    if existing is not None and getattr(existing, field) == target_id:
+        return {field: target_id}  # unchanged: no need to see it or walk the chain again
+    if not _visible(actor, db.session.get(p.model, target_id)):
+        errors[field] = p.missing
+        return {field: target_id}
+    if existing is not None:
+        chain = ancestors(p.model, p.column, target_id)
+        if existing.id in chain:
+            names = _names(p.model, chain[: chain.index(existing.id) + 1], p.name_of)
+            errors[field] = _cycle_message(names, p.verb, p.tail)
+        elif len(chain) > MAX_DEPTH:
+            errors[field] = p.too_deep
+    return {field: target_id}
+
+
 def clean_reports_to(actor, data: dict, existing: Contact | None, errors: dict) -> dict:
     """``{"reports_to_id": id or None}`` when the field was sent; errors name the field."""
-    if "reports_to_id" not in data:
-        return {}
-    field = "reports_to_id"
-    boss_id = int_or_none(data[field], field, errors)
-    if boss_id is None or field in errors:
-        return {field: boss_id}
-    if existing is not None and boss_id == existing.id:
-        errors[field] = "A contact cannot report to themselves."
-        return {field: boss_id}
-    if existing is not None and existing.reports_to_id == boss_id:
-        return {field: boss_id}  # unchanged: no need to see it or walk the chain again
-    boss = db.session.get(Contact, boss_id)
-    if not _visible(actor, boss):
-        errors[field] = "No such contact."
-        return {field: boss_id}
-    if existing is not None:
-        chain = ancestors(Contact, Contact.reports_to_id, boss_id)
-        if existing.id in chain:
-            ids = chain[: chain.index(existing.id) + 1]
-            names = _names(Contact, ids, lambda c: c.full_name)
-            errors[field] = _cycle_message(names, "reports to", "report to")
-        elif len(chain) > MAX_DEPTH:
-            errors[field] = f"The reporting line would be deeper than {MAX_DEPTH} levels."
-    return {field: boss_id}
+    return _clean_pointer(REPORTS_TO, actor, data, existing, errors)
 
 
 def clean_parent(actor, data: dict, existing: Organization | None, errors: dict) -> dict:
     """``{"parent_id": id or None}`` when the field was sent; errors name the field."""
-    if "parent_id" not in data:
-        return {}
-    field = "parent_id"
-    parent_id = int_or_none(data[field], field, errors)
-    if parent_id is None or field in errors:
-        return {field: parent_id}
-    if existing is not None and parent_id == existing.id:
-        errors[field] = "An organization cannot be its own parent."
-        return {field: parent_id}
-    if existing is not None and existing.parent_id == parent_id:
-        return {field: parent_id}
-    parent = db.session.get(Organization, parent_id)
-    if not _visible(actor, parent):
-        errors[field] = "No such organization."
-        return {field: parent_id}
-    if existing is not None:
-        chain = ancestors(Organization, Organization.parent_id, parent_id)
-        if existing.id in chain:
-            ids = chain[: chain.index(existing.id) + 1]
-            names = _names(Organization, ids, lambda o: o.name)
-            errors[field] = _cycle_message(names, "belongs to", "belong to")
-        elif len(chain) > MAX_DEPTH:
-            errors[field] = f"The organization tree would be deeper than {MAX_DEPTH} levels."
-    return {field: parent_id}
+    return _clean_pointer(PARENT, actor, data, existing, errors)
 
 
 def recheck_parent(actor, org: Organization, values: dict) -> None:
