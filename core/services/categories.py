@@ -15,7 +15,7 @@ from ..models import MAX_ID, Category, Contact
 from ..policy import require
 from . import audit
 from .fields import clean_text
-from .records import int_or_none
+from .records import apply_changes, int_or_none
 from .taxonomy import BulkResult, editable_chunks, touch
 
 MAX_NAME = 100
@@ -151,9 +151,7 @@ def update_category(actor, category_id: int, data: dict) -> Category:
     with transaction():
         cat = get_category(actor, category_id)
         values = _clean(data, cat)
-        changes = {k: (getattr(cat, k), v) for k, v in values.items() if getattr(cat, k) != v}
-        for k, (_b, v) in changes.items():
-            setattr(cat, k, v)
+        changes = apply_changes(cat, values)
         if "name" in changes:
             cat.name_key = cat.name.lower()
         if changes:

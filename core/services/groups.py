@@ -21,7 +21,7 @@ from ..policy import can, require, visible_team_ids
 from . import audit
 from .fields import clean_text
 from .pagination import Page, decode_cursor, paginate
-from .records import Owner, clean_owner_team, int_or_none
+from .records import Owner, apply_changes, clean_owner_team, int_or_none
 from .taxonomy import BulkResult, editable_chunks, member_condition, touch
 
 MAX_NAME = 200
@@ -96,9 +96,7 @@ def update_group(actor, group_id: int, data: dict) -> ContactGroup:
         require(actor, "group.edit", Owner(values["owner_team_id"]))
     try:
         with transaction():
-            changes = {k: (getattr(group, k), v) for k, v in values.items() if getattr(group, k) != v}
-            for k, (_b, v) in changes.items():
-                setattr(group, k, v)
+            changes = apply_changes(group, values)
             if "name" in changes:
                 group.name_key = group.name.lower()
             if changes:

@@ -18,6 +18,7 @@ from ..policy import can, require
 from . import audit
 from .fields import clean_text
 from .pagination import Page, paginate
+from .records import apply_changes
 from .taxonomy import BulkResult, editable_chunks, member_condition, touch
 
 # Colour key -> (label, background, text): each pair has a contrast ratio of at least 4.5:1.
@@ -186,9 +187,7 @@ def update_tag(actor, tag_id: int, data: dict) -> Tag:
         raise ValidationError(errors)
     try:
         with transaction():
-            changes = {k: (getattr(tag, k), v) for k, v in values.items() if getattr(tag, k) != v}
-            for k, (_b, v) in changes.items():
-                setattr(tag, k, v)
+            changes = apply_changes(tag, values)
             if "name" in changes:
                 tag.name_key = tag.name.lower()
             if changes:
