@@ -160,7 +160,7 @@ def test_reimport_updates_by_uid_then_by_email_and_reuses_the_organization(ctx, 
     [contact] = db.session.scalars(select(Contact)).all()
     assert (contact.last_name, contact.email) == ("K", "ada@king.example.org")
     assert uids(contact.id) == ["u-1", "u-2"]  # both UIDs find it again; u-1 is exported
-    assert f"UID:u-1\r\n" in vcard_export.contact_vcard(actor(member), contact.id, "4.0")
+    assert "UID:u-1\r\n" in vcard_export.contact_vcard(actor(member), contact.id, "4.0")
     assert db.session.scalar(select(func.count()).select_from(Organization)) == 1
 
 
