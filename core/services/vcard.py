@@ -50,7 +50,7 @@ import quopri
 import re
 from collections.abc import Iterator
 
-from .vcard_write import escape, fold, uid_of, write_card  # noqa: F401 - the serializer, re-exported
+from .vcard_write import write_card  # noqa: F401 - the serializer, re-exported
 
 MAX_CARD_CHARS = 4_000_000  # a card with a big photo is ~1.4 MB; more is not a contact
 MAX_VALUE_CHARS = 100_000  # any one text value
