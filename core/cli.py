@@ -391,9 +391,6 @@ def audit_verify():
     sys.exit(1)
 
 
-from .cli_vcard import import_vcard  # noqa: E402 - registered below the core's own commands
-
-cli.add_command(import_vcard)
 # --- import and export (core/cli_io.py) --------------------------------------------------------
 
 from .cli_io import register as _register_io  # noqa: E402 - needs ``cli`` defined

@@ -51,32 +51,45 @@ def _fail(exc: ServiceError):
 def register(cli) -> None:
     @cli.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--key", type=click.Choice(["email", "external_id"]), default="email", show_default=True,
-                  help="Match existing contacts on this (the other one is the fallback).")
+    @click.option("--key", type=click.Choice(["email", "external_id"]), default=None,
+                  help="Match existing contacts on this, the other one is the fallback (default: email; "
+                       "external_id, the card's UID, for a vCard file).")
     @click.option("--dry-run", is_flag=True, help="Only report what would be created, updated and rejected.")
     @click.option("--team", default=None, help="Owner team of new contacts (default: the user's first team).")
     @click.option("--as", "as_email", default=None, help="Import as this user (default: the first admin).")
-    @click.option("--source", default=None, help="Where the external ids come from (default: the detected layout).")
+    @click.option("--source", default=None,
+                  help="Where a CSV's external ids come from (default: the detected layout; vcard for a vCard file).")
     @click.option("--errors", "errors_file", type=click.File("w"), default=None, help="Write rejected rows here (CSV).")
     @with_appcontext
     def import_command(file, key, dry_run, team, as_email, source, errors_file):
-        """Import contacts from a CSV FILE (Google, Outlook, LinkedIn, HubSpot, Thunderbird or our export)."""
+        """Import contacts from a CSV FILE (Google, Outlook, LinkedIn, HubSpot, Thunderbird or our export)
+        or a vCard FILE (2.1 to 4.0: phones, Google, Apple, Outlook, Thunderbird)."""
         import csv
 
-        from .services import csv_import, importer
+        from .services import csv_import, importer, vcard_import
 
         problems: list = []
+
+        def note(ref, message):
+            problems.append((ref, message))
+
         try:
             actor = _actor(as_email)
-            layout = csv_import.sniff(file)
-            mapping = csv_import.auto_mapping(layout.headers, layout.preset)
-            if not mapping:
-                raise ValidationError({"file": "No column could be matched to a contact field."})
-            click.echo(f"{csv_import.PRESET_LABELS[layout.preset]} layout, {layout.encoding}, "
-                       f"columns: {', '.join(f'{layout.headers[i]}->{t}' for i, t in mapping.items())}", err=True)
-            options = importer.Options(key=key, source=source or layout.preset or "csv", team_id=_team_id(team),
-                                       dry_run=dry_run)
-            total = csv_import.count_rows(file, layout)
+            if vcard_import.is_vcard(file):
+                click.echo("vCard file", err=True)
+                options = importer.Options(key=key or "external_id", source=vcard_import.SOURCE, team_id=_team_id(team),
+                                           dry_run=dry_run)
+                records, total = vcard_import.records(file, on_warning=note), vcard_import.count_cards(file)
+            else:
+                layout = csv_import.sniff(file)
+                mapping = csv_import.auto_mapping(layout.headers, layout.preset)
+                if not mapping:
+                    raise ValidationError({"file": "No column could be matched to a contact field."})
+                click.echo(f"{csv_import.PRESET_LABELS[layout.preset]} layout, {layout.encoding}, "
+                           f"columns: {', '.join(f'{layout.headers[i]}->{t}' for i, t in mapping.items())}", err=True)
+                options = importer.Options(key=key or "email", source=source or layout.preset or "csv",
+                                           team_id=_team_id(team), dry_run=dry_run)
+                records, total = csv_import.records(file, layout, mapping), csv_import.count_rows(file, layout)
             with click.progressbar(length=total, label="Dry run" if dry_run else "Importing", file=sys.stderr) as bar:
                 seen = {"done": 0}
 
@@ -84,8 +97,7 @@ def register(cli) -> None:
                     bar.update(outcome.done - seen["done"])
                     seen["done"] = outcome.done
 
-                outcome = importer.run(actor, csv_import.records(file, layout, mapping), options, on_batch=on_batch,
-                                       on_error=lambda ref, message: problems.append((ref, message)))
+                outcome = importer.run(actor, records, options, on_batch=on_batch, on_error=note)
         except ServiceError as exc:
             _fail(exc)
         for name, value in outcome.summary().items():
@@ -97,7 +109,7 @@ def register(cli) -> None:
         for ref, message in problems[:20]:
             click.echo(f"row {ref}: {message}", err=True)
         if len(problems) > 20:
-            click.echo(f"... and {len(problems) - 20} more rejected rows", err=True)
+            click.echo(f"... and {len(problems) - 20} more problems", err=True)
         if errors_file is not None:
             writer = csv.writer(errors_file)
             writer.writerow(["row", "problem"])

@@ -1,5 +1,6 @@
-"""The core's hook implementations for contact details and vCard: the merge contract for the
-detail rows and the vCard import job. Registered in core/plugins.py new_manager()."""
+"""The core's hook implementations for contact details: the merge contract for the detail rows
+(a contact's vCard UID is an external id: core/import_hooks.py moves it). Registered in
+core/plugins.py new_manager()."""
 
 import pluggy
 
@@ -19,10 +20,3 @@ def contacts_contacts_unmerged(target, source, actor, undo):
     from .services import details_merge
 
     details_merge.unrepoint(target, source, actor, (undo or {}).get(details_merge.UNDO_KEY))
-
-
-@hookimpl
-def contacts_job_runners():
-    from .services import vcard_import
-
-    return {vcard_import.KIND: vcard_import.run}

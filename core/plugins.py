@@ -59,7 +59,7 @@ def new_manager() -> pluggy.PluginManager:
     pm.register(contact_data_hooks, name="core_contact_data")  # custom fields, preferences, status history
     pm.register(relations_hooks, name="core_relations")  # hierarchy, relationships
     pm.register(taxonomy_hooks, name="core_taxonomy")  # tags, groups, categories
-    pm.register(details_hooks, name="core_details")  # extra emails/phones, addresses, photo, vCard
+    pm.register(details_hooks, name="core_details")  # extra emails/phones, addresses, photo
     pm.register(merge_hooks, name="core_merge")  # duplicates, merge and undo
     pm.register(import_hooks, name="core_imports")  # CSV import job, external ids through merges
     return pm

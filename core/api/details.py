@@ -1,25 +1,24 @@
-"""/api/v1: a contact's photo, vCard export of a list filter, vCard import as a background job."""
+"""/api/v1: a contact's photo and vCard export of a list filter (vCard files are imported with
+CSV files at /api/v1/imports)."""
 
 from __future__ import annotations
 
-import marshmallow as ma
-from flask import Response, make_response, request, stream_with_context, url_for
+from flask import Response, make_response, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from ..access import login_required
-from ..errors import NotFound, ValidationError
+from ..errors import NotFound
 from ..models import MAX_ID
 from ..services import details as service
-from ..services import vcard_export, vcard_import
+from ..services import vcard_export
 from . import lists
 from .errors import documented
-from .jobs import JobSchema
 from .schemas import ContactQuerySchema
 
 bp = Blueprint("api_details", __name__, url_prefix="/api/v1",
-               description="Contact photos, and vCard import and export.")
+               description="Contact photos and vCard export.")
 PHOTO = f"/contacts/<int(max={MAX_ID}):contact_id>/photo"
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 
@@ -95,30 +94,3 @@ def export_vcards(version, **filters):
     cards = vcard_export.stream_vcards(_actor(), version, **lists.list_kwargs(_actor(), filters))
     return Response(stream_with_context(cards), mimetype="text/vcard",
                     headers={"Content-Disposition": 'attachment; filename="contacts.vcf"'})
-
-
-class ImportFormSchema(ma.Schema):
-    owner_team_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), load_default=None, metadata={
-        "description": "The team new contacts go to; default: your first team.", "example": 1})
-
-
-@bp.route("/imports/vcard", methods=["POST"], tags=["contacts"])
-@login_required
-@bp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": "A .vcf file (2.1, 3.0, 4.0)."},
-                   "owner_team_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}}}}})
-@bp.response(202, JobSchema, headers={"Location": {"description": "The job's URL.", "schema": {"type": "string"}}})
-@documented(bp, 401, 403, 422)
-def import_vcards():
-    """Import a vCard file
-
-    Starts a background job: each card updates the contact with its UID or email, or creates
-    one. Follow the job at `Location`; cards that could not be imported are in its `errors`.
-    """
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationError({"file": "Send the .vcf file as the multipart field `file`."})
-    team = request.form.get("owner_team_id") or None
-    job = vcard_import.start_import(_actor(), upload.filename or "", upload.read(vcard_import.MAX_FILE_BYTES + 1), team)
-    return job, 202, {"Location": url_for("api_jobs.get_job", job_id=job.id)}

@@ -1,5 +1,5 @@
-"""/api/v1/imports (upload a CSV, get the import job) and /api/v1/exports/contacts.csv (the
-contacts list as CSV, streamed, with the list's filters)."""
+"""/api/v1/imports (upload a CSV or vCard file, get the import job) and /api/v1/exports/contacts.csv
+(the contacts list as CSV, streamed, with the list's filters)."""
 
 from __future__ import annotations
 
@@ -19,21 +19,23 @@ from .errors import documented
 from .jobs import JobSchema
 from .schemas import ContactQuerySchema
 
-bp = Blueprint("api_imports", __name__, url_prefix="/api/v1", description="CSV import and export.")
+bp = Blueprint("api_imports", __name__, url_prefix="/api/v1", description="CSV and vCard import, CSV export.")
 
 
 class ImportFileSchema(ma.Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "The CSV file."})
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "The CSV or vCard (.vcf) file."})
 
 
 class ImportFormSchema(ma.Schema):
     key = fields.String(
-        load_default="email", validate=validate.OneOf(["email", "external_id"]),
-        metadata={"description": "Match existing contacts on this; the other is the fallback.", "example": "email"},
+        load_default=None, validate=validate.OneOf(["email", "external_id"]),
+        metadata={"description": "Match existing contacts on this (default: `email`, or `external_id` for a vCard "
+                  "file, whose external id is the card's UID); the other is the fallback.", "example": "email"},
     )
     source = fields.String(
         load_default=None, validate=validate.Length(min=1, max=50),
-        metadata={"description": "Where the external ids come from (default: the detected layout).", "example": "hubspot"},
+        metadata={"description": "Where the external ids come from (default: the detected layout; always "
+                  "`vcard` for a vCard file).", "example": "hubspot"},
     )
     team_id = fields.Integer(
         load_default=None, validate=validate.Range(min=1, max=2147483647),
@@ -45,7 +47,8 @@ class ImportFormSchema(ma.Schema):
     mapping = fields.String(
         load_default=None, validate=validate.Length(max=20000),
         metadata={"description": 'JSON: column index -> field, e.g. {"0": "first_name", "3": "email"} '
-                  "(default: detected from the header).", "example": '{"0": "first_name", "1": "email"}'},
+                  "(default: detected from the header; not for a vCard file).",
+                  "example": '{"0": "first_name", "1": "email"}'},
     )
 
 
@@ -66,16 +69,22 @@ class ExportQuerySchema(ContactQuerySchema):
 @bp.response(202, JobSchema)
 @documented(bp, 401, 403, 422)
 def create_import(files, form):
-    """Import contacts from a CSV file
+    """Import contacts from a CSV or vCard file
 
     Starts a background job (follow it at `/api/v1/jobs/{id}`); with `dry_run` the job's
     `result` holds the counts and the first rows that would be created, updated and rejected.
+    A vCard file (2.1 to 4.0) is recognized by its content: each card is a row (its number in the
+    file is the row of the error report), its UID the external id.
     """
     actor = current_user._get_current_object()
     upload = files["file"]
     token = import_jobs.save_upload(actor, upload.stream, getattr(upload, "filename", "") or "")
     info = import_jobs.inspect(actor, token)
-    if form.get("mapping"):
+    if info["format"] == "vcard":
+        if form.get("mapping"):
+            raise ValidationError({"mapping": "A vCard file has no columns to map; leave mapping out."})
+        mapping = {}
+    elif form.get("mapping"):
         try:
             raw = json.loads(form["mapping"])
         except ValueError:
@@ -87,7 +96,8 @@ def create_import(files, form):
         mapping = info["mapping"]
         if not mapping:
             raise ValidationError({"mapping": "No column could be matched to a contact field; send a mapping."})
-    options = import_jobs.options_from(actor, {**form, "source": form.get("source") or info["source"]})
+    defaults = {"source": info["source"], "key": "external_id" if info["format"] == "vcard" else "email"}
+    options = import_jobs.options_from(actor, {**form, **{k: v for k, v in defaults.items() if not form.get(k)}})
     job = import_jobs.start(actor, token, mapping, options, filename=getattr(upload, "filename", "") or "")
     return job
 

@@ -24,10 +24,7 @@ class ContactDetails(db.Model):
     title: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     birthday: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    # The vCard UID the contact was imported with (or first exported under): re-imports match on it.
-    uid: Mapped[str | None] = mapped_column(String(200))
-
-    __table_args__ = (Index("ix_contact_details_uid", "uid"),)
+    # The vCard UID a contact was imported with is an external id (contact_external_ids, "vcard").
 
 
 class ContactValue(db.Model):

@@ -4,8 +4,8 @@ job title, birthday, notes and a photo (core/models/details.py).
 The primary email and phone stay on ``contacts`` (core/services/contacts.py owns them and the
 unique email rule); this module owns the rest. ``create_contact`` / ``update_contact`` take one
 dict with both kinds of field (the form and the API), validate the details first, then let the
-contacts service save its fields and save the details after it. ``apply_extra`` saves the
-``extra`` part of an import record (see core/services/vcard.py) onto an existing contact.
+contacts service save its fields and save the details after it. ``import_many`` saves the
+``extra`` part of import records (core/services/importer.py) onto a batch of contacts.
 Every change is audited on the contact and bumps its version (so its ETag changes).
 """
 
@@ -42,7 +42,7 @@ from .details_clean import (  # noqa: F401 - the validation rules, re-exported f
 
 def empty() -> dict:
     return {"title": "", "birthday": None, "notes": "", "emails": [], "phones": [], "urls": [], "addresses": [],
-            "has_photo": False, "uid": None}
+            "has_photo": False}
 
 
 def _rows_of(ids: list[int]):
@@ -58,7 +58,7 @@ def _rows_of(ids: list[int]):
                 *((null() if c is None else c).label(name) for name, c in cells.items())]
 
     parts = [
-        select(*row(d.contact_id, "d", value=d.title, locality=d.notes, region=d.uid, birthday=d.birthday))
+        select(*row(d.contact_id, "d", value=d.title, locality=d.notes, birthday=d.birthday))
         .where(d.contact_id.in_(ids)),
         select(*row(v.contact_id, "v", kind=v.kind, label=v.label, value=v.value, position=v.position))
         .where(v.contact_id.in_(ids)),
@@ -79,7 +79,7 @@ def details_of(contact_ids) -> dict[int, dict]:
     for row in _rows_of(ids):
         cid, src, kind, label, value, position, locality, region, postcode, country, birthday = row
         if src == "d":
-            found[cid].update(title=value, notes=locality, uid=region, birthday=birthday)
+            found[cid].update(title=value, notes=locality, birthday=birthday)
         elif src == "v":
             values.append((cid, kind, position, {"label": label, "value": value}))
         elif src == "a":
@@ -148,7 +148,7 @@ def _write(contact: Contact, values: dict, current: dict | None = None, row=_UNR
         changes["addresses"] = (_shown("addresses", current["addresses"]), _shown("addresses", values["addresses"]))
         db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
         db.session.add_all(ContactAddress(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"]))
-    scalar = {k: values[k] for k in ("title", "birthday", "notes", "uid") if k in values and values[k] != current[k]}
+    scalar = {k: values[k] for k in ("title", "birthday", "notes") if k in values and values[k] != current[k]}
     if scalar:
         if row is _UNREAD:
             row = db.session.get(ContactDetails, contact.id)
@@ -178,33 +178,13 @@ def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
     after_commit(run)
 
 
-def apply_extra(actor, contact: Contact, extra: dict, *, lenient: bool = True) -> list[str]:
-    """Save the ``extra`` part of an import record (core/services/vcard.py) onto ``contact``:
-    every key present replaces what the contact has (absent keys are left alone). Bad values are
-    left out and returned as warnings (``lenient=False``: a ValidationError instead)."""
-    require(actor, "contact.edit", contact)
-    values, warnings, errors = clean_extra(extra, lenient=lenient)
-    if errors:
-        raise ValidationError(errors)
-    photo = extra.get("photo")
-    with transaction():
-        contact = db.session.get(Contact, contact.id)
-        changes = _write(contact, values)
-        if photo:
-            try:
-                changes.update(_set_photo(contact, photo.get("data") or b""))
-            except ValidationError as exc:
-                warnings.append(f"photo skipped: {exc.errors['photo'][0]}")
-        _record(actor, contact, changes)
-    return warnings
-
-
 def import_many(actor, items) -> int:
-    """``apply_extra`` for a batch of the import pipeline (``[(contact, extra)]``, rows the importer
-    already checked the actor may edit), inside its transaction: the current details of the whole
-    batch in two queries, writes only where something differs, one audit entry per changed contact
-    in one insert, and the version of a changed contact moved on. Bad values are left out (lenient).
-    Returns how many contacts changed."""
+    """Save the ``extra`` part of import records (``[(contact, extra)]``, rows the importer already
+    checked the actor may edit; every detail key present replaces what the contact has, absent
+    keys are left alone; ``extra["photo"]`` = {"data": bytes} sets the photo) inside the batch's
+    transaction: the current details of the whole batch in two queries, writes only where
+    something differs, one audit entry per changed contact in one insert, and the version of a
+    changed contact moved on. Bad values are left out (lenient). Returns how many contacts changed."""
     items = [(c, extra) for c, extra in items if extra]
     if not items:
         return 0
@@ -214,9 +194,12 @@ def import_many(actor, items) -> int:
     changed = []
     for contact, extra in items:
         values, _warnings, _errors = clean_extra(extra, lenient=True)
-        if not values:
-            continue
-        changes = _write(contact, values, current=current[contact.id], row=rows.get(contact.id))
+        changes = _write(contact, values, current=current[contact.id], row=rows.get(contact.id)) if values else {}
+        if (extra.get("photo") or {}).get("data"):
+            try:
+                changes.update(_set_photo(contact, extra["photo"]["data"]))
+            except ValidationError:
+                pass  # lenient like the other details: a bad image is left out (the reader warns)
         if changes:
             contact.updated_at = utcnow()
             changed.append((contact.id, changes))
@@ -224,13 +207,6 @@ def import_many(actor, items) -> int:
         db.session.flush()
         audit.record_many(actor, "updated", "contact", changed)
     return len(changed)
-
-
-def set_uid(actor, contact: Contact, uid: str | None) -> None:
-    """Remember the vCard UID a contact was imported with (in the caller's transaction)."""
-    uid = (uid or "").strip()[:200] or None
-    changes = _write(contact, {"uid": uid})
-    _record(actor, contact, changes, bump=False)
 
 
 def create_contact(actor, data: dict) -> Contact:
@@ -310,19 +286,6 @@ def remove_photo(actor, contact_id: int) -> Contact:
 def get_photo(actor, contact_id: int) -> ContactPhoto | None:
     contacts_service.get_contact(actor, contact_id)
     return db.session.get(ContactPhoto, contact_id)
-
-
-def find_by_uid(actor, uid: str) -> Contact | None:
-    """The live contact ``actor`` may see that was imported with this vCard UID."""
-    from ..policy import visible_team_ids
-
-    stmt = select(Contact).join(ContactDetails, ContactDetails.contact_id == Contact.id).where(
-        ContactDetails.uid == uid[:200], Contact.deleted_at.is_(None)
-    )
-    teams = visible_team_ids(actor)
-    if teams is not None:
-        stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
-    return db.session.scalars(stmt.order_by(Contact.id).limit(1)).first()
 
 
 def next_position(contact_id: int, model, kind: str | None = None) -> int:

@@ -1,6 +1,7 @@
 """What an import record carries beyond the contact's own columns (``importer.APPLIERS``): its tags
 go through the taxonomy (added, never removed: a re-import does not undo tagging done since), and
-its title, notes and further phone numbers through the contact details. Each runs inside the
+its title, notes, birthday, further emails, phone numbers, URLs and addresses and its photo
+through the contact details. Each runs inside the
 importer's batch transaction, so a batch is written whole or not at all."""
 
 from __future__ import annotations
@@ -48,12 +49,11 @@ def apply_details(actor, rows, dry_run: bool) -> None:
         if contact is None:
             continue
         extra = dict(record["extra"])
-        phones = extra.pop("phones", None) or []
-        # The first valid one is the contact's own phone: with a single phone there is nothing more
-        # (and no second parse of it); with several, the others become extra phones.
-        others = [p for p in phones if _e164(p) != contact.phone] if len(phones) > 1 else []
-        if others:
-            extra["phones"] = [{"label": "other", "value": p} for p in others]
+        phones = [p if isinstance(p, dict) else {"label": "other", "value": p} for p in extra.pop("phones", None) or []]
+        # The first valid one is the contact's own phone: a single one that is (the common case) is
+        # not parsed again; otherwise the others become the extra phones.
+        if len(phones) > 1 or (phones and not record.get("phone")):
+            extra["phones"] = [p for p in phones if _e164(p["value"]) != contact.phone]
         items.append((contact, extra))
     details.import_many(actor, items)  # the whole batch at once: two reads, writes only where it differs
 

@@ -1,6 +1,8 @@
-"""CSV imports as background jobs: keep the uploaded file, preview it with its mapping (a dry run
-of the first rows), start the job, and the job runner ("contacts.import") that feeds the rows to
-the pipeline with progress, cancel and resume.
+"""Imports as background jobs: keep the uploaded file, preview it (a dry run of the first rows),
+start the job, and the job runner ("contacts.import") that feeds the rows to the pipeline with
+progress, cancel and resume. A file is a vCard file (its cards are the rows, read by
+vcard_import.py; their UIDs are the external ids of source "vcard") or a CSV file (read by
+csv_import.py with a column mapping).
 
 Uploads are kept in ``<instance>/imports/`` under a random name that starts with the uploader's
 id, so a user can only use their own; the job deletes its file once it has finished (or was cancelled
@@ -19,7 +21,7 @@ from flask import current_app, url_for
 
 from ..errors import ValidationError
 from ..policy import require
-from . import csv_import, importer, jobs
+from . import csv_import, importer, jobs, vcard_import
 
 KIND = "contacts.import"
 PREVIEW_ROWS = 500  # rows the synchronous dry-run preview looks at
@@ -102,10 +104,14 @@ def options_from(actor, data: dict) -> importer.Options:
 
 
 def inspect(actor, token: str) -> dict:
-    """How the upload reads: its layout, the auto-detected mapping and the first rows."""
+    """How the upload reads: its format ("csv" or "vcard"), for a CSV its layout, the auto-detected
+    mapping and the first rows, and the source of its external ids."""
     path = upload_path(actor, token)
+    if vcard_import.is_vcard(path):
+        return {"format": "vcard", "layout": None, "mapping": {}, "rows": [], "source": vcard_import.SOURCE}
     layout = csv_import.sniff(path)
     return {
+        "format": "csv",
         "layout": layout,
         "mapping": csv_import.auto_mapping(layout.headers, layout.preset),
         "rows": csv_import.preview(path, layout),
@@ -113,26 +119,43 @@ def inspect(actor, token: str) -> dict:
     }
 
 
-def dry_run(actor, token: str, mapping: dict, options: importer.Options, limit: int = PREVIEW_ROWS) -> importer.Outcome:
-    """What importing the first ``limit`` rows would do; nothing is written."""
+def _reader(path: str, params: dict, on_warning=None):
+    """(records, count of rows) of the upload at ``path`` as ``params`` say ("format", and for a
+    CSV its "layout" and "mapping")."""
+    if params.get("format") == "vcard":
+        return vcard_import.records(path, on_warning), lambda: vcard_import.count_cards(path)
+    layout = csv_import.Layout.from_params(params["layout"])
+    mapping = {int(k): v for k, v in params["mapping"].items()}
+    return csv_import.records(path, layout, mapping), lambda: csv_import.count_rows(path, layout)
+
+
+def _params(actor, token: str, mapping: dict, options: importer.Options) -> dict:
+    """How to read the upload: its format, and for a CSV its layout and ``mapping`` (required).
+    A vCard's UIDs are external ids of source "vcard" whatever ``options.source`` said."""
     path = upload_path(actor, token)
+    if vcard_import.is_vcard(path):
+        options.source = vcard_import.SOURCE
+        return {"format": "vcard"}
+    if not mapping:
+        raise ValidationError({"mapping": "Map at least one column."})
     layout = csv_import.sniff(path)
+    return {"format": "csv", "layout": layout.params(), "mapping": {str(k): v for k, v in mapping.items()}}
+
+
+def dry_run(actor, token: str, mapping: dict, options: importer.Options, limit: int = PREVIEW_ROWS) -> importer.Outcome:
+    """What importing the first ``limit`` rows (or cards) would do; nothing is written."""
+    records, _count = _reader(upload_path(actor, token), _params(actor, token, mapping, options))
     options.dry_run = True
-    records = islice(csv_import.records(path, layout, mapping), limit)
-    return importer.run(actor, records, options)
+    return importer.run(actor, islice(records, limit), options)
 
 
 def start(actor, token: str, mapping: dict, options: importer.Options, filename: str = ""):
-    """Start the import job for an upload (a dry run when ``options.dry_run``)."""
-    path = upload_path(actor, token)
-    layout = csv_import.sniff(path)
-    if not mapping:
-        raise ValidationError({"mapping": "Map at least one column."})
-    name = os.path.basename(filename or "contacts.csv")[:120]
-    params = {
+    """Start the import job for an upload (a dry run when ``options.dry_run``); ``mapping`` is
+    for a CSV file (a vCard file needs none)."""
+    params = _params(actor, token, mapping, options)
+    name = os.path.basename(filename or ("contacts.vcf" if params["format"] == "vcard" else "contacts.csv"))[:120]
+    params |= {
         "file": token,
-        "layout": layout.params(),
-        "mapping": {str(k): v for k, v in mapping.items()},
         "key": options.key,
         "source": options.source,
         "team_id": options.team_id,
@@ -147,13 +170,18 @@ def run_job(ctx) -> dict:
     """The job runner: count the rows, then import them in batches from the checkpoint on."""
     params = ctx.params
     path = upload_path(ctx.actor, params["file"])
-    layout = csv_import.Layout.from_params(params["layout"])
-    mapping = {int(k): v for k, v in params["mapping"].items()}
     options = importer.Options(
         key=params["key"], source=params["source"], team_id=params.get("team_id"), dry_run=bool(params.get("dry_run")),
         batch_size=int(params.get("batch_size") or importer.BATCH),
     )
-    total = csv_import.count_rows(path, layout)
+    after = 0 if options.dry_run else int(ctx.checkpoint.get("row") or 0)
+
+    def warn(ref, message):  # what a kept row left out, once (not again for rows done before a resume)
+        if ref > after:
+            ctx.error(ref, message)
+
+    records, count = _reader(path, params, on_warning=warn)
+    total = count()
     if not ctx.checkpoint:
         ctx.progress(0, total)
 
@@ -165,7 +193,7 @@ def run_job(ctx) -> dict:
 
     try:
         outcome = importer.run(
-            ctx.actor, csv_import.records(path, layout, mapping), options,
+            ctx.actor, records, options,
             checkpoint=None if options.dry_run else ctx.checkpoint, on_batch=on_batch, on_error=ctx.error,
         )
     except Exception:  # cancelled or failed: it will not run again. (A killed worker keeps the file to resume.)

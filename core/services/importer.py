@@ -1,6 +1,6 @@
 """The import pipeline: records in, contacts created or updated, every row accounted for.
 
-Format-neutral: a reader (CSV in csv_import.py, vCard elsewhere) yields ``(ref, record)`` pairs,
+Format-neutral: a reader (CSV in csv_import.py, vCard in vcard_import.py) yields ``(ref, record)`` pairs,
 where ``ref`` is the row number (an int that grows) and ``record`` is either a dict as below or
 a string saying why that row could not be read (it is reported as rejected).
 
@@ -16,7 +16,8 @@ The record dict (every key optional; values are strings as found in the file, tr
         "tags": ["customer", "2024"],        # names; handed to the appliers (see below)
         "custom": {"shoe_size": "42"},       # custom-field cells by key, as CSV text (checked per row)
         "extra": {"title": "...", "notes": "...", ...},  # anything else: handed to the appliers;
-                                             # "phones": [...] = every phone cell, the first
+                                             # "phones": [...] = every phone cell (text, or
+                                             # {"label", "value"} as vCard's TELs), the first
                                              # valid one is used when "phone" is not
     }
 
@@ -264,7 +265,7 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
 def _first_valid_phone(candidates: list) -> str | None:
     for raw in candidates:
         try:
-            return normalize_phone(_text(raw))
+            return normalize_phone(_text(raw["value"] if isinstance(raw, dict) else raw))
         except ValueError:
             continue
     return None

@@ -12,7 +12,8 @@ Not vobject: it stops a whole file on one bad base64 photo or quoted-printable l
 values quadratically, and does not fold photos or keep 4.0 ``data:`` URIs intact; the tests use it
 as an independent reader of what we write.
 
-The record dict (the format-neutral import pipeline, core/services/importer.py, consumes it)::
+The card's record (vcard_import.settle picks the valid primary email and phone and hands it to the
+import pipeline, core/services/importer.py)::
 
     {
         "first_name": "Ada",                 # N given (+ additional names); FN when N is empty
@@ -20,9 +21,9 @@ The record dict (the format-neutral import pipeline, core/services/importer.py, 
         "email": "ada@example.org" | None,   # the preferred (else first) EMAIL, as written
         "phone": "+44 20 7946 0958" | "",    # the preferred (else first) TEL, as written
         "organization": "Analytical Engines" | "",  # ORG, first component
-        "external_id": "urn:uuid:..." | None,       # UID
+        "external_id": "urn:uuid:..." | None,       # UID (an external id of source "vcard")
         "tags": ["Friends", ...],            # CATEGORIES
-        "extra": {                           # only the keys the card has; saved by details.apply_extra
+        "extra": {                           # only the keys the card has; saved by details.import_many
             "title": "Countess",             # TITLE
             "birthday": "1815-12-10",        # BDAY as an ISO date (cards without a year: left out + warning)
             "notes": "text",                 # NOTE (several are joined by a blank line)
@@ -49,7 +50,7 @@ import quopri
 import re
 from collections.abc import Iterator
 
-from .vcard_write import escape, fold, uid_of, write_card  # noqa: F401 - the serializer, re-exported
+from .vcard_write import write_card  # noqa: F401 - the serializer, re-exported
 
 MAX_CARD_CHARS = 4_000_000  # a card with a big photo is ~1.4 MB; more is not a contact
 MAX_VALUE_CHARS = 100_000  # any one text value

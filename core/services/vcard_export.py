@@ -1,5 +1,7 @@
 """vCard export: one contact, or every contact a list filter matches, streamed page by page
-(keyset pages of contacts.list_contacts: constant memory whatever the number of contacts)."""
+(keyset pages of contacts.list_contacts: constant memory whatever the number of contacts).
+A contact's UID is its external id from the vCard import (``contact_external_ids``, source
+``vcard``; the oldest when a merge gave it several), else one derived from its id."""
 
 from __future__ import annotations
 
@@ -7,13 +9,16 @@ import hashlib
 from collections.abc import Iterator
 
 from flask import current_app
+from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
+from ..models import ContactExternalId
 from ..models.details import ContactPhoto
 from . import contacts as contacts_service
 from .details import details_of
 from .vcard import VERSIONS, write_card
+from .vcard_import import SOURCE
 
 PAGE = 200
 
@@ -31,20 +36,32 @@ def _namespace() -> str:
     return "contacts:" + hashlib.sha256(f"vcard-uid:{secret}".encode()).hexdigest()[:32]
 
 
-def _card(contact, found: dict, version: str) -> str:
+def uids_of(contact_ids: list[int]) -> dict[int, str]:
+    """contact id -> its vCard UID, for the contacts that have one (one query)."""
+    if not contact_ids:
+        return {}
+    rows = db.session.execute(
+        select(ContactExternalId.contact_id, ContactExternalId.external_id)
+        .where(ContactExternalId.source == SOURCE, ContactExternalId.contact_id.in_(contact_ids))
+        .order_by(ContactExternalId.id.desc())
+    )
+    return dict(rows.all())  # the oldest row last, so it wins
+
+
+def _card(contact, found: dict, version: str, uid: str | None) -> str:
     photo = None
     if found["has_photo"]:
         row = db.session.get(ContactPhoto, contact.id)
         if row is not None:
             photo = (row.mime, row.data)
             db.session.expunge(row)  # a page of photos is not kept in the session
-    return write_card(contact, found, version, namespace=_namespace(), photo=photo)
+    return write_card(contact, found, version, namespace=_namespace(), uid=uid, photo=photo)
 
 
 def contact_vcard(actor, contact_id: int, version: str | None = "4.0") -> str:
     version = check_version(version)
     contact = contacts_service.get_contact(actor, contact_id)
-    return _card(contact, details_of([contact.id])[contact.id], version)
+    return _card(contact, details_of([contact.id])[contact.id], version, uids_of([contact.id]).get(contact.id))
 
 
 def stream_vcards(actor, version: str | None = "4.0", **filters) -> Iterator[str]:
@@ -58,9 +75,10 @@ def stream_vcards(actor, version: str | None = "4.0", **filters) -> Iterator[str
     def cards():
         page = first
         while True:
-            found = details_of(c.id for c in page.items)
+            ids = [c.id for c in page.items]
+            found, uids = details_of(ids), uids_of(ids)
             for contact in page.items:
-                yield _card(contact, found[contact.id], version)
+                yield _card(contact, found[contact.id], version, uids.get(contact.id))
             if not page.next_cursor:
                 return
             cursor = page.next_cursor

@@ -1,190 +1,113 @@
-"""Import a vCard file as a background job (core/services/jobs.py): each card is upserted by its
-UID, else by its email, through core/services/contacts.py and details.apply_extra; a card that
-cannot be imported is reported (``ctx.error``) and the rest of the file goes on.
+"""vCard files as records for the import pipeline (core/services/importer.py), the same way
+csv_import.py reads CSV files: the cards are read by core/services/vcard.py, then each becomes
+the pipeline's record, so a vCard import has the CSV import's dry run, upsert by key, job,
+per-card error report, resumption and permissions (core/services/import_jobs.py).
 
-Interim: the format-neutral pipeline (core/services/importer.py) will take over upsert, dry run
-and the job; then ``import_record`` is what it calls per record and this runner goes away.
+A card's record (importer.py's format)::
+
+    {"first_name", "last_name", "organization", "tags": CATEGORIES (split on commas),
+     "external_id": UID,                     # kept in contact_external_ids under SOURCE
+     "email": the first valid EMAIL (preferred first), normalized, else None,
+     "phone": the first valid TEL (preferred first), E.164, else "",
+     "extra": {"emails": the other EMAILs, "phones": every TEL (labelled, preferred first),
+               "title", "birthday", "notes", "addresses", "urls", "photo"}}
+
+plus ``warnings``: what was left out of the card (an address that is not an email, a photo that
+is a link...), which the job reports beside the rejected cards. The ref of a card is its number
+in the file (1, 2, ...).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
-from sqlalchemy import select
-
-from ..database import transaction
-from ..errors import ServiceError, ValidationError
-from ..extensions import db
-from ..models import Contact, Organization
-from ..policy import can, require, visible_team_ids, writable_teams
-from . import contacts as contacts_service
-from . import details, jobs, taxonomy
-from . import organizations as org_service
+from .details_clean import PHOTO_MAX_BYTES
 from .fields import normalize_email, normalize_phone
-from .records import int_or_none
-from .vcard import read_cards
+from .vcard import decode_file, read_cards
 
-KIND = "contacts.import_vcard"
-MAX_FILE_BYTES = 10 * 1024 * 1024
-BATCH = 25
+SOURCE = "vcard"  # the source of a card's UID among the external ids
+SNIFF_BYTES = 64 * 1024
 CARD_COUNT = re.compile(r"^[ \t]*BEGIN:VCARD[ \t\r]*$", re.IGNORECASE | re.MULTILINE)
 
 
-def start_import(actor, filename: str, data: bytes, owner_team_id=None):
-    """Check the upload and start the job; the file travels in the job's params."""
-    from .vcard import decode_file
-
-    require(actor, "contact.create")
-    if not data:
-        raise ValidationError({"file": "Choose a .vcf file."})
-    if len(data) > MAX_FILE_BYTES:
-        raise ValidationError({"file": f"At most {MAX_FILE_BYTES // (1024 * 1024)} MB."})
-    text = decode_file(data)
-    total = len(CARD_COUNT.findall(text))
-    if not total:
-        raise ValidationError({"file": "This is not a vCard file: no BEGIN:VCARD line."})
-    errors: dict = {}
-    allowed = [t.id for t in writable_teams(actor)]
-    team = int_or_none(owner_team_id, "owner_team_id", errors) if owner_team_id else None
-    if errors or (team is not None and team not in allowed):
-        raise ValidationError({"owner_team_id": "Choose one of your teams."})
-    if not allowed:
-        raise ValidationError({"owner_team_id": "You cannot create contacts in any team."})
-    name = (filename or "contacts.vcf").rsplit("/", 1)[-1][:100]
-    params = {"text": text, "filename": name, "owner_team_id": team or allowed[0]}
-    return jobs.start(actor, KIND, params, title=f"Import {name}", total=total)
+def is_vcard(path: str) -> bool:
+    """Whether the file at ``path`` is a vCard file: its first non-blank line is BEGIN:VCARD."""
+    with open(path, "rb") as fh:
+        head = decode_file(fh.read(SNIFF_BYTES))
+    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
+    return first.upper() == "BEGIN:VCARD"
 
 
-def settle(record: dict) -> tuple[dict, list[str]]:
-    """Pick a valid primary email and phone (the first valid, preferred first); the others stay
-    as extras. Returns (record, warnings)."""
-    extra = dict(record.get("extra") or {})
-    warnings: list[str] = []
-    out = dict(record, extra=extra)
-    for key, normalize in (("email", normalize_email), ("phone", normalize_phone)):
-        candidates = ([{"label": "other", "value": record[key]}] if record.get(key) else []) + list(
-            extra.get(key + "s") or []
-        )
-        primary, rest = None, []
-        for item in candidates:
-            if primary is None:
-                try:
-                    primary = normalize(item["value"])
-                    continue
-                except ValueError as exc:
-                    if key == "email":
-                        warnings.append(f"email {item['value'][:60]!r} skipped: {exc}")
-                        continue
-            rest.append(item)
-        out[key] = primary or ("" if key == "phone" else None)
-        if candidates:
-            extra[key + "s"] = rest
-    return out, warnings
+def _text(path: str) -> str:
+    with open(path, "rb") as fh:
+        return decode_file(fh.read())
 
 
-def _find(actor, record: dict) -> Contact | None:
-    contact = details.find_by_uid(actor, record["external_id"]) if record.get("external_id") else None
-    if contact is None and record.get("email"):
-        contact = db.session.scalar(select(Contact).where(Contact.email_key == record["email"].lower()))
-        if contact is not None and (contact.deleted_at is not None or not can(actor, "contact.view", contact)):
-            where = "is in the trash" if contact.deleted_at else "is not visible to you"
-            raise ValidationError({"email": f"Another contact has this email address and {where}."})
-    return contact
+def count_cards(path: str) -> int:
+    return len(CARD_COUNT.findall(_text(path)))
 
 
-def _organization_id(actor, name: str, team_id: int, cache: dict) -> int | None:
-    name = name.strip()[:200]
-    if not name:
-        return None
-    if name.lower() not in cache:
-        stmt = select(Organization.id).where(Organization.name_key == name.lower(), Organization.deleted_at.is_(None))
-        teams = visible_team_ids(actor)
-        if teams is not None:
-            stmt = stmt.where(Organization.owner_team_id.in_(teams or [-1]))
-        found = db.session.scalar(stmt.order_by(Organization.id).limit(1))
-        if found is None:
-            found = org_service.create_organization(actor, {"name": name, "owner_team_id": team_id}).id
-        cache[name.lower()] = found
-    return cache[name.lower()]
+def records(path: str, on_warning: Callable[[int, str], None] | None = None) -> Iterator[tuple[int, dict | str]]:
+    """``(card number, record | error message)`` for every card of the file at ``path``;
+    ``on_warning(card number, message)`` for what a kept card leaves out."""
+    for number, card in read_cards(_text(path)):
+        if isinstance(card, str):
+            yield number, card
+            continue
+        record = settle(card)
+        if on_warning:
+            for warning in record["warnings"]:
+                on_warning(number, f"{_name(record)}: {warning}")
+        yield number, record
 
 
-def import_record(actor, record: dict, owner_team_id: int, orgs: dict | None = None) -> tuple[str, Contact, list]:
-    """Upsert one record (by UID, else email); returns ("created" | "updated", contact, warnings)."""
-    record, warnings = settle(record)
-    contact = _find(actor, record)
-    core = {k: record[k] for k in ("first_name", "last_name", "email", "phone") if record.get(k)}
-    if record.get("organization"):
-        core["organization_id"] = _organization_id(actor, record["organization"], owner_team_id, orgs or {})
-    if contact is None:
-        outcome = "created"
-        contact = contacts_service.create_contact(actor, {**core, "owner_team_id": owner_team_id})
-    else:
-        outcome = "updated"
-        contact = contacts_service.update_contact(actor, contact.id, core, None)
-    warnings += details.apply_extra(actor, contact, record.get("extra") or {}, lenient=True)
-    if record.get("tags"):  # CATEGORIES: added to the contact's tags (created when new)
-        names = [part.strip() for tag in record["tags"] for part in str(tag).split(",") if part.strip()]
-        taxonomy.add_tags(actor, [contact.id], names[:50])
-    if record.get("external_id"):
-        details.set_uid(actor, contact, record["external_id"])
-    return outcome, contact, warnings
+def settle(card: dict) -> dict:
+    """The pipeline's record of a card read by vcard.read_cards: the first valid email and phone
+    (the preferred first) are the contact's own, the others stay among its details."""
+    extra = dict(card.get("extra") or {})
+    warnings = list(card.get("warnings") or [])
+    emails = ([{"label": "other", "value": card["email"]}] if card.get("email") else []) + list(extra.get("emails") or [])
+    email = None
+    while emails and email is None:
+        try:
+            email = normalize_email(emails[0]["value"])
+        except ValueError as exc:
+            warnings.append(f"email {emails[0]['value'][:60]!r} skipped: {exc}")
+        emails.pop(0)
+    if card.get("email"):
+        extra["emails"] = emails
+    phones = ([{"label": "other", "value": card["phone"]}] if card.get("phone") else []) + list(extra.get("phones") or [])
+    phone = ""
+    for item in phones:
+        try:
+            phone = normalize_phone(item["value"])
+            break
+        except ValueError:
+            continue
+    if phones:
+        extra["phones"] = phones
+    if len((extra.get("photo") or {}).get("data") or b"") > PHOTO_MAX_BYTES:
+        warnings.append(f"photo skipped: larger than {PHOTO_MAX_BYTES // 1024} KB.")
+        extra.pop("photo")
+    return {**card, "email": email, "phone": phone, "extra": extra, "tags": _tags(card.get("tags") or [], warnings),
+            "warnings": warnings}
 
 
-def run(ctx) -> dict:
-    """The job runner: cards in batches, each batch one transaction with its bookmark."""
-    params, actor = ctx.params, ctx.actor
-    after = int(ctx.checkpoint.get("card", 0))
-    counts = dict(ctx.checkpoint.get("counts") or {"Created": 0, "Updated": 0, "Rejected": 0})
-    total = len(CARD_COUNT.findall(params["text"])) or None
-    orgs: dict = {}
-    cards = ((n, r) for n, r in read_cards(params["text"]) if n > after)
-    done = after
-    try:
-        while True:
-            batch = [card for _, card in zip(range(BATCH), cards, strict=False)]
-            if not batch:
-                break
-            with transaction():
-                for number, record in batch:
-                    counts_key = _one(ctx, actor, number, record, params["owner_team_id"], orgs)
-                    counts[counts_key] = counts.get(counts_key, 0) + 1
-                    done = number
-                ctx.progress(done, total, checkpoint={"card": done, "counts": counts})
-    except jobs.JobCancelled:
-        _forget_file(ctx.job_id)
-        raise
-    _forget_file(ctx.job_id)
-    return {"summary": counts, "links": [{"label": "Contacts", "url": "/"}]}
+def _tags(categories: list, warnings: list) -> list[str]:
+    """CATEGORIES as tag names: split on commas (some clients escape them), at most
+    tags.MAX_NAME characters each (longer ones are left out), no duplicates."""
+    from .tags import MAX_NAME, MAX_TAGS_PER_CONTACT
 
-
-def _forget_file(job_id: int) -> None:
-    """The file is kept in the job only while it may still be resumed (the jobs list reads params)."""
-    from ..models.jobs import Job
-
-    with transaction():
-        job = db.session.get(Job, job_id)
-        job.params = {k: v for k, v in job.params.items() if k != "text"}
-
-
-def _one(ctx, actor, number: int, record, team_id: int, orgs: dict) -> str:
-    ref = f"card {number}"
-    if isinstance(record, str):
-        ctx.error(ref, record)
-        return "Rejected"
-    savepoint = db.session.begin_nested()
-    try:
-        outcome, _contact, warnings = import_record(actor, record, team_id, orgs)
-    except ServiceError as exc:
-        savepoint.rollback()
-        orgs.clear()  # organizations created in this savepoint are gone again
-        messages = getattr(exc, "errors", None)
-        text = "; ".join(f"{k}: {' '.join(v)}" for k, v in messages.items()) if messages else exc.message
-        ctx.error(ref, f"{_name(record)}: {text or 'not allowed'}")
-        return "Rejected"
-    savepoint.commit()
-    for warning in warnings:
-        ctx.error(ref, f"{_name(record)}: {warning}")
-    return outcome.capitalize()
+    names: dict = {}
+    for category in categories:
+        for part in str(category).split(","):
+            name = " ".join(part.split())
+            if len(name) > MAX_NAME:
+                warnings.append(f"category {name[:60]!r} skipped: at most {MAX_NAME} characters.")
+            elif name:
+                names.setdefault(name.lower(), name)
+    return list(names.values())[:MAX_TAGS_PER_CONTACT]
 
 
 def _name(record: dict) -> str:

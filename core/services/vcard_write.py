@@ -28,15 +28,18 @@ def fold(line: str) -> str:
     return "\r\n ".join(out) + "\r\n"
 
 
-def uid_of(contact, details: dict, namespace: str) -> str:
-    """The stored UID, else a stable one derived from the contact id and this installation."""
-    if details.get("uid"):
-        return details["uid"]
+def uid_of(contact, uid: str | None, namespace: str) -> str:
+    """``uid`` (the one the contact was imported with), else a stable one derived from the contact
+    id and this installation."""
+    if uid:
+        return uid
     return f"urn:uuid:{uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, namespace), str(contact.id))}"
 
 
-def write_card(contact, details: dict, version: str = "4.0", *, namespace: str = "contacts", photo=None) -> str:
-    """One contact as a vCard (CRLF lines, folded). ``photo``: (mime, bytes) or None."""
+def write_card(contact, details: dict, version: str = "4.0", *, namespace: str = "contacts", uid: str | None = None,
+               photo=None) -> str:
+    """One contact as a vCard (CRLF lines, folded). ``uid``: its stored vCard UID (external id of
+    source "vcard") or None; ``photo``: (mime, bytes) or None."""
     v4 = version == "4.0"
 
     def params(label: str, pref: bool = False) -> str:
@@ -47,7 +50,7 @@ def write_card(contact, details: dict, version: str = "4.0", *, namespace: str =
         return out + (";PREF=1" if pref and v4 else "")
 
     lines = ["BEGIN:VCARD", f"VERSION:{version}", "PRODID:-//Contacts//vCard export//EN",
-             f"UID:{uid_of(contact, details, namespace)}",
+             f"UID:{uid_of(contact, uid, namespace)}",
              f"FN:{escape(f'{contact.first_name} {contact.last_name}'.strip() or contact.email or '')}",
              f"N:{escape(contact.last_name)};{escape(contact.first_name)};;;"]
     if v4:

@@ -1,6 +1,6 @@
 """Contact details in the UI: the repeatable rows of the contact form, the photo (upload,
-remove, served with caching headers), vCard download of one contact or of a list filter, and
-the vCard import page (a background job with a progress bar)."""
+remove, served with caching headers), and vCard download of one contact or of a list filter
+(vCard files are imported on the import pages, core/views/imports.py)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ from ..access import login_required
 from ..errors import ValidationError
 from ..extensions import htmx
 from ..models.details import LABELS
-from ..policy import can, writable_teams
 from ..services import details as service
-from ..services import vcard_export, vcard_import
+from ..services import vcard_export
 from ..services.details import ADDRESS_FIELDS, LIST_KEYS
 from ..services.fields import format_phone
 from . import list_state
@@ -146,26 +145,3 @@ def export_vcards():
     return _vcf(stream_with_context(cards), "contacts.vcf")
 
 
-# --- vCard import ---------------------------------------------------------------------------
-
-
-@bp.route("/contacts/import-vcard", methods=["GET", "POST"])
-@login_required
-def import_vcard():
-    user = _user()
-    if not can(user, "contact.create"):
-        abort(403)
-    teams = [(t.id, t.name) for t in writable_teams(user)]
-    errors: dict = {}
-    if request.method == "POST":
-        upload = request.files.get("file")
-        data = upload.read(vcard_import.MAX_FILE_BYTES + 1) if upload else b""
-        try:
-            job = vcard_import.start_import(user, upload.filename if upload else "", data,
-                                            request.form.get("owner_team_id"))
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            return redirect(url_for("jobs.show", job_id=job.id), 303)
-    return render_template("core/contacts/import_vcard.html", teams=teams, errors=errors,
-                           max_mb=vcard_import.MAX_FILE_BYTES // (1024 * 1024)), 422 if errors else 200

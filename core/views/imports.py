@@ -1,6 +1,6 @@
-"""Import and export pages: upload a CSV, check the column mapping against a dry-run preview,
-start the import (a background job whose page shows the progress and the error report); and the
-CSV export of the contacts list with its current filters."""
+"""Import and export pages: upload a CSV or vCard file, check the column mapping (CSV) and the
+options against a dry-run preview, start the import (a background job whose page shows the
+progress and the error report); and the CSV export of the contacts list with its current filters."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def upload():
     upload_file = request.files.get("file")
     try:
         if upload_file is None or not upload_file.filename:
-            raise ValidationError({"file": "Choose a CSV file to upload."})
+            raise ValidationError({"file": "Choose a CSV or vCard file to upload."})
         token = import_jobs.save_upload(user, upload_file.stream, upload_file.filename)
         import_jobs.inspect(user, token)  # refuse unreadable files here, not on the next page
     except ValidationError as exc:
@@ -48,7 +48,11 @@ def upload():
     return redirect(url_for("imports.mapping", token=token, name=upload_file.filename[:120]), 303)
 
 
-def _mapping_from_form(width: int) -> dict:
+def _mapping_from_form(info: dict) -> dict:
+    """The column mapping of the form (a CSV file); none for a vCard file."""
+    if info["format"] == "vcard":
+        return {}
+    width = len(info["layout"].headers)
     raw = {str(i): request.form.get(f"col{i}", "") for i in range(width)}
     return csv_import.clean_mapping(raw, width)
 
@@ -60,19 +64,21 @@ def _render(token: str, *, mapping=None, form=None, errors=None, status=200):
     form = form or {}
     errors = dict(errors or {})
     mapping = info["mapping"] if mapping is None else mapping
-    key = form.get("key") or ("external_id" if "external_id" in mapping.values() else "email")
+    vcard = info["format"] == "vcard"  # cards are matched on their UID first
+    key = form.get("key") or ("external_id" if vcard or "external_id" in mapping.values() else "email")
     options_data = {"key": key, "source": form.get("source") or info["source"], "team_id": form.get("team_id")}
     outcome = None
     if not errors:
         try:
             options = import_jobs.options_from(user, options_data)
-            outcome = import_jobs.dry_run(user, token, mapping, options) if mapping else None
+            outcome = import_jobs.dry_run(user, token, mapping, options) if mapping or vcard else None
         except ValidationError as exc:
             errors.update(_errors(exc))
     return page(
         "core/imports/mapping.html", "preview", status=status if not errors else 422,
         token=token, name=request.args.get("name") or form.get("name") or "", layout=layout, mapping=mapping,
-        rows=info["rows"], targets=csv_import.targets(), preset_label=csv_import.PRESET_LABELS[layout.preset],
+        vcard=vcard, rows=info["rows"], targets=csv_import.targets(),
+        preset_label=csv_import.PRESET_LABELS[layout.preset] if layout else "vCard",
         options=options_data, teams=[(t.id, t.name) for t in writable_teams(user)], outcome=outcome,
         preview_rows=import_jobs.PREVIEW_ROWS, errors=errors,
     )
@@ -90,9 +96,8 @@ def mapping(token: str):
 @bp.post(f"/imports/{TOKEN}/preview")
 @login_required
 def preview(token: str):
-    layout = csv_import.sniff(import_jobs.upload_path(_user(), token))
     try:
-        mapping = _mapping_from_form(len(layout.headers))
+        mapping = _mapping_from_form(import_jobs.inspect(_user(), token))
     except ValidationError as exc:
         return _render(token, mapping={}, form=request.form, errors=_errors(exc))
     return _render(token, mapping=mapping, form=request.form)
@@ -102,9 +107,9 @@ def preview(token: str):
 @login_required
 def start(token: str):
     user = _user()
-    layout = csv_import.sniff(import_jobs.upload_path(user, token))
+    info = import_jobs.inspect(user, token)
     try:
-        mapping = _mapping_from_form(len(layout.headers))
+        mapping = _mapping_from_form(info)
         options = import_jobs.options_from(user, request.form)
     except ValidationError as exc:
         return _render(token, mapping=None, form=request.form, errors=_errors(exc))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from core.extensions import db
@@ -100,21 +98,3 @@ def test_export_with_filters_and_versions(member_api, app, team):
     assert member_api.get("/api/v1/exports/contacts.vcf?version=2.1").status_code == 422
     assert member_api.get("/api/v1/exports/contacts.vcf?sort=bogus").status_code == 422
     assert member_api.get("/api/v1/exports/contacts.vcf?cursor=x").status_code == 422
-
-
-def test_import_starts_a_job_that_reports_per_card_errors(member_api, viewer_api, team):
-    vcf = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lovelace;Ada;;;\r\nEMAIL:ada@example.org\r\nTITLE:Countess\r\nEND:VCARD\r\n"
-           b"BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:1\r\nEND:VCARD\r\n")
-    answer = member_api.post("/api/v1/imports/vcard", data={"file": (io.BytesIO(vcf), "people.vcf")},
-                             content_type="multipart/form-data")
-    assert answer.status_code == 202, answer.json
-    job = member_api.get(answer.headers["Location"]).json
-    assert job["status"] == "done" and job["result"]["summary"] == {"Created": 1, "Updated": 0, "Rejected": 1}
-    assert job["errors"] == [{"ref": "card 2", "message": "The card has no name and no email address."}]
-    listed = member_api.get("/api/v1/contacts").json["items"]
-    assert [(c["email"], c["title"]) for c in listed] == [("ada@example.org", "Countess")]
-    missing = member_api.post("/api/v1/imports/vcard", data={}, content_type="multipart/form-data")
-    assert missing.status_code == 422 and "file" in missing.json["errors"]["json"]
-    denied = viewer_api.post("/api/v1/imports/vcard", data={"file": (io.BytesIO(vcf), "p.vcf")},
-                             content_type="multipart/form-data")
-    assert denied.status_code == 403

@@ -1,5 +1,5 @@
 """Contact details through the services (core/services/details.py, details_merge.py): validation,
-audit, versions, permissions, the photo, apply_extra and the merge contract."""
+audit, versions, permissions, the photo, import_many and the merge contract."""
 
 from __future__ import annotations
 
@@ -93,8 +93,6 @@ def test_viewers_and_outsiders_cannot_change_details(ctx, team, viewer, outsider
     contact = contact_in(team)
     with pytest.raises(PermissionDenied):
         details.update_contact(actor(viewer), contact.id, {"title": "x"}, None)
-    with pytest.raises(PermissionDenied):
-        details.apply_extra(actor(viewer), contact, {"title": "x"})
     with pytest.raises(NotFound):
         details.set_photo(actor(outsider), contact.id, PNG)
     with pytest.raises(NotFound):
@@ -118,19 +116,26 @@ def test_photo_set_replace_remove_and_limits(ctx, team, member):
     assert sum(1 for c in actions if "photo" in c) == 3
 
 
-def test_apply_extra_is_lenient_and_returns_warnings(ctx, team, member):
-    contact = contact_in(team, email="ada@example.org")
-    warnings = details.apply_extra(actor(member), contact, {
-        "emails": [{"label": "work", "value": "nope"}, {"label": "home", "value": "h@example.org"}],
-        "phones": [{"label": "work", "value": "(111) 555-1111"}, {"label": "home", "value": "BusinessPhone"}],
-        "birthday": "--1231", "title": "T" * 300, "notes": "Hello",
-        "photo": {"mime": "image/jpeg", "data": b"not an image"},
-    })
-    found = details.details_of([contact.id])[contact.id]
-    assert found["emails"] == [{"label": "home", "value": "h@example.org"}]
-    assert found["phones"] == [{"label": "work", "value": "(111) 555-1111"}]  # kept as written
-    assert found["notes"] == "Hello" and found["title"] == "" and found["birthday"] is None and not found["has_photo"]
-    assert len(warnings) == 5 and any(w.startswith("photo skipped") for w in warnings)
+def test_import_many_is_lenient_and_sets_the_photo(ctx, team, member):
+    from core.database import transaction
+
+    contact, other = contact_in(team, email="ada@example.org"), contact_in(team, email="bob@example.org")
+    with transaction():
+        changed = details.import_many(actor(member), [(db.session.merge(contact), {
+            "emails": [{"label": "work", "value": "nope"}, {"label": "home", "value": "h@example.org"}],
+            "phones": [{"label": "work", "value": "(111) 555-1111"}, {"label": "home", "value": "BusinessPhone"}],
+            "birthday": "--1231", "title": "T" * 300, "notes": "Hello", "photo": {"mime": "image/jpeg", "data": JPEG},
+        }), (db.session.merge(other), {"photo": {"mime": "image/jpeg", "data": b"not an image"}})])
+    assert changed == 1
+    found = details.details_of([contact.id, other.id])
+    assert found[contact.id]["emails"] == [{"label": "home", "value": "h@example.org"}]
+    assert found[contact.id]["phones"] == [{"label": "work", "value": "(111) 555-1111"}]  # kept as written
+    assert found[contact.id]["notes"] == "Hello" and found[contact.id]["title"] == ""
+    assert found[contact.id]["birthday"] is None and found[contact.id]["has_photo"]
+    assert not found[other.id]["has_photo"]
+    [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_id == contact.id,
+                                                          AuditEntry.action == "updated")).all()
+    assert {"emails", "phones", "notes", "photo"} <= set(entry.changes)
 
 
 # --- merge contract ------------------------------------------------------------------------------

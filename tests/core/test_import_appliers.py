@@ -1,6 +1,6 @@
 """What an import carries beyond the contact's columns reaches the right place: CSV tags become
 tags (added, never removed), job title, notes and further phones become contact details, and a
-vCard's CATEGORIES become tags."""
+vCard's CATEGORIES become tags and its labelled phones and URLs contact details."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import Contact
-from core.services import contacts, details, import_jobs, tags, vcard_import
+from core.services import contacts, details, import_jobs, tags
 from tests.core.test_import import _user, import_file
 
 CSV = (
@@ -42,12 +42,18 @@ def test_a_csv_import_saves_tags_and_details(ctx, member):
     assert len(details.details_of([ada.id])[ada.id]["phones"]) == 1
 
 
-def test_vcard_categories_become_tags(ctx, member):
+def test_vcard_categories_labelled_phones_and_details_arrive(ctx, member):
     actor = _user(member.id)
-    card = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.org", "tags": ["Navy, Code"],
-            "extra": {}}
-    outcome, contact, _warnings = vcard_import.import_record(actor, card, member.teams[0].id)
-    assert outcome == "created" and _tag_names(contact) == ["Code", "Navy"]
+    card = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Hopper;Grace;;;\r\nEMAIL:grace@example.org\r\nCATEGORIES:Navy,Code\r\n"
+            b"TEL;TYPE=work:+1 415 555 0123\r\nTEL;TYPE=cell:555\r\nTEL;TYPE=home:+1 212 555 0100\r\n"
+            b"URL:https://example.org\r\nEND:VCARD\r\n")
+    job = import_file(actor, card, key="external_id")
+    assert job.status == "done" and job.error_count == 0, job.errors
+    grace = db.session.scalar(select(Contact).where(Contact.email_key == "grace@example.org"))
+    assert _tag_names(grace) == ["Code", "Navy"] and grace.phone == "+14155550123"
+    found = details.details_of([grace.id])[grace.id]
+    assert found["phones"] == [{"label": "mobile", "value": "555"}, {"label": "home", "value": "+12125550100"}]
+    assert found["urls"] == [{"label": "other", "value": "https://example.org"}]
 
 
 def test_the_dry_run_preview_names_look_alikes_of_rows_it_would_create(ctx, member):

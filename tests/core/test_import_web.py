@@ -1,4 +1,5 @@
-"""The import pages and POST /api/v1/imports: upload, mapping with preview, start, errors as 4xx."""
+"""The import pages and POST /api/v1/imports: upload (CSV or vCard), mapping with preview, start,
+errors as 4xx."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from core.models import Contact, Job
 from tests.core.test_api_contacts import Api, make_token
 
 CSV = b"First Name,Last Name,E-mail Address,Company\nAda,Lovelace,ada@example.org,Engines\nBad,Mail,nope,\n"
+VCF = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u-ada\r\nN:Lovelace;Ada;;;\r\nEMAIL:ada@example.org\r\nTITLE:Countess\r\n"
+       b"END:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nTEL:1\r\nEND:VCARD\r\n")
 
 
 def _upload(client, data=CSV, name="people.csv"):
@@ -46,13 +49,35 @@ def test_upload_preview_and_start(app, member_client):
     assert _count(app) == 1
 
 
+def test_a_vcard_upload_previews_without_columns_and_starts(app, member_client, viewer_client):
+    index = member_client.get("/").get_data(as_text=True)
+    assert "Import CSV or vCards" in index
+    response = _upload(member_client, VCF, "people.vcf")
+    assert response.status_code == 303
+    text = member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "vCard file" in text and "<h2>Columns</h2>" not in text and 'name="source"' not in text
+    assert re.search(r'<option value="external_id" selected>The card&#39;s UID</option>', text)
+    assert "<strong>1</strong> to create" in text and "<strong>1</strong> rejected" in text
+    assert "The card has no name and no email address." in text and _count(app) == 0
+    token = response.headers["Location"].split("/imports/")[1].split("?")[0]
+    preview = member_client.post(f"/imports/{token}/preview", data={"key": "email"}, headers={"HX-Request": "true"})
+    assert preview.status_code == 200 and re.search(r'<option value="email" selected>', preview.get_data(as_text=True))
+    started = member_client.post(f"/imports/{token}/start", data={"key": "external_id", "name": "people.vcf"})
+    assert started.status_code == 303
+    job_page = member_client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "Import people.vcf" in job_page and "Created" in job_page and "1 problem" in job_page
+    assert _count(app) == 1
+    assert viewer_client.post("/imports", data={"file": (io.BytesIO(VCF), "p.vcf")},
+                              content_type="multipart/form-data").status_code == 403
+
+
 def test_bad_uploads_are_4xx_naming_the_problem(member_client):
     empty = _upload(member_client, b"")
     assert empty.status_code == 422 and "empty" in empty.get_data(as_text=True)
     junk = _upload(member_client, bytes(range(256)) * 40)
     assert junk.status_code == 422 and "binary" in junk.get_data(as_text=True)
     missing = member_client.post("/imports", data={}, content_type="multipart/form-data")
-    assert missing.status_code == 422 and "Choose a CSV file" in missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "Choose a CSV or vCard file" in missing.get_data(as_text=True)
     assert member_client.get("/imports/u1-0000").status_code == 422
     assert member_client.post("/imports/nope/start", data={}).status_code == 422
 
@@ -95,6 +120,27 @@ def test_api_import_returns_the_job(app, member):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Job)) == 2
     assert _count(app) == 1
+
+
+def test_api_imports_a_vcard_file_with_per_card_errors(app, member, viewer):
+    api = Api(app, make_token(app, member))
+    answer = api.post("/api/v1/imports", data={"file": (io.BytesIO(VCF), "people.vcf")},
+                      content_type="multipart/form-data")
+    assert answer.status_code == 202, answer.json
+    job = answer.json
+    assert job["status"] == "done" and job["result"]["summary"]["Created"] == 1
+    assert job["errors"] == [{"ref": 2, "message": "The card has no name and no email address."}]
+    listed = api.get("/api/v1/contacts").json["items"]
+    assert [(c["email"], c["title"]) for c in listed] == [("ada@example.org", "Countess")]
+    mapped = api.post("/api/v1/imports", data={"file": (io.BytesIO(VCF), "p.vcf"), "mapping": '{"0": "email"}'},
+                      content_type="multipart/form-data")
+    assert mapped.status_code == 422 and "mapping" in mapped.json["errors"]["json"]
+    dry = api.post("/api/v1/imports", data={"file": (io.BytesIO(VCF), "p.vcf"), "dry_run": "true"},
+                   content_type="multipart/form-data")
+    assert dry.json["result"]["summary"]["Unchanged"] == 1  # found again by its UID
+    viewer_api = Api(app, make_token(app, viewer))
+    assert viewer_api.post("/api/v1/imports", data={"file": (io.BytesIO(VCF), "p.vcf")},
+                           content_type="multipart/form-data").status_code == 403
 
 
 def test_api_import_errors_name_the_field(app, member, viewer):

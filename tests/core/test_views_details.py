@@ -118,18 +118,4 @@ def test_vcard_download_of_one_contact_and_of_the_list(app, member_client, outsi
     assert listed.count("BEGIN:VCARD") == 1 and "FN:Grace Hopper" in listed
     assert member_client.get("/contacts/export.vcf?organization_id=x").status_code == 422
     index = member_client.get("/").get_data(as_text=True)
-    assert "Export vCards" in index and "Import vCards" in index
-
-
-def test_import_page_starts_a_job_and_shows_its_progress(app, member_client, viewer_client, team):
-    page = member_client.get("/contacts/import-vcard")
-    assert page.status_code == 200 and 'type="file"' in page.get_data(as_text=True)
-    assert viewer_client.get("/contacts/import-vcard").status_code == 403
-    empty = member_client.post("/contacts/import-vcard", data={}, content_type="multipart/form-data")
-    assert empty.status_code == 422 and "Choose a .vcf file." in empty.get_data(as_text=True)
-    vcf = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Hopper;Grace;;;\r\nEND:VCARD\r\n"
-    started = member_client.post("/contacts/import-vcard", data={"file": (io.BytesIO(vcf), "g.vcf")},
-                                 content_type="multipart/form-data")
-    assert started.status_code == 303 and "/jobs/" in started.headers["Location"]
-    job_page = member_client.get(started.headers["Location"]).get_data(as_text=True)
-    assert "Import g.vcf" in job_page and "Created" in job_page
+    assert "Export vCards" in index

@@ -1,6 +1,6 @@
-"""Import in a real browser: upload a CSV, check the mapping and the dry-run preview, start, follow
-the job's progress bar to the end, and find the new contacts in the list; then the export link
-carries the list's current filters."""
+"""Import in a real browser: upload a CSV (or a vCard file), check the mapping and the dry-run
+preview, start, follow the job's progress bar to the end, and find the new contacts in the list;
+then the export link carries the list's current filters."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_upload_preview_start_and_see_the_contacts(logged_in, live_server, settl
     expect(page.get_by_role("heading", name="Import contacts")).to_be_visible()
     path = tmp_path / "people.csv"
     path.write_text(CSV, encoding="utf-8")
-    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_label("CSV or vCard file").set_input_files(str(path))
     page.get_by_role("button", name="Upload and preview").click()
 
     expect(page.get_by_role("heading", name="Import people.csv")).to_be_visible()
@@ -56,6 +56,43 @@ def test_upload_preview_start_and_see_the_contacts(logged_in, live_server, settl
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="Grace Hopper")).to_contain_text("US Navy")
     expect(rows.filter(has_text="Katherine Johnson")).to_be_visible()
+
+
+VCF = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:g-1\r\nN:Hopper;Grace;;;\r\nEMAIL:grace@navy.example.org\r\n"
+    "ORG:US Navy\r\nCATEGORIES:Navy\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Johnson;K=C3=A4therine\r\n"
+    "TEL;CELL:+1 415 555 0123\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:1\r\nEND:VCARD\r\n"
+)
+
+
+def test_a_vcard_file_previews_and_imports_on_the_same_pages(logged_in, live_server, shot, tmp_path):
+    page = logged_in
+    page.get_by_role("link", name="Import CSV or vCards").click()
+    path = tmp_path / "phone.vcf"
+    path.write_text(VCF, encoding="utf-8")
+    page.get_by_label("CSV or vCard file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and preview").click()
+
+    expect(page.get_by_role("heading", name="Import phone.vcf")).to_be_visible()
+    expect(page.get_by_role("heading", name="Columns")).to_have_count(0)
+    expect(page.get_by_label("Match existing contacts on")).to_have_value("external_id")
+    counts = page.locator("#import-preview-counts")
+    expect(counts).to_contain_text("2 to create")
+    expect(counts).to_contain_text("1 rejected")
+    expect(page.locator(".would-reject")).to_contain_text("no name and no email")
+    shot(page, "vcard-preview")
+
+    page.get_by_role("button", name="Start the import").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    expect(page.locator(".job-status")).to_have_text("Done")
+    expect(page.get_by_role("link", name=re.compile(r"1 problem"))).to_be_visible()
+    page.get_by_role("link", name="See the contacts").click()
+    rows = page.locator("#rows tr[id^='contact-']")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Grace Hopper")).to_contain_text("US Navy")
+    expect(rows.filter(has_text="Kätherine Johnson")).to_be_visible()
 
 
 def test_export_link_carries_the_current_filters(logged_in, live_server, make_contact, settled):
