@@ -6,7 +6,7 @@ A UID that two contacts shared (the old column was not unique) stays with the ol
 a (vcard, UID) pair already in contact_external_ids is kept as it is. SQLite: a plain
 ALTER TABLE ... DROP COLUMN on contact_details (3.35+); ``contacts`` is not touched.
 
-Revision ID: core_0013_external_ids
+Revision ID: core_0013
 Revises: core_0012
 Create Date: 2026-11-24 03:40:00
 
@@ -14,7 +14,7 @@ Create Date: 2026-11-24 03:40:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "core_0013_external_ids"
+revision = "core_0013"
 down_revision = "core_0012"
 branch_labels = None
 depends_on = None

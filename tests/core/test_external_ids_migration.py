@@ -1,4 +1,4 @@
-"""Revision core_0013_external_ids: every vCard UID kept in contact_details.uid moves to
+"""Revision core_0013: every vCard UID kept in contact_details.uid moves to
 contact_external_ids (source "vcard") and the column goes; downgrading brings them back. On SQLite
 the column is dropped in place (contacts is never copied: its full-text triggers stay)."""
 
