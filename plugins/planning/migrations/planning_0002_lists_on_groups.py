@@ -29,19 +29,20 @@ depends_on = "core_0019"  # contact_group_members.added_by_id
 
 MAX_NAME = 200
 
-lists = sa.table(
-    "planning_lists", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("name_key", sa.String),
-    sa.column("description", sa.Text), sa.column("owner_team_id", sa.Integer),
-    sa.column("created_by_id", sa.Integer), sa.column("created_at", sa.DateTime), sa.column("updated_at", sa.DateTime),
-)
+
+def _named_set(name: str):
+    """A list and a group have the same columns (which is why one became the other)."""
+    return sa.table(
+        name, sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("name_key", sa.String),
+        sa.column("description", sa.Text), sa.column("owner_team_id", sa.Integer),
+        sa.column("created_by_id", sa.Integer), sa.column("created_at", sa.DateTime), sa.column("updated_at", sa.DateTime),
+    )
+
+
+lists, groups = _named_set("planning_lists"), _named_set("contact_groups")
 list_members = sa.table(
     "planning_list_members", sa.column("list_id", sa.Integer), sa.column("contact_id", sa.Integer),
     sa.column("added_at", sa.DateTime), sa.column("added_by_id", sa.Integer),
-)
-groups = sa.table(
-    "contact_groups", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("name_key", sa.String),
-    sa.column("description", sa.Text), sa.column("owner_team_id", sa.Integer),
-    sa.column("created_by_id", sa.Integer), sa.column("created_at", sa.DateTime), sa.column("updated_at", sa.DateTime),
 )
 group_members = sa.table(
     "contact_group_members", sa.column("group_id", sa.Integer), sa.column("contact_id", sa.Integer),
