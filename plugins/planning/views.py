@@ -8,28 +8,18 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, redirect, request, url_for
-from sqlalchemy import select
 
 from core.access import login_required
-from core.extensions import db
 
 from . import legacy
-from .models import LegacyList
+from .services import group_of
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
 
 # GET keeps a 301 (browsers and bookmarks); other methods a 308 so a script's POST stays a POST.
 ANY = ["GET", "HEAD", "POST", "DELETE"]
 # Views that read the contacts list's filters (see core/views/list_state.py and core/api/lists.py).
-MAX_ID = 2**31 - 1  # INTEGER ids: PostgreSQL refuses a larger number outright
 FILTERED = {"contacts.index", "imports.export", "details.export_vcards", "api_contacts.list_contacts"}
-
-
-def group_of(list_id: int) -> int | None:
-    """The group that list ``list_id`` became, or None (never a list, or its group was deleted)."""
-    if not 0 < list_id <= MAX_ID:
-        return None
-    return db.session.scalar(select(LegacyList.group_id).where(LegacyList.list_id == list_id))
 
 
 def _moved(url: str):
