@@ -90,7 +90,7 @@ def contacts_job_runners():
 
         @hookimpl
         def contacts_job_runners():
-            return {"planning.refresh": refresh_all_lists}
+            return {"campaigns.refresh": refresh_all_campaigns}
     """
 
 
@@ -150,7 +150,7 @@ def contacts_nav_items(user):
 
         @hookimpl
         def contacts_nav_items(user):
-            return [NavItem("Lists", url_for("planning.lists"), order=30)]
+            return [NavItem("Campaigns", url_for("campaigns.index"), order=30)]
     """
 
 
@@ -214,11 +214,11 @@ def contacts_bulk_actions():
         @hookimpl
         def contacts_bulk_actions():
             def add(actor, contact_ids, params):
-                changed = sum(add_member(actor, int(params["list_id"]), cid) for cid in contact_ids)
+                changed = sum(add_member(actor, int(params["campaign_id"]), cid) for cid in contact_ids)
                 return changed, 0
 
-            return [BulkAction("list_add", "Add to list", add,
-                               fields=(BulkField("list_id", "List", options=writable_list_options),))]
+            return [BulkAction("campaign_add", "Add to campaign", add,
+                               fields=(BulkField("campaign_id", "Campaign", options=writable_campaign_options),))]
     """
 
 
@@ -230,7 +230,7 @@ def contacts_contact_actions(contact, user):
 
         @hookimpl
         def contacts_contact_actions(contact, user):
-            return [Action("Add to list", url_for("planning.add_form", contact_id=contact.id))]
+            return [Action("Add to campaign", url_for("campaigns.add_form", contact_id=contact.id))]
     """
 
 

@@ -189,6 +189,7 @@ def _bulk(actor, contact_ids, group_id, adding: bool) -> BulkResult:
     group = get_group(actor, gid)
     require(actor, "group.edit", group)
     result = BulkResult()
+    by = getattr(actor, "id", None)
     with transaction():
         for contacts in editable_chunks(actor, contact_ids, result):
             ids = [c.id for c in contacts]
@@ -200,7 +201,7 @@ def _bulk(actor, contact_ids, group_id, adding: bool) -> BulkResult:
                     continue
                 if adding:
                     db.session.execute(insert(GroupMember), [{"group_id": group.id, "contact_id": c.id,
-                                                              "added_at": utcnow()}])
+                                                              "added_at": utcnow(), "added_by_id": by}])
                     change = {"group_ids": (None, group.id)}
                 else:
                     db.session.execute(delete(GroupMember).where(GroupMember.group_id == group.id,
@@ -294,8 +295,8 @@ def set_contact_groups(actor, contact: Contact, wanted_ids: list[int]) -> dict:
         db.session.execute(delete(GroupMember).where(GroupMember.contact_id == contact.id,
                                                      GroupMember.group_id.in_(remove)))
     if add:
-        db.session.execute(insert(GroupMember), [{"group_id": g, "contact_id": contact.id, "added_at": utcnow()}
-                                                 for g in sorted(add)])
+        db.session.execute(insert(GroupMember), [{"group_id": g, "contact_id": contact.id, "added_at": utcnow(),
+                                                  "added_by_id": getattr(actor, "id", None)} for g in sorted(add)])
     if not add and not remove:
         return {}
     return {"group_ids": (", ".join(map(str, sorted(current))), ", ".join(map(str, sorted(wanted))))}
@@ -325,24 +326,32 @@ def filter_options(user) -> list[tuple[str, str]]:
 # --- merge ---------------------------------------------------------------------------------------
 
 
+def _row(group_id: int, contact_id: int, item: list) -> dict:
+    """A membership row from an undo record item ``[group id, added_at, added_by]`` (records
+    written before core_0019 have no ``added_by``)."""
+    return {"group_id": group_id, "contact_id": contact_id, "added_at": datetime.fromisoformat(item[1]),
+            "added_by_id": item[2] if len(item) > 2 else None}
+
+
 def move_rows(source_id: int, target_id: int) -> dict:
-    rows = db.session.execute(select(GroupMember.group_id, GroupMember.added_at)
+    rows = db.session.execute(select(GroupMember.group_id, GroupMember.added_at, GroupMember.added_by_id)
                               .where(GroupMember.contact_id == source_id).order_by(GroupMember.group_id)).all()
     if not rows:
         return {}
     have = set(db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == target_id)))
-    moved = [[g, at.isoformat()] for g, at in rows if g not in have]
-    dropped = [[g, at.isoformat()] for g, at in rows if g in have]
+    moved = [[g, at.isoformat(), by] for g, at, by in rows if g not in have]
+    dropped = [[g, at.isoformat(), by] for g, at, by in rows if g in have]
     db.session.execute(delete(GroupMember).where(GroupMember.contact_id == source_id))
     if moved:
-        db.session.execute(insert(GroupMember), [{"group_id": g, "contact_id": target_id,
-                                                  "added_at": datetime.fromisoformat(at)} for g, at in moved])
+        db.session.execute(insert(GroupMember), [_row(item[0], target_id, item) for item in moved])
     return {"moved": moved, "dropped": dropped}
 
 
 def unmove_rows(source_id: int, target_id: int, record: dict) -> int:
-    moved = [(int(g), at) for g, at in record.get("moved") or []]
-    everything = moved + [(int(g), at) for g, at in record.get("dropped") or []]
+    from ..models import User
+
+    moved = [(int(item[0]), item) for item in record.get("moved") or []]
+    everything = moved + [(int(item[0]), item) for item in record.get("dropped") or []]
     if not everything:
         return 0
     if moved:
@@ -350,8 +359,11 @@ def unmove_rows(source_id: int, target_id: int, record: dict) -> int:
                                                      GroupMember.group_id.in_([g for g, _ in moved])))
     existing = set(db.session.scalars(select(ContactGroup.id).where(ContactGroup.id.in_([g for g, _ in everything]))))
     held = set(db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == source_id)))
-    back = [(g, at) for g, at in everything if g in existing and g not in held]
+    back = [_row(g, source_id, item) for g, item in everything if g in existing and g not in held]
+    users = {row["added_by_id"] for row in back if row["added_by_id"]}
+    users = set(db.session.scalars(select(User.id).where(User.id.in_(users)))) if users else set()
+    for row in back:  # a user removed since cannot be pointed at
+        row["added_by_id"] = row["added_by_id"] if row["added_by_id"] in users else None
     if back:
-        db.session.execute(insert(GroupMember), [{"group_id": g, "contact_id": source_id,
-                                                  "added_at": datetime.fromisoformat(at)} for g, at in back])
+        db.session.execute(insert(GroupMember), back)
     return len(back)

@@ -213,7 +213,7 @@ def merged(target, source, actor) -> dict | None:
         return None
     audit.record(actor, "merged", "contact", target.id, {
         "tag_ids": (None, ", ".join(map(str, tag_record.get("moved", [])))),
-        "group_ids": (None, ", ".join(str(g) for g, _ in group_record.get("moved", []))),
+        "group_ids": (None, ", ".join(str(item[0]) for item in group_record.get("moved", []))),
         "merged_from": (None, source.id),
     })
     return {"tags": tag_record, "groups": group_record}

@@ -118,7 +118,7 @@ def _plugin_filters():
 
 def _row_actions(contacts) -> dict:
     """Plugin buttons per row. The hook is called for every contact: its answer may depend on the
-    contact (planning's "Add to list" only where the user may edit), so it is not templated."""
+    contact (a plugin's action may be offered only where the user may edit), so it is not templated."""
     user = _user()
     relay = hook().contacts_contact_actions
     return {c.id: collect(relay(contact=c, user=user)) for c in contacts}

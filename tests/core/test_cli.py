@@ -198,7 +198,7 @@ def test_db_commands_upgrade_heads_and_downgrade_a_plugin(make_app):  # noqa: F8
     assert upgrade.exit_code == 0, upgrade.output
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-    assert {"contacts", "communications", "planning_lists"} <= tables
+    assert {"contacts", "communications", "planning_legacy_lists"} <= tables
     current = runner.invoke(cli, ["db", "current"])
     assert current.exit_code == 0
 
@@ -529,7 +529,7 @@ def test_serve_prepares_the_database_before_starting_the_children(make_app, monk
     with app.app_context():
         from sqlalchemy import func, inspect
 
-        assert "planning_lists" in inspect(db.engine).get_table_names()
+        assert "planning_legacy_lists" in inspect(db.engine).get_table_names()
         assert db.session.scalar(select(func.count()).select_from(ContactType)) > 0
         assert db.session.scalar(select(func.count()).select_from(User)) == 1
         db.session.remove()

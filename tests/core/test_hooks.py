@@ -18,9 +18,10 @@ from core import create_app, hookimpl
 from core.access import login_required
 from core.errors import PermissionDenied, ValidationError
 from core.extensions import db
-from core.models import Contact
+from core.models import Contact, GroupMember
 from core.plugins import collect
 from core.services import contacts as contact_service
+from core.services import groups
 from core.services import organizations as org_service
 from core.tasks import enqueue
 from core.ui import Action, NavItem, Panel, SearchFilter
@@ -283,7 +284,6 @@ def _plugin_rows(contact_id) -> dict:
     from plugins.communications.models import Communication
     from plugins.communications.models_prefs import Consent, ConsentChange, Preferences
     from plugins.monitoring.models import Activity
-    from plugins.planning.models import ListMember
 
     def rows(*columns, where):
         return sorted(db.session.execute(select(*columns).where(where)).all())
@@ -297,8 +297,8 @@ def _plugin_rows(contact_id) -> dict:
         "consent_history": rows(ConsentChange.id, ConsentChange.contact_id, ConsentChange.status,
                                 where=ConsentChange.contact_id == contact_id),
         "preferences": rows(Preferences.contact_id, Preferences.timezone, where=Preferences.contact_id == contact_id),
-        "planning": rows(ListMember.list_id, ListMember.contact_id, ListMember.added_at, ListMember.added_by_id,
-                         where=ListMember.contact_id == contact_id),
+        "groups": rows(GroupMember.group_id, GroupMember.contact_id, GroupMember.added_at, GroupMember.added_by_id,
+                       where=GroupMember.contact_id == contact_id),
         "monitoring": rows(Activity.id, Activity.contact_id, Activity.entity_type, where=Activity.contact_id == contact_id),
         "collaboration": rows(Note.id, Note.contact_id, Note.body, where=Note.contact_id == contact_id),
     }
@@ -310,7 +310,6 @@ def test_contacts_contacts_unmerged_round_trip_for_all_plugins(app, ctx, member,
     from plugins.collaboration import services as notes
     from plugins.communications import preferences
     from plugins.communications import services as comms
-    from plugins.planning import services as planning
 
     t = db.session.merge(team)
     target, source = factories.contact(t, "Ada", "One"), factories.contact(t, "Ada", "Two")
@@ -321,9 +320,9 @@ def test_contacts_contacts_unmerged_round_trip_for_all_plugins(app, ctx, member,
                                  (target_id, "email", "opted_in")):
         preferences.set_consent(member, cid, {"channel": channel, "status": status, "source": "form", "note": ""})
     preferences.set_preferences(member, source_id, {"timezone": "Europe/Rome"})
-    only_source, both = planning.create_list(member, {"name": "A"}).id, planning.create_list(member, {"name": "B"}).id
-    for list_id, cid in ((only_source, source_id), (both, source_id), (both, target_id)):
-        planning.add_member(member, list_id, cid)
+    only_source, both = groups.create_group(member, {"name": "A"}).id, groups.create_group(member, {"name": "B"}).id
+    for group_id, cid in ((only_source, source_id), (both, source_id), (both, target_id)):
+        groups.add_member(member, group_id, cid)
     notes.add_note(member, source_id, "met at the conference")
     notes.add_note(member, target_id, "the target's note")
     before = {cid: _plugin_rows(cid) for cid in (source_id, target_id)}
@@ -335,7 +334,7 @@ def test_contacts_contacts_unmerged_round_trip_for_all_plugins(app, ctx, member,
         undo.update(answer)
     db.session.commit()
     undo = json.loads(json.dumps(undo))  # stored by the core as JSON
-    assert set(undo) == {"communications", "planning", "monitoring", "collaboration"}
+    assert set(undo) == {"communications", "core_taxonomy", "monitoring", "collaboration"}
     merged = _plugin_rows(source_id)
     # Everything moved, except the source's email consent: the target had its own (the opt-out won there).
     assert [c.channel for c in merged.pop("consents")] == ["email"] and not any(merged.values())

@@ -8,16 +8,14 @@ from sqlalchemy import select
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.extensions import db
-from core.models import AuditEntry, Contact, Merge
+from core.models import AuditEntry, Contact, GroupMember, Merge
 from core.services import contacts as contact_service
-from core.services import merges
+from core.services import groups, merges
 from plugins.collaboration import services as notes
 from plugins.collaboration.models import Note
 from plugins.communications import services as comms
 from plugins.communications.models import Communication
 from plugins.monitoring.models import Activity
-from plugins.planning import services as planning
-from plugins.planning.models import ListMember
 from tests import factories
 
 
@@ -27,7 +25,7 @@ def _team(t):
 
 @pytest.fixture
 def pair(ctx, member, team):
-    """Two Grace Hoppers with notes, communications, list memberships (one list holds both) and activity."""
+    """Two Grace Hoppers with notes, communications, group memberships (one group holds both) and activity."""
     t = _team(team)
     org = factories.organization(t, "Navy")
     target = factories.contact(t, "Grace", "Hopper", phone="+442079460001", organization_id=org.id).id
@@ -35,10 +33,10 @@ def pair(ctx, member, team):
     for cid in (target, source, source):
         notes.add_note(member, cid, f"note on {cid}")
     comms.log_communication(member, source, {"type": "call", "subject": "hello"})
-    both = planning.create_list(member, {"name": "Both"})
-    only = planning.create_list(member, {"name": "Source only"})
-    for lst, cid in ((both, target), (both, source), (only, source)):
-        planning.add_member(member, lst.id, cid)
+    both = groups.create_group(member, {"name": "Both"})
+    only = groups.create_group(member, {"name": "Source only"})
+    for group, cid in ((both, target), (both, source), (only, source)):
+        groups.add_member(member, group.id, cid)
     contact_service.update_contact(member, source, {"status": "lead"}, None)  # activity on the source
     return target, source
 
@@ -51,7 +49,8 @@ def state(target_id: int, source_id: int) -> dict:
     rows = {
         "notes": select(Note.id, Note.contact_id).where(Note.contact_id.in_(ids)),
         "communications": select(Communication.id, Communication.contact_id).where(Communication.contact_id.in_(ids)),
-        "lists": select(ListMember.list_id, ListMember.contact_id, ListMember.added_at).where(ListMember.contact_id.in_(ids)),
+        "groups": select(GroupMember.group_id, GroupMember.contact_id, GroupMember.added_at, GroupMember.added_by_id)
+        .where(GroupMember.contact_id.in_(ids)),
         "activity": select(Activity.id, Activity.contact_id).where(Activity.contact_id.in_(ids)),
     }
     return {"contacts": contacts, **{k: sorted(tuple(r) for r in db.session.execute(q)) for k, q in rows.items()}}
@@ -73,13 +72,15 @@ def test_merge_with_choices_then_undo_restores_exactly(pair, member):
     moved = state(target_id, source_id)
     assert {cid for _, cid in moved["notes"]} == {target_id} and len(moved["notes"]) == 3
     assert [cid for _, cid in moved["communications"]] == [target_id]
-    assert {(lst, cid) for lst, cid, _ in moved["lists"]} == {(lst, target_id) for lst, _, _ in moved["lists"]}
-    assert len(moved["lists"]) == 2  # the list holding both keeps one membership
-    assert {"collaboration", "planning", "communications", "monitoring"} <= set(done.undo)
+    assert {(g, cid) for g, cid, _, _ in moved["groups"]} == {(g, target_id) for g, _, _, _ in moved["groups"]}
+    assert len(moved["groups"]) == 2  # the group holding both keeps one membership
+    assert {g[3] for g in moved["groups"]} == {member.id}  # who added them moves along
+    assert {"collaboration", "core_taxonomy", "communications", "monitoring"} <= set(done.undo)
     assert done.before["source"]["email_key"] == "grace@navy.example"
     actions = db.session.execute(select(AuditEntry.entity_id, AuditEntry.action).where(
         AuditEntry.entity_type == "contact", AuditEntry.action == "merged")).all()
-    assert sorted(actions) == sorted([(target_id, "merged"), (source_id, "merged")])
+    # the merge's own entry on each contact, plus the groups that moved to the target (core/services/taxonomy.py)
+    assert sorted(actions) == sorted([(target_id, "merged"), (target_id, "merged"), (source_id, "merged")])
 
     merges.unmerge(member, done.id)
     after = state(target_id, source_id)
@@ -89,7 +90,7 @@ def test_merge_with_choices_then_undo_restores_exactly(pair, member):
     assert all(db.session.get(Contact, cid).version > versions[cid] for cid in pair)
     assert db.session.get(Merge, done.id).undone_at is not None
     assert db.session.scalar(select(db.func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "unmerged", AuditEntry.entity_type == "contact")) == 2
+        AuditEntry.action == "unmerged", AuditEntry.entity_type == "contact")) == 3  # with the groups given back
     with pytest.raises(Conflict, match="already undone"):
         merges.unmerge(member, done.id)
 

@@ -165,6 +165,7 @@ def test_group_members_pages_and_bulk_membership(ctx, member, outsider, team, ot
     foreign = factories.contact(o, "Foreign").id
     result = groups.add_to_group(_u(member), [*ids, foreign], g.id)
     assert result.as_dict() == {"changed": 5, "unchanged": 0, "skipped": 1}
+    assert set(db.session.scalars(select(GroupMember.added_by_id))) == {member.id}  # who added them
     seen, cursor = [], None
     while True:
         page = groups.members(_u(member), g.id, cursor=cursor, limit=2)
@@ -259,7 +260,7 @@ def test_merge_unions_tags_and_groups_and_unmerge_restores_exactly(app, ctx, mem
 
     def state(cid):
         return (sorted(db.session.execute(select(ContactTag.tag_id).where(ContactTag.contact_id == cid)).scalars()),
-                sorted(db.session.execute(select(GroupMember.group_id, GroupMember.added_at)
+                sorted(db.session.execute(select(GroupMember.group_id, GroupMember.added_at, GroupMember.added_by_id)
                                           .where(GroupMember.contact_id == cid)).all()),
                 db.session.get(Contact, cid).category_id)
 
@@ -275,6 +276,7 @@ def test_merge_unions_tags_and_groups_and_unmerge_restores_exactly(app, ctx, mem
     assert sorted(groups.group_ids_of(_u(member), tid)) == sorted([g1.id, g2.id])
     assert db.session.get(Contact, tid).category_id == cat_t.id  # the target keeps its category
     assert tags.tags_of([sid]) == {} and groups.group_ids_of(_u(member), sid) == []
+    assert set(db.session.scalars(select(GroupMember.added_by_id).where(GroupMember.contact_id == tid))) == {member.id}
     for _ in range(2):  # idempotent
         relay.contacts_contacts_unmerged(target=db.session.get(Contact, tid), source=db.session.get(Contact, sid),
                                          actor=_u(member), undo=undo)

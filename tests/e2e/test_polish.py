@@ -165,7 +165,7 @@ def test_empty_states_look_alike_and_notes_keep_their_bullets(logged_in, live_se
     page.goto(f"{live_server}/contacts/{contact_id}")
     notes_empty = page.locator("#panel-notes li.empty")
     expect(notes_empty).to_have_text("No notes yet.")
-    lists_empty = page.locator("#panel-lists .empty")
+    lists_empty = page.locator("#panel-groups .empty")
     activity_empty = page.locator("#panel-activity .empty")
     expect(lists_empty).to_be_visible()
     expect(activity_empty).to_be_visible()

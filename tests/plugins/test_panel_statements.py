@@ -46,9 +46,8 @@ def _get(app, client, url: str):
 @pytest.fixture
 def busy(app, team, other_team):
     """A contact with entries by three authors (with teams of their own), one send with a status
-    history (whose actor also has teams), and a list it is on."""
+    history (whose actor also has teams)."""
     from plugins.communications.models import Communication, CommunicationEvent
-    from plugins.planning.models import ContactList, ListMember
 
     with app.app_context():
         sales, support = db.session.get(Team, team.id), db.session.get(Team, other_team.id)
@@ -72,10 +71,6 @@ def busy(app, team, other_team):
             CommunicationEvent(communication_id=send.id, old_status=None, new_status="scheduled", actor_id=operator.id),
             CommunicationEvent(communication_id=send.id, old_status="scheduled", new_status="failed", detail="boom"),
         ])
-        lst = ContactList(name="Prospects", name_key="prospects", owner_team_id=sales.id)
-        db.session.add(lst)
-        db.session.flush()
-        db.session.add(ListMember(list_id=lst.id, contact_id=contact.id))
         db.session.commit()
         return contact.id
 
@@ -116,20 +111,6 @@ def test_preferences_panel(app, member_client, busy):
     html, seen = _get(app, member_client, f"/communications/contacts/{busy}/preferences")
     assert len(seen) == BASE + 3, seen  # preferences, consent history, consents
     assert '<option value="Europe/Paris">' in html
-
-
-def test_lists_panel_does_not_repeat_the_lists_query(app, member_client, busy):
-    html, seen = _get(app, member_client, f"/planning/contacts/{busy}/lists")
-    assert len(seen) == BASE + 1, seen  # the contact's lists prove there is one to add to
-    assert "Prospects" in html and "Add to list" in html
-
-
-def test_lists_panel_for_a_contact_on_no_list(app, member_client, team):
-    with app.app_context():
-        contact_id = factories.contact(db.session.get(Team, team.id)).id
-    html, seen = _get(app, member_client, f"/planning/contacts/{contact_id}/lists")
-    assert len(seen) == BASE + 2, seen  # its lists (none), then whether any list may take it
-    assert "Not in any list" in html
 
 
 @pytest.mark.parametrize("url", ["/collaboration/contacts/{id}/notes", "/monitoring/contacts/{id}/activity"])

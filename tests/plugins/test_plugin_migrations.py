@@ -1,6 +1,6 @@
-"""Each plugin's hand-written first revision creates exactly what its models declare.
+"""Each plugin's hand-written revisions create exactly what its models declare.
 
-Runs the revision on a scratch database (a fresh SQLite file, or a scratch PostgreSQL schema)
+Runs the revisions in order on a scratch database (a fresh SQLite file, or a scratch PostgreSQL schema)
 holding every other table, then asks Alembic's autogenerate for differences on this plugin's
 tables: there must be none, and foreign keys must carry the naming convention's names.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import uuid
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2] / "plugins"
 BRANCHES = {
     "collaboration": {"collaboration_notes"},
     "monitoring": {"monitoring_activity"},
-    "planning": {"planning_lists", "planning_list_members"},
+    "planning": {"planning_legacy_lists"},  # its lists became core groups (planning_0002)
 }
 
 
@@ -34,13 +35,15 @@ def branch(request):
     return request.param, BRANCHES[request.param], ROOT / request.param / "migrations"
 
 
-def _revision(branch):
+def _revisions(branch) -> list:
     plugin, _, folder = branch
-    (path,) = sorted(folder.glob(f"{plugin}_0001_*.py"))
-    spec = importlib.util.spec_from_file_location(f"{plugin}_0001", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    modules = []
+    for path in sorted(folder.glob(f"{plugin}_0*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules
 
 
 @pytest.fixture
@@ -66,20 +69,23 @@ def scratch_engine(app, tmp_path, branch):
 
 def test_revision_metadata(branch):
     plugin, _, folder = branch
-    revision = _revision(branch)
+    revision, *later = _revisions(branch)
     assert revision.revision == f"{plugin}_0001" and revision.down_revision is None
     assert revision.branch_labels == (plugin,) and revision.depends_on == "core_0001"
     assert not (folder / "__init__.py").exists()
+    for before, after in pairwise([revision, *later]):  # the branch is one chain
+        assert after.down_revision == before.revision and not after.branch_labels
 
 
 def test_migration_matches_models(scratch_engine, branch):
     tables = branch[1]
-    revision = _revision(branch)
+    revisions = _revisions(branch)
     others = [t for t in db.metadata.sorted_tables if t.name not in tables]
     with scratch_engine.begin() as conn:
         db.metadata.create_all(conn, tables=others)
         with Operations.context(MigrationContext.configure(conn)):
-            revision.upgrade()
+            for revision in revisions:
+                revision.upgrade()
     with scratch_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={
             "compare_type": True,
@@ -97,5 +103,6 @@ def test_migration_matches_models(scratch_engine, branch):
             assert inspector.get_pk_constraint(table)["name"] in (f"pk_{table}", None)  # SQLite drops pk names
     with scratch_engine.begin() as conn:
         with Operations.context(MigrationContext.configure(conn)):
-            revision.downgrade()
+            for revision in reversed(revisions):
+                revision.downgrade()
         assert not tables & set(inspect(conn).get_table_names())
