@@ -59,7 +59,7 @@ class GroupMember(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("contact_groups.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
-    # Who put the contact in (NULL for rows older than core_0019 and for imports without a user).
+    # Who put the contact in (NULL for rows older than core_0014 and for imports without a user).
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact = relationship("Contact", lazy="joined")
 

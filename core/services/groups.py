@@ -328,7 +328,7 @@ def filter_options(user) -> list[tuple[str, str]]:
 
 def _row(group_id: int, contact_id: int, item: list) -> dict:
     """A membership row from an undo record item ``[group id, added_at, added_by]`` (records
-    written before core_0019 have no ``added_by``)."""
+    written before core_0014 have no ``added_by``)."""
     return {"group_id": group_id, "contact_id": contact_id, "added_at": datetime.fromisoformat(item[1]),
             "added_by_id": item[2] if len(item) > 2 else None}
 

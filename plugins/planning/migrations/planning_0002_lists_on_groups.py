@@ -25,7 +25,7 @@ from plugins.planning.legacy import GROUP_KEY, LIST_KEY, rewrite_query, uses_lis
 revision = "planning_0002"
 down_revision = "planning_0001"
 branch_labels = None
-depends_on = "core_0019"  # contact_group_members.added_by_id
+depends_on = "core_0014"  # contact_group_members.added_by_id
 
 MAX_NAME = 200
 

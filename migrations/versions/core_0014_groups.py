@@ -6,7 +6,7 @@ so the core's membership table keeps that too instead of dropping it.
 
 A plain ADD COLUMN on SQLite (no batch copy), with its foreign key inline.
 
-Revision ID: core_0019
+Revision ID: core_0014
 Revises: core_0012
 Create Date: 2026-11-24 03:40:00
 
@@ -14,8 +14,8 @@ Create Date: 2026-11-24 03:40:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "core_0019"
-down_revision = "core_0012"
+revision = "core_0014"
+down_revision = "core_0013"
 branch_labels = None
 depends_on = None
 
