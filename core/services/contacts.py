@@ -300,7 +300,8 @@ def contacts_statement(
     similar: bool = False,
 ):
     """The unordered ``select`` of the contacts ``actor`` may see that match the filters (the list,
-    its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``."""
+    its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``; one with
+    a true ``by_hits`` attribute asks for the rows to be read by id (SQLite, see search.search_plan)."""
     require(actor, "contact.list")
     stmt = select(*(columns or (Contact,)))
     teams = visible_team_ids(actor)
@@ -309,6 +310,7 @@ def contacts_statement(
     condition, by_hits = search.search_plan(q) if q else (None, False)
     if similar and q:  # no match: names like q instead (core/services/similar_search.py)
         condition, by_hits = similar_search.list_condition(q), False
+    by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters)  # filters.Filter.apply
     deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
     stmt = stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
     if condition is not None:
