@@ -242,14 +242,19 @@ def contacts_preference_fields():
     the contact page and in ``/api/v1/contacts/<id>/contact-preferences``, stores them as text (at most
     200 characters) and audits changes. ``options()`` makes it a choice; ``clean(text)`` returns
     the normalized value or raises ``ValueError`` with a message for the user. Keys are unique;
-    prefix them with the plugin's name.
+    prefix them with the plugin's name. A field with ``store=PreferenceStore(read, write)`` keeps its
+    value in the plugin's own table instead: the core calls ``read(contact_id)`` to show it and
+    ``write(actor, contact_id, values)`` (all the store's keys) inside the same transaction as its
+    own rows, so the plugin's rules across fields (``ValidationError`` keyed by field) roll back
+    the whole save.
 
     Example::
 
         @hookimpl
         def contacts_preference_fields():
             channels = lambda: [("email", "Email"), ("sms", "SMS")]
-            return [PreferenceField("communications_channel", "Preferred channel", options=channels)]
+            store = PreferenceStore(read=read_my_row, write=save_my_row)
+            return [PreferenceField("communications_channel", "Preferred channel", options=channels, store=store)]
     """
 
 

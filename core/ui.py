@@ -80,10 +80,26 @@ class BulkAction:
 
 
 @dataclass(frozen=True)
+class PreferenceStore:
+    """Where a plugin keeps some of its preference fields itself (its own table and rules) instead
+    of the core's key/value rows. ``read(contact_id)`` returns ``{key: text}`` for its keys (a
+    missing or empty value is unset). ``write(actor, contact_id, values)`` gets ``{key: text}``
+    for every one of its keys (the new value where one was given, else the current one; "" =
+    clear), runs inside the core's transaction after each field's own check, audits its own
+    changes and raises ``core.errors.ValidationError`` keyed by field key for rules that span
+    fields (the whole save is then rolled back)."""
+
+    read: Callable[[int], dict[str, str]]
+    write: Callable[[Any, int, dict[str, str]], None]
+
+
+@dataclass(frozen=True)
 class PreferenceField:
     """A per-contact preference (``contacts_preference_fields``). ``options()`` returns
     ``(value, label)`` pairs for a choice, or leave it None for free text; ``clean(text)`` returns
-    the normalized value or raises ValueError with a message. Values are text, at most 200 chars."""
+    the normalized value or raises ValueError with a message. Values are text, at most 200 chars.
+    ``store`` keeps the value in the plugin's own table (see ``PreferenceStore``); without one
+    the core stores it."""
 
     key: str
     label: str
@@ -91,3 +107,4 @@ class PreferenceField:
     clean: Callable[[str], str] | None = None
     hint: str = ""
     order: int = 50
+    store: PreferenceStore | None = None

@@ -96,9 +96,11 @@ class Contact(TimestampMixin, db.Model):
 # the migration core_0002 builds the same.
 def _create_search(target, connection, **kw):
     from ..services import search, similar_search
+    from . import pg_list_indexes
 
     search.install(connection)
     similar_search.install(connection)  # PostgreSQL: pg_trgm index for similar names (core_0012)
+    pg_list_indexes.install(connection)  # PostgreSQL: the list's order among live contacts (core_0015)
 
 
 def _drop_search(target, connection, **kw):

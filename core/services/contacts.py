@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -138,7 +139,11 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
     raise exc
 
 
-def create_contact(actor, data: dict) -> Contact:
+def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None = None) -> Contact:
+    """Create a contact. ``also(contact)`` writes more of the record (its details, see
+    core/services/details.py) in the same transaction, after the insert, and returns its changes
+    (audited with the contact's). A unique-email violation is caught outside the transaction, once
+    it is rolled back, so the friendly clash message can still be looked up."""
     require(actor, "contact.create")
     data, tax = taxonomy.split_form(data)  # tags, group_ids, category_id: core/services/taxonomy.py
     values, extras = contact_extras.clean(data, None, lambda core: _clean(actor, core, None))
@@ -153,6 +158,8 @@ def create_contact(actor, data: dict) -> Contact:
             db.session.flush()
             changes |= contact_extras.apply(actor, contact, extras, changes, created=True)
             changes.update(taxonomy.apply(actor, contact, tax_values, new=True))
+            if also is not None:
+                changes |= also(contact)
             audit.record(actor, "created", "contact", contact.id, {k: (None, v[1]) for k, v in changes.items()})
             _fire("contacts_contact_created", contact, actor, "created", changes)
     except IntegrityError as exc:
@@ -164,7 +171,10 @@ def get_contact(actor, contact_id: int, *, deleted: bool = False) -> Contact:
     return get_owned(actor, Contact, contact_id, "contact", deleted=deleted)
 
 
-def update_contact(actor, contact_id: int, data: dict, expected_version: int | None) -> Contact:
+def update_contact(
+    actor, contact_id: int, data: dict, expected_version: int | None, *, also: Callable[[Contact], dict] | None = None
+) -> Contact:
+    """Change a contact; only the keys present change. ``also`` as in ``create_contact``."""
     data, tax = taxonomy.split_form(data)
     values: dict = {}
     contact = None
@@ -191,6 +201,8 @@ def update_contact(actor, contact_id: int, data: dict, expected_version: int | N
             changes = _apply(contact, values)
             changes |= contact_extras.apply(actor, contact, extras, changes)
             changes.update(taxonomy.apply(actor, contact, tax_values))
+            if also is not None:
+                changes |= also(contact)
             if changes:
                 audit.record(actor, "updated", "contact", contact.id, changes)
                 _fire("contacts_contact_updated", contact, actor, "updated", changes)
@@ -288,7 +300,8 @@ def contacts_statement(
     similar: bool = False,
 ):
     """The unordered ``select`` of the contacts ``actor`` may see that match the filters (the list,
-    its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``."""
+    its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``; one with
+    a true ``by_hits`` attribute asks for the rows to be read by id (SQLite, see search.search_plan)."""
     require(actor, "contact.list")
     stmt = select(*(columns or (Contact,)))
     teams = visible_team_ids(actor)
@@ -297,6 +310,7 @@ def contacts_statement(
     condition, by_hits = search.search_plan(q) if q else (None, False)
     if similar and q:  # no match: names like q instead (core/services/similar_search.py)
         condition, by_hits = similar_search.list_condition(q), False
+    by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters)  # filters.Filter.apply
     deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
     stmt = stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
     if condition is not None:

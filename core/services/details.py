@@ -4,8 +4,9 @@ job title, birthday, notes and a photo (core/models/details.py).
 The primary email and phone stay on ``contacts`` (core/services/contacts.py owns them and the
 unique email rule); this module owns the rest. ``create_contact`` / ``update_contact`` take one
 dict with both kinds of field (the form and the API), validate the details first, then let the
-contacts service save its fields and save the details after it. ``import_many`` saves the
-``extra`` part of import records (core/services/importer.py) onto a batch of contacts.
+contacts service save its fields and the details in its one transaction (``also=``), so a failure
+leaves neither, and an email clash still gets its message (looked up after the rollback). ``import_many``
+saves the ``extra`` part of import records (core/services/importer.py) onto a batch of contacts.
 Every change is audited on the contact and bumps its version (so its ETag changes).
 """
 
@@ -210,31 +211,32 @@ def import_many(actor, items) -> int:
 
 
 def create_contact(actor, data: dict) -> Contact:
-    """Create a contact with its details (the form and the API)."""
+    """Create a contact with its details (the form and the API), in one transaction."""
     core, extra = split(data)
     values, _warnings, errors = clean_extra(extra)
     if errors:
         raise ValidationError(errors)
-    contact = contacts_service.create_contact(actor, core)
-    contact.__dict__["_details"] = empty()  # a new contact has no details until they are written below
-    if values:  # validated above; written right after (the contact service owns the first transaction)
-        with transaction():
-            _record(actor, contact, _write(contact, values), bump=False)
-    return contact
+    if not values:
+        contact = contacts_service.create_contact(actor, core)
+        contact.__dict__["_details"] = empty()  # a new contact without details: nothing to read
+        return contact
+    return contacts_service.create_contact(actor, core, also=lambda contact: _write(contact, values, empty(), None))
 
 
 def update_contact(actor, contact_id: int, data: dict, expected_version: int | None) -> Contact:
-    """Change a contact and its details; only the keys present change."""
+    """Change a contact and its details, in one transaction; only the keys present change."""
     core, extra = split(data)
     values, _warnings, errors = clean_extra(extra)
     if errors:
         raise ValidationError(errors)
-    contact = contacts_service.update_contact(actor, contact_id, core, expected_version)
-    if values:
-        with transaction():
-            contact = db.session.get(Contact, contact.id)
-            _record(actor, contact, _write(contact, values))
-    return contact
+
+    def write(contact: Contact) -> dict:
+        changes = _write(contact, values)
+        if changes:
+            contact.updated_at = utcnow()  # an UPDATE of the row: the version (and the ETag) moves on
+        return changes
+
+    return contacts_service.update_contact(actor, contact_id, core, expected_version, also=write if values else None)
 
 
 # --- the photo ------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 AND-ed conditions — ``(a AND b) OR (c AND d)``, one level of groups.
 
 In the URL each condition is one ``f`` parameter, ``field.operator.value``, and ``f=or`` starts the
-next group: ``?f=status.is.active&f=email.contains.acme.com&f=or&f=created.last.30``. The value is
+next group: ``?f=status.is.active&f=email.words.acme.com&f=or&f=created.last.30``. The value is
 everything after the second dot (field keys may hold dots: the longest known key wins).
 
 Fields: the core's (name, email, phone, organization, type, status, team, created, updated) and
 every ``SearchFilter`` of the ``contacts_search_filters`` hook. Each condition becomes one plain
-WHERE clause on ``contacts`` (a column comparison, a prefix range the indexes serve, or an
-``IN (subquery)``), so keyset pagination and the list's indexes keep working.
+WHERE clause on ``contacts`` (a column comparison, a prefix range the indexes serve, a search-index
+lookup for name/email words and phone digits (word_filters.py), or an ``IN (subquery)``), so keyset
+pagination and the list's indexes keep working.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..extensions import db
 from ..models import Contact, Organization, Team, utcnow
 from ..plugins import collect, hook
 from ..policy import visible_team_ids
-from . import vocabulary
+from . import vocabulary, word_filters
 from .fields import normalize_phone
 from .records import escape_like, int_or_none
 
@@ -32,6 +33,7 @@ OPERATORS = {
     "is": "is",
     "isnot": "is not",
     "contains": "contains",
+    "words": "has words starting with",
     "starts": "starts with",
     "empty": "is empty",
     "notempty": "is not empty",
@@ -107,10 +109,22 @@ class Filter:
             ors.append(and_(*ands))
         return ors[0] if len(ors) == 1 else or_(*ors)
 
+    def by_hits(self) -> bool:
+        """One group (no OR) holding a condition with few index hits (word_filters.by_hits): the
+        list reads those by id and sorts them instead of walking its sort index."""
+        groups = self.groups
+        return len(groups) == 1 and any(word_filters.by_hits(c.field, c.op, c.value) for c in groups[0])
+
     def apply(self, actor, fields=None):
-        """An ``extra_filters`` callable for ``contacts.list_contacts`` (the clause is built now)."""
+        """An ``extra_filters`` callable for ``contacts.list_contacts`` (the clause is built now);
+        its ``by_hits`` attribute tells ``contacts_statement`` how to read the rows."""
         where = self.clause(actor, fields)
-        return lambda stmt: stmt.where(where)
+
+        def apply(stmt):
+            return stmt.where(where)
+
+        apply.by_hits = self.by_hits()
+        return apply
 
 
 def _first(exc: ValidationError) -> str:
@@ -128,6 +142,8 @@ def _split(arg: str, fields: dict[str, Field]) -> Condition:
         name = arg.split(".", 1)[0]
         raise ValidationError({PARAM: f"Unknown filter field {name[:50]!r}."})
     op, _, value = arg[len(key) + 1:].partition(".")
+    if op == "contains" and key in WORDS_FOR_CONTAINS:
+        op = "words"
     return Condition(key, op, value)
 
 
@@ -221,6 +237,8 @@ def validate(filter_: Filter, actor, fields: dict[str, Field] | None = None) -> 
 # --- the fields ----------------------------------------------------------------------------------
 
 TEXT_OPS = ("contains", "starts", "is", "isnot", "empty", "notempty")
+WORD_OPS = ("words", "starts", "is", "isnot", "empty", "notempty")  # name, email: word_filters.py
+WORDS_FOR_CONTAINS = ("name", "email")  # "contains" in an older link means "words" there
 CHOICE_OPS = ("is", "isnot")
 DATE_OPS = ("last", "before", "after")
 
@@ -240,8 +258,9 @@ def _null_or_ne(column, value):
 
 
 def _name(actor, op, value):
-    value = " ".join(value.lower().split())
-    return _prefix(Contact.sort_name, value) if op == "starts" else _contains(Contact.sort_name, value)
+    if op == "words":
+        return word_filters.words_condition("name", value)
+    return _prefix(Contact.sort_name, " ".join(value.lower().split()))
 
 
 def _email(actor, op, value):
@@ -250,7 +269,7 @@ def _email(actor, op, value):
     return {
         "is": lambda: col == value,
         "isnot": lambda: _null_or_ne(col, value),
-        "contains": lambda: _contains(col, value),
+        "words": lambda: word_filters.words_condition("email", value),
         "starts": lambda: _prefix(col, value),
         "empty": lambda: col.is_(None),
         "notempty": lambda: col.is_not(None),
@@ -270,7 +289,7 @@ def _phone(actor, op, value):
     digits = "".join(ch for ch in value if ch.isdigit() and ch.isascii())
     if not digits:
         raise ValidationError({"phone": "Give some digits."})
-    return _contains(col, digits) if op == "contains" else _prefix(col, "+" + digits)
+    return word_filters.phone_contains(digits) if op == "contains" else _prefix(col, "+" + digits)
 
 
 def _visible_org(actor, value) -> int:
@@ -346,8 +365,8 @@ def _date(column):
 
 
 CORE_FIELDS = (
-    Field("name", "Name", "text", ("contains", "starts"), _name),
-    Field("email", "Email", "text", TEXT_OPS, _email),
+    Field("name", "Name", "text", ("words", "starts"), _name),
+    Field("email", "Email", "text", WORD_OPS, _email),
     Field("phone", "Phone", "text", TEXT_OPS, _phone),
     Field("organization", "Organization", "choice", ("is", "isnot", "contains", "starts", "empty", "notempty"),
           _organization, _organization_options),

@@ -108,14 +108,31 @@ class ListQuery:
 COUNT_CAP = 1000  # "1,000+": counting further would read every match at a million contacts
 
 
-def count(actor, query: ListQuery, cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """(how many contacts match, whether there are more than ``cap``): reads at most cap + 1 ids."""
+def count(actor, query: ListQuery, cap: int = COUNT_CAP, *, similar: bool = False) -> tuple[int, bool]:
+    """(how many contacts match, whether there are more than ``cap``): reads at most cap + 1 ids.
+    ``similar``: count the similar names the list shows instead (core/services/similar_search.py)."""
     from sqlalchemy import func, select
 
     from ..extensions import db
     from ..models import Contact
     from .contacts import contacts_statement
 
-    stmt = contacts_statement(actor, columns=(Contact.id,), **query.statement_kwargs(actor)).limit(cap + 1)
+    kwargs = query.statement_kwargs(actor)
+    stmt = contacts_statement(actor, columns=(Contact.id,), similar=similar, **kwargs).limit(cap + 1)
     found = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     return min(found, cap), found > cap
+
+
+def count_shown(actor, query: ListQuery, cap: int = COUNT_CAP) -> tuple[int, bool, bool]:
+    """The list page's count: (found, more than ``cap``, similar). When the search finds nothing and
+    the page shows similar names instead (the same rule as ``list_contacts(similar_names=True)``),
+    this counts those, with ``similar`` True: the page then says "N similar names", and offers no
+    "select all N matching" (a bulk action on "all matching" acts on exact matches only)."""
+    from . import similar_search
+
+    found, more = count(actor, query, cap)
+    if not found and similar_search.wanted(actor, query.statement_kwargs(actor)):
+        alike, more = count(actor, query, cap, similar=True)
+        if alike:
+            return alike, more, True
+    return found, more, False

@@ -1,5 +1,6 @@
 """Per-contact preferences: the core's (language, timezone, preferred contact time) and those
-plugins register with the ``contacts_preference_fields`` hook. One row per set preference."""
+plugins register with the ``contacts_preference_fields`` hook. One row per set preference, except
+for fields a plugin keeps in its own table (``PreferenceField.store``), read and written here too."""
 
 from __future__ import annotations
 
@@ -61,16 +62,29 @@ def fields() -> list[PreferenceField]:
     return sorted(found.values(), key=lambda f: (f.order, f.label))
 
 
+def _stores(known: list[PreferenceField]) -> dict:
+    """Each plugin store with the keys it keeps, in field order."""
+    stores: dict = {}
+    for f in known:
+        if f.store is not None:
+            stores.setdefault(f.store, []).append(f.key)
+    return stores
+
+
 def get_preferences(actor, contact_id: int) -> dict[str, str]:
+    """Every set preference of the contact: the core's rows and those plugin stores keep."""
     get_owned(actor, Contact, contact_id, "contact")
     rows = db.session.scalars(select(ContactPreference).where(ContactPreference.contact_id == contact_id))
-    return {r.key: r.value for r in rows}
+    values = {r.key: r.value for r in rows}
+    for store, keys in _stores(fields()).items():
+        theirs = store.read(contact_id)
+        values.update({k: theirs[k] for k in keys if theirs.get(k)})
+    return values
 
 
-def _clean(data: dict) -> dict[str, str]:
+def _clean(data: dict, known: dict[str, PreferenceField]) -> dict[str, str]:
     if not isinstance(data, dict):
         raise ValidationError({"preferences": "Must be an object {key: value}."})
-    known = {f.key: f for f in fields()}
     errors: dict = {}
     out: dict = {}
     for key, raw in data.items():
@@ -101,25 +115,36 @@ def _clean(data: dict) -> dict[str, str]:
 
 
 def set_preferences(actor, contact_id: int, data: dict) -> dict[str, str]:
-    """Set the given preferences (empty clears one); the others stay. Audited on the contact."""
+    """Set the given preferences (empty clears one); the others stay. The core's rows and every
+    plugin store are written in one transaction; the core's changes are audited on the contact
+    (a store audits its own)."""
     contact = get_owned(actor, Contact, contact_id, "contact")
     require(actor, "contact.edit", contact)
-    values = _clean(data)
+    ordered = fields()
+    known = {f.key: f for f in ordered}
+    values = _clean(data, known)
     with transaction() as session:
         current = get_preferences(actor, contact_id)
-        changes = {}
+        changes, audited = {}, {}
         for key, value in values.items():
             before = current.get(key)
             if (before or "") == value:
                 continue
             changes[f"preference.{key}"] = (before, value or None)
+            if known[key].store is not None:
+                continue
+            audited[f"preference.{key}"] = changes[f"preference.{key}"]
             session.execute(
                 delete(ContactPreference).where(ContactPreference.contact_id == contact_id, ContactPreference.key == key)
             )
             if value:
                 session.add(ContactPreference(contact_id=contact_id, key=key, value=value))
+        for store, keys in _stores(ordered).items():
+            if any(f"preference.{k}" in changes for k in keys):
+                store.write(actor, contact_id, {k: values.get(k, current.get(k, "")) for k in keys})
+        if audited:
+            audit.record(actor, "updated", "contact", contact_id, audited)
         if changes:
-            audit.record(actor, "updated", "contact", contact_id, changes)
             after_commit(lambda: hook().contacts_record_changed(
                 entity_type="contact", entity_id=contact_id, action="updated", actor=actor, changes=changes))
     return get_preferences(actor, contact_id)

@@ -10,8 +10,9 @@ with the list's other filters), the list shows instead the contacts whose full n
   default: "hoper", "lovelase" find Hopper, Lovelace),
 
 in the list's usual order, and the page says "No exact matches; showing similar names". Only the
-contacts list page asks for this (``list_contacts(similar_names=True)``); the API, the pickers, the
-lazy count ("0 matching") and bulk "all matching" keep the exact search. Both
+contacts list page asks for this (``list_contacts(similar_names=True)``), and its lazy count
+(``list_query.count_shown``) then says "N similar names" and offers no "select all N matching";
+the API, the pickers and bulk "all matching" keep the exact search. Both
 tests are served by one GIN ``gin_trgm_ops`` index on that expression; at most SIMILAR_CAP
 candidates are read (over all teams, before the visibility and other filters), so a 3-letter
 infix common to half the contacts stays bounded. The index has no pending list (``fastupdate =

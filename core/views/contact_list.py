@@ -57,10 +57,10 @@ def builder():
 def count():
     try:
         query = list_query.ListQuery.from_args(request.args)
-        found, more = list_query.count(_user(), query)
+        found, more, similar = list_query.count_shown(_user(), query)
     except ValidationError:
-        found, more = None, False
-    response = make_response(render_template("core/contacts/_count.html", found=found, more=more,
+        found, more, similar = None, False, False
+    response = make_response(render_template("core/contacts/_count.html", found=found, more=more, similar=similar,
                                               cap=list_query.COUNT_CAP))
     response.headers["Cache-Control"] = "no-store"
     return response

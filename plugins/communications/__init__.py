@@ -58,9 +58,16 @@ def contacts_contact_panels(contact, user):
     return [
         Panel("communications", "Communications", url_for("communications.timeline", contact_id=contact.id), order=20),
         Panel("communications-email", "Email", url_for("communications_send.compose", contact_id=contact.id), order=21),
-        Panel("communications-preferences", "Consent & preferences",
+        Panel("communications-consent", "Consent",
               url_for("communications_prefs.panel", contact_id=contact.id), order=22),
     ]
+
+
+@hookimpl
+def contacts_preference_fields():
+    from .preference_fields import preference_fields
+
+    return preference_fields()
 
 
 @hookimpl

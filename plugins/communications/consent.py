@@ -5,8 +5,9 @@ is shown to the user and stored with the blocked communication. Two rules:
 
 - consent: a contact who opted out of a channel is never contacted on it (and, with
   ``COMMUNICATIONS_REQUIRE_OPT_IN`` set, a contact must have opted in first);
-- quiet hours: the contact's quiet hours, read in the contact's own timezone, block channels
-  that reach a person at once (everything but letters and meetings).
+- quiet hours: the contact's quiet hours, read in the contact's own timezone (the one this plugin
+  keeps, else the core's "Time zone" preference), block channels that reach a person at once
+  (everything but letters and meetings).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, has_app_context
 
 from core.extensions import db
+from core.models import ContactPreference
 
 from .models_prefs import Consent, Preferences
 
@@ -50,19 +52,28 @@ def in_quiet_hours(start: time | None, end: time | None, local: time) -> bool:
     return local >= start or local < end
 
 
-def quiet_hours_end(prefs: Preferences, at: datetime) -> datetime | None:
-    """If naive-UTC ``at`` falls in the contact's quiet hours, the local time they end, else None."""
-    if prefs is None or not in_quiet_hours(prefs.quiet_start, prefs.quiet_end, local_time(prefs, at).time()):
+def quiet_hours_end(prefs: Preferences, at: datetime, zone_name: str | None = None) -> datetime | None:
+    """If naive-UTC ``at`` falls in the contact's quiet hours, the local time they end, else None.
+    ``zone_name`` is the zone to use when ``prefs`` has none of its own."""
+    if prefs is None:
         return None
-    local = local_time(prefs, at)
+    local = local_time(prefs, at, zone_name)
+    if not in_quiet_hours(prefs.quiet_start, prefs.quiet_end, local.time()):
+        return None
     end = local.replace(hour=prefs.quiet_end.hour, minute=prefs.quiet_end.minute, second=0, microsecond=0)
     if end <= local:
         end += timedelta(days=1)
     return end
 
 
-def local_time(prefs: Preferences | None, at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC).astimezone(zone(prefs.timezone if prefs else None))
+def local_time(prefs: Preferences | None, at: datetime, zone_name: str | None = None) -> datetime:
+    return at.replace(tzinfo=UTC).astimezone(zone((prefs.timezone if prefs else None) or zone_name))
+
+
+def core_zone(contact_id: int) -> str | None:
+    """The contact's time zone from the core's Preferences panel."""
+    return db.session.scalar(db.select(ContactPreference.value).where(
+        ContactPreference.contact_id == contact_id, ContactPreference.key == "timezone"))
 
 
 def blocked_reason(contact, channel: str, at: datetime) -> str | None:
@@ -84,7 +95,9 @@ def blocked_reason(contact, channel: str, at: datetime) -> str | None:
     if key in NO_QUIET_HOURS:
         return None
     prefs = db.session.get(Preferences, contact_id)
-    end = quiet_hours_end(prefs, at) if prefs else None
+    if prefs is None or prefs.quiet_start is None:
+        return None
+    end = quiet_hours_end(prefs, at, None if prefs.timezone else core_zone(contact_id))
     if end is not None:
         return f"quiet hours until {end.strftime('%H:%M')} {end.tzinfo.key}"
     return None

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -157,7 +156,7 @@ def get_preferences(actor, contact_id: int) -> Preferences:
     return prefs
 
 
-def _parse_time(value, field: str, errors: dict) -> time | None:
+def parse_time(value, field: str, errors: dict) -> time | None:
     if isinstance(value, time):
         return value.replace(second=0, microsecond=0)
     text = clean_text(value, field, errors, 8)
@@ -194,8 +193,8 @@ def clean_preferences(data: dict) -> dict:
         preferred = channel_key(preferred)
         if preferred not in channel_keys():
             errors["preferred_channel"] = f"Choose one of: {', '.join(channel_keys())}."
-    start = _parse_time(data.get("quiet_start"), "quiet_start", errors)
-    end = _parse_time(data.get("quiet_end"), "quiet_end", errors)
+    start = parse_time(data.get("quiet_start"), "quiet_start", errors)
+    end = parse_time(data.get("quiet_end"), "quiet_end", errors)
     if "quiet_start" not in errors and "quiet_end" not in errors:
         if (start is None) != (end is None):
             errors["quiet_end" if end is None else "quiet_start"] = "Give both the start and the end of quiet hours."
@@ -362,12 +361,6 @@ def unrepoint_preferences(target, source, actor, record: dict | None) -> int:
             audit.record(actor, "unmerged", "communications_consent", None,
                          {"contact_id": (target.id, source.id), "restored": (None, restored)})
     return restored
-
-
-@lru_cache(maxsize=1)
-def available_zones() -> tuple[str, ...]:
-    """The zones offered in forms; the zone database is scanned once per process (it is slow)."""
-    return tuple(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/"))))
 
 
 __all__ = ["consents", "set_consent", "consent_history", "get_preferences", "set_preferences", "channel_keys"]

@@ -1,13 +1,11 @@
-"""HTMX pages: the consent & preferences panel on the contact page, message templates with a
+"""HTMX pages: the consent panel on the contact page (preferred channel and quiet hours are in the
+core's Preferences panel, see preference_fields.py), message templates with a
 preview against a real contact, and the global, filtered communications list."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import select
 
 from core.access import login_required
@@ -26,7 +24,7 @@ from .models_prefs import CONSENT_STATES
 bp = Blueprint("communications_prefs", __name__, url_prefix="/communications", template_folder="templates")
 
 ID = "int(max=9223372036854775807)"
-PANEL = "communications/preferences_panel.html"
+PANEL = "communications/consent_panel.html"
 HISTORY_SIZE = 10
 LIST_SIZE = 50
 
@@ -40,41 +38,30 @@ def _template_form() -> dict:
     return {k: v for k, v in _form().items() if k != "preview_contact_id"}
 
 
-# --- consent & preferences panel ---------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def zone_datalist() -> Markup:
-    """The time-zone <datalist> options, escaped once per process rather than on every panel."""
-    return Markup("").join(Markup('<option value="{}">').format(z) for z in preferences.available_zones())
+# --- consent panel -----------------------------------------------------------------------------------
 
 
 def _panel_context(contact_id: int, **extra) -> dict:
     contact = preferences.get_contact(current_user, contact_id)
-    prefs = preferences.get_preferences(current_user, contact_id)
     history = preferences.consent_history(current_user, contact_id, limit=HISTORY_SIZE)
     context = {
         "contact": contact,
         "consents": preferences.consents(current_user, contact_id),
-        "prefs": prefs,
         "history": history.items,
         "history_names": history.extra["names"],
         "history_next": history.next_cursor,
         "may_edit": can(current_user, "contact.edit", contact),
         "channels": preferences.channel_choices(),
         "states": CONSENT_STATES,
-        "zones": zone_datalist(),
         "consent_values": {},
         "consent_errors": {},
-        "pref_values": None,
-        "pref_errors": {},
         "conflict": None,
     }
     context.update(extra)
     return context
 
 
-@bp.get(f"/contacts/<{ID}:contact_id>/preferences")
+@bp.get(f"/contacts/<{ID}:contact_id>/consent")
 @login_required
 def panel(contact_id: int):
     return fragment(PANEL, "panel", **_panel_context(contact_id))
@@ -108,30 +95,10 @@ def set_consent(contact_id: int):
     return _panel_response(contact_id, 200)
 
 
-@bp.post(f"/contacts/<{ID}:contact_id>/preferences")
-@login_required
-def set_preferences(contact_id: int):
-    data = _form()
-    raw_version = data.pop("version", "")
-    try:
-        version = int(raw_version) if raw_version != "" else None
-    except ValueError:
-        return _panel_response(contact_id, 422, pref_values=data, pref_errors={"version": ["Not a number."]})
-    try:
-        preferences.set_preferences(current_user, contact_id, data, version)
-    except ValidationError as exc:
-        return _panel_response(contact_id, 422, pref_values=data, pref_errors=exc.errors)
-    except Conflict as exc:
-        return _panel_response(contact_id, 409, conflict=exc.message)
-    if not htmx:
-        return _back(contact_id)
-    return _panel_response(contact_id, 200)
-
-
 def _panel_response(contact_id: int, status: int, **extra):
     response = fragment(PANEL, "panel", status=status, **_panel_context(contact_id, **extra))
     if htmx:
-        response.headers["HX-Retarget"] = "#communications-preferences"
+        response.headers["HX-Retarget"] = "#communications-consent"
         response.headers["HX-Reswap"] = "outerHTML"
     return response
 

@@ -50,8 +50,8 @@ def test_create_with_details_normalizes_saves_and_audits(ctx, member):
     assert contact.version == 1  # a new contact's details do not bump it
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_id == contact.id)
                                  .order_by(AuditEntry.id)).all()
-    assert [e.action for e in entries] == ["created", "updated"]
-    assert entries[1].changes["phones"] == ["", "+16502530000 (mobile)"]
+    assert [e.action for e in entries] == ["created"]  # one transaction, one entry with the details in it
+    assert entries[0].changes["phones"] == [None, "+16502530000 (mobile)"]
 
 
 def test_update_replaces_only_the_keys_sent_and_bumps_the_version(ctx, member):
@@ -68,6 +68,65 @@ def test_the_primary_email_is_not_repeated_as_an_extra_one(ctx, member):
     contact = details.create_contact(actor(member), {"first_name": "A", "email": "a@example.org",
                                                      "emails": [{"label": "work", "value": "A@example.org"}]})
     assert details.details_of([contact.id])[contact.id]["emails"] == []
+
+
+def _fail_after_details(monkeypatch):
+    """The details are written, then the save fails (a lost connection, a full disk)."""
+    real = details._write
+
+    def write_then_fail(*args, **kwargs):
+        real(*args, **kwargs)
+        db.session.flush()
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(details, "_write", write_then_fail)
+
+
+def test_a_failure_writing_details_leaves_no_contact_behind(ctx, member, monkeypatch):
+    _fail_after_details(monkeypatch)
+    with pytest.raises(RuntimeError):
+        details.create_contact(actor(member), FULL)
+    assert db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org")) is None
+    assert db.session.scalars(select(ContactValue)).all() == []
+
+
+def test_a_failure_writing_details_keeps_the_contact_as_it_was(ctx, member, monkeypatch):
+    contact = details.create_contact(actor(member), FULL)
+    _fail_after_details(monkeypatch)
+    with pytest.raises(RuntimeError):
+        details.update_contact(actor(member), contact.id, {"first_name": "Augusta", "title": "Analyst"}, 1)
+    db.session.expire_all()
+    again = db.session.get(Contact, contact.id)
+    assert (again.first_name, again.version) == ("Ada", 1)
+    assert details.details_of([contact.id])[contact.id]["title"] == "Countess"
+
+
+def test_an_email_clash_with_details_names_the_email_and_saves_nothing(ctx, team, member):
+    holder = details.create_contact(actor(member), {"first_name": "Grace", "email": "grace@example.org"})
+    with pytest.raises(ValidationError) as exc:
+        details.create_contact(actor(member), {**FULL, "email": "Grace@example.org"})
+    assert exc.value.errors == {"email": ["Another contact already has this email address."]}
+    assert db.session.scalar(select(Contact).where(Contact.first_name == "Ada")) is None
+    assert db.session.scalars(select(ContactValue)).all() == []
+    other = details.create_contact(actor(member), {"first_name": "Ada", "email": "ada@example.org"})
+    with pytest.raises(ValidationError) as exc:
+        details.update_contact(actor(member), other.id, {"email": "grace@example.org", "title": "Admiral"}, 1)
+    assert exc.value.errors == {"email": ["Another contact already has this email address."]}
+    assert details.details_of([other.id])[other.id]["title"] == ""
+    details.update_contact(actor(member), holder.id, {"title": "Rear admiral"}, 1)  # the session is usable again
+    assert details.details_of([holder.id])[holder.id]["title"] == "Rear admiral"
+
+
+def test_the_form_shows_the_clash_message_when_details_are_sent(app, member_client, team):
+    with app.app_context():
+        holder = contact_in(team, "Grace", "Hopper", email="grace@example.org").id
+    answer = member_client.post("/contacts/new", headers={"HX-Request": "true"}, data={
+        "first_name": "G", "email": "grace@example.org", "details": "1", "title": "Admiral",
+        "emails-label": "work", "emails-value": "g@navy.example.org"})
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "already has this email" in body and f'href="/contacts/{holder}"' in body
+    with app.app_context():
+        assert db.session.scalars(select(ContactValue)).all() == []
 
 
 @pytest.mark.parametrize(("data", "field"), [

@@ -42,7 +42,7 @@ def people(ctx, team, other_team):
     old = made["old"]
     old.created_at = old.updated_at = utcnow() - timedelta(days=400)
     db.session.commit()
-    ids = {k: v.id for k, v in made.items()} | {"acme": acme.id, "globex": globex.id}
+    ids = {k: v.id for k, v in made.items()} | {"acme": acme.id, "globex": globex.id, "team_id": t.id}
     db.session.commit()  # no read snapshot left open: users and clients made after this must be seen
     return ids
 
@@ -54,18 +54,28 @@ def names(actor, args):
 
 
 CASES = [
-    (["name.contains.ove"], ["Ada"]),
+    (["name.words.love"], ["Ada"]),
+    (["name.words.HOP gr"], ["Grace"]),  # every word starts a word of the name, any order
+    (["name.words.ove"], []),  # inside a word: not what "has words starting with" finds
+    (["name.contains.love"], ["Ada"]),  # an older link's "contains" is read as "words"
     (["name.starts.hop"], ["Grace"]),
     (["name.starts.HOPPER GR"], ["Grace"]),
     (["email.is.ADA@acme.example"], ["Ada"]),
     (["email.isnot.ada@acme.example"], ["Alan", "Grace", "Old"]),
-    (["email.contains.acme"], ["Ada", "Old"]),
+    (["email.words.acme"], ["Ada", "Old"]),
+    (["email.words.acme.example"], ["Ada", "Old"]),
+    (["email.words.navy gra"], ["Grace"]),
+    (["email.words.cme"], []),
     (["email.starts.gra"], ["Grace"]),
     (["email.empty"], ["Alan"]),
     (["email.notempty"], ["Ada", "Grace", "Old"]),
     (["phone.is.+44 20 7946 0958"], ["Ada"]),
     (["phone.isnot.+442079460958"], ["Alan", "Grace", "Old"]),
     (["phone.contains.7946"], ["Ada"]),
+    (["phone.contains.0958"], ["Ada"]),  # the index holds every suffix: any 3+ consecutive digits
+    (["phone.contains.2079460958"], ["Ada"]),
+    (["phone.contains.58"], ["Ada"]),  # fewer than 3 digits: the scan
+    (["phone.contains.4420794609581"], []),
     (["phone.starts.44"], ["Ada"]),
     (["phone.empty"], ["Alan", "Grace", "Old"]),
     (["phone.notempty"], ["Ada"]),
@@ -152,10 +162,10 @@ def test_other_teams_organizations_and_teams_are_not_offered_or_accepted(people,
 
 
 def test_the_url_form_round_trips_and_is_canonical(ctx):
-    query = ListQuery.from_args({"f": ["or", "status.is.lead", "email.contains.a.b.c", "or", "or", "phone.empty.x"],
+    query = ListQuery.from_args({"f": ["or", "status.is.lead", "email.words.a.b.c", "or", "or", "phone.empty.x"],
                                  "q": "ada"})
-    assert query.filter.args() == ["status.is.lead", "email.contains.a.b.c", "or", "phone.empty"]
-    assert query.string() == "q=ada&f=status.is.lead&f=email.contains.a.b.c&f=or&f=phone.empty"
+    assert query.filter.args() == ["status.is.lead", "email.words.a.b.c", "or", "phone.empty"]
+    assert query.string() == "q=ada&f=status.is.lead&f=email.words.a.b.c&f=or&f=phone.empty"
     again = ListQuery.from_string(query.string())
     assert again.filter.args() == query.filter.args() and again.q == "ada"
 
@@ -253,15 +263,15 @@ def test_count_fragment_and_builder_fragment(people, member_client):
 
 def test_list_page_filters_and_pushes_the_compact_url(people, member_client):
     response = member_client.get(
-        "/?b=1&r0_field=email&r0_op=contains&r0_value=acme&r0_group=0&r1_field=status&r1_op=is&r1_value=lead&r1_group=1",
+        "/?b=1&r0_field=email&r0_op=words&r0_value=acme&r0_group=0&r1_field=status&r1_op=is&r1_value=lead&r1_group=1",
         headers={"HX-Request": "true"},
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert response.headers["HX-Push-Url"] == "/?f=email.contains.acme&f=or&f=status.is.lead"
+    assert response.headers["HX-Push-Url"] == "/?f=email.words.acme&f=or&f=status.is.lead"
     assert "Lovelace" in body and "Hopper" in body and "Turing" not in body
-    assert 'hx-swap-oob="true"' in body and 'value="email.contains.acme"' in body
-    page = member_client.get("/?f=email.contains.acme&f=or&f=status.is.lead").get_data(as_text=True)
+    assert 'hx-swap-oob="true"' in body and 'value="email.words.acme"' in body
+    page = member_client.get("/?f=email.words.acme&f=or&f=status.is.lead").get_data(as_text=True)
     assert "Lovelace" in page and "Hopper" in page and "Turing" not in page
     assert 'name="r0_value" type="text" value="acme"' in page
 
@@ -299,3 +309,35 @@ def test_any_filter_answers_200_or_422_never_500(member_client, args):
     assert response.status_code in (200, 422)
     count = member_client.get("/contacts/count", query_string={"f": args})
     assert count.status_code == 200
+
+
+@pytest.mark.parametrize("arg", ["name.words.hop", "email.words.navy", "phone.contains.7946"])
+def test_word_and_digit_conditions_use_the_search_index(people, member, arg):
+    from sqlalchemy import text as sql_text
+
+    actor = _user(member)
+    query = ListQuery.from_args({"f": [arg]})
+    stmt = service.contacts_statement(actor, **query.statement_kwargs(actor)).order_by(Contact.sort_name, Contact.id)
+    bind = db.session.get_bind()
+    compiled = stmt.compile(bind, compile_kwargs={"render_postcompile": True})
+    if bind.dialect.name == "sqlite":
+        params = tuple(compiled.params[k] for k in compiled.positiontup)
+        plan = " | ".join(r[3] for r in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+        assert "contacts_fts VIRTUAL TABLE" in plan, plan
+        # a rare word: its hits are read and sorted, not checked along the whole sort index
+        assert "deleted_at=?" not in plan and "USE TEMP B-TREE FOR ORDER BY" in plan, plan
+    else:  # with a few thousand rows and their statistics, as the planner would see a real table
+        db.session.execute(sql_text(
+            "INSERT INTO contacts (first_name, last_name, sort_name, email, email_key, phone, type, status, "
+            "owner_team_id, version, created_at, updated_at) SELECT 'p' || g, 'q' || g, 'q' || g, NULL, NULL, "
+            "'+1555' || lpad(g::text, 7, '0'), 'person', 'active', :t, 1, now(), now() "
+            "FROM generate_series(1, 5000) AS g"), {"t": people["team_id"]})
+        for index in ("ix_contacts_search", "ix_contacts_search_phone"):  # as autovacuum would have
+            db.session.execute(sql_text(f"SELECT gin_clean_pending_list('{index}'::regclass)"))
+        db.session.execute(sql_text("ANALYZE contacts"))
+        compiled = stmt.compile(bind, compile_kwargs={"render_postcompile": True})
+        plan = " | ".join(db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+        # the full-text GIN (ix_contacts_search, _phone) or, for a name, the trigram one (pg_trgm serves
+        # the word-start regular expression too); never a scan of contacts
+        assert "ix_contacts_search" in plan or "ix_contacts_name_trgm" in plan, plan
+        assert "Seq Scan on contacts" not in plan and "~~" not in plan, plan

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from core import create_app
 from core.extensions import db
+from core.models import pg_list_indexes
 from core.services import custom_search, search, similar_search, tag_search
 from tests import conftest
 from tests.outside_plugin import support
@@ -95,6 +96,7 @@ SEARCH_OBJECTS = search.SEARCH_TABLES | set(search.PG_INDEXES) | set(search.PG_C
 SEARCH_OBJECTS |= tag_search.SEARCH_TABLES | {tag_search.PG_INDEX}  # raw DDL (core_0003)
 SEARCH_OBJECTS |= custom_search.SEARCH_TABLES | {custom_search.PG_INDEX}  # raw DDL (core_0011)
 SEARCH_OBJECTS |= {similar_search.PG_INDEX}  # raw DDL (core_0012)
+SEARCH_OBJECTS |= set(pg_list_indexes.PG_INDEXES)  # raw DDL (core_0015)
 
 
 def db_tables() -> set[str]:

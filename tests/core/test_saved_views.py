@@ -32,7 +32,7 @@ def test_personal_and_shared_views_and_who_sees_them(setup, member, manager, out
     mine = saved_views.create_view(_user(member), {"name": "My leads", "query": "f=status.is.lead", "sort": "-created"})
     shared = saved_views.create_view(_user(member), {"name": "Team acme", "team_id": setup["team"],
                                                      "query": "?f=email.contains.acme&q=", "columns": ["status", "email"]})
-    assert shared.query == "f=email.contains.acme" and shared.columns == ["email", "status"]  # canonical, registry order
+    assert shared.query == "f=email.words.acme" and shared.columns == ["email", "status"]  # canonical, registry order
     assert mine.columns == saved_views.DEFAULT_COLUMNS and mine.team_id is None
     assert [v.name for v in saved_views.list_views(_user(member))] == ["My leads", "Team acme"]
     assert [v.name for v in saved_views.list_views(_user(viewer))] == ["Team acme"]
@@ -44,7 +44,7 @@ def test_personal_and_shared_views_and_who_sees_them(setup, member, manager, out
         saved_views.get_view(_user(viewer), mine.id)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "saved_view",
                                                        AuditEntry.entity_id == shared.id))
-    assert entry.action == "created" and entry.changes["query"] == [None, "f=email.contains.acme"]
+    assert entry.action == "created" and entry.changes["query"] == [None, "f=email.words.acme"]
 
 
 def test_who_may_change_and_delete(setup, member, manager, viewer, admin):

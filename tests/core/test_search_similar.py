@@ -117,6 +117,31 @@ def test_the_page_says_so(app, member_client, people):
     assert "similar names" not in html and "Hopper" in html
 
 
+def test_the_count_describes_the_similar_names_shown(app, member_client, member, people):
+    with app.app_context():
+        pg = _pg()
+    html = member_client.get("/contacts/count?q=hoper").get_data(as_text=True)
+    if pg:
+        assert "1 similar name<" in html and 'data-similar="1"' in html and "matching" not in html
+        assert 'id="select-all-matching"' not in html and "bulk actions apply only to rows you tick" in html
+        assert "3 similar names<" in member_client.get("/contacts/count?q=ace").get_data(as_text=True)
+    else:
+        assert "0 matching" in html and "similar" not in html and 'id="select-all-matching"' not in html
+    exact = member_client.get("/contacts/count?q=hopper").get_data(as_text=True)
+    assert "1 matching" in exact and 'id="select-all-matching"' in exact and "similar" not in exact
+
+
+def test_all_matching_stays_exact_while_the_count_says_similar(app, member, people):
+    from core.services import list_query
+
+    with app.test_request_context():
+        user = db.session.get(User, member.id)
+        query = list_query.ListQuery.from_args({"q": "hoper"})
+        assert list_query.count(user, query) == (0, False)  # what a bulk "all matching" would act on
+        assert list_query.count_shown(user, query) == ((1, False, True) if _pg() else (0, False, False))
+        assert list_query.count_shown(user, list_query.ListQuery.from_args({"q": "grace"})) == (2, False, False)
+
+
 def test_the_fallback_uses_the_trigram_index(ctx, member, team):
     if not _pg():
         pytest.skip("PostgreSQL's plan")

@@ -1,4 +1,4 @@
-"""Consent & preferences, templates and the global communications page in a real browser (CSRF on)."""
+"""Consent, channel and quiet hours in the Preferences panel, templates and the global communications page in a real browser (CSRF on)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_consent_and_preferences_panel(logged_in, live_server, live_app, make_co
     page = logged_in
     contact_id = make_contact("Grace", "Hopper", email="grace@example.org")
     page.goto(f"{live_server}/contacts/{contact_id}")
-    panel = page.locator("#panel-communications-preferences")
+    panel = page.locator("#panel-communications-consent")
     expect(panel.locator("#consent-email")).to_contain_text("unknown")
 
     panel.get_by_label("Channel", exact=True).select_option("email")
@@ -27,15 +27,19 @@ def test_consent_and_preferences_panel(logged_in, live_server, live_app, make_co
     expect(panel.locator("#consent-history")).to_contain_text("unknown → opted out")
     expect(panel.locator("#consent-history")).to_contain_text("Mia Member")
 
-    panel.get_by_label("Quiet from").fill("21:00")
-    panel.get_by_label("Quiet until").fill("08:00")
-    panel.get_by_label("Time zone").fill("Mars/Olympus")
-    panel.get_by_role("button", name="Save preferences").click()
-    expect(panel.get_by_text("Not a known time zone")).to_be_visible()
-    panel.get_by_label("Time zone").fill("Europe/Paris")
-    panel.get_by_role("button", name="Save preferences").click()
-    expect(panel.get_by_label("Time zone")).to_have_value("Europe/Paris")
-    expect(panel.get_by_text("Not a known time zone")).to_have_count(0)
+    # Channel and quiet hours are fields of the one Preferences panel (its edit form opens in the modal).
+    expect(page.locator("#panel-communications-consent").get_by_label("Quiet from")).to_have_count(0)
+    page.locator("#panel-preferences").get_by_role("link", name="Edit preferences").click()
+    form = page.locator("#preferences-form")
+    form.get_by_label("Quiet hours from").fill("21:00")
+    form.get_by_label("Time zone").fill("Europe/Paris")
+    form.get_by_role("button", name="Save preferences").click()
+    expect(page.locator("#preferences-form").get_by_text("Give both the start and the end")).to_be_visible()
+    page.locator("#preferences-form").get_by_label("Quiet hours until").fill("08:00")
+    page.locator("#preferences-form").get_by_role("button", name="Save preferences").click()
+    expect(page.locator("#preferences-form")).to_have_count(0)
+    expect(page.locator("#preferences-panel")).to_contain_text("21:00")
+    expect(page.locator("#preferences-panel")).to_contain_text("Europe/Paris")
     shot(page, "preferences")
     with live_app.app_context():
         assert db.session.scalars(db.select(ConsentChange.status)).all() == ["opted_out"]

@@ -284,13 +284,13 @@ def test_preferences_permissions(ctx, viewer, outsider, contact_id):
 # --- the panel ---------------------------------------------------------------------------------------------
 
 
-def test_panel_shows_consent_preferences_and_history(app, member_client, member, contact_id):
+def test_panel_shows_consent_and_history_but_no_second_preferences_form(app, member_client, member, contact_id):
     _consent(app, member, contact_id, "email", "opted_out", "Unsubscribe <b>link</b>")
-    html = member_client.get(f"/communications/contacts/{contact_id}/preferences", headers=HX).get_data(as_text=True)
-    assert 'id="communications-preferences"' in html and 'id="consent-email"' in html
+    html = member_client.get(f"/communications/contacts/{contact_id}/consent", headers=HX).get_data(as_text=True)
+    assert 'id="communications-consent"' in html and 'id="consent-email"' in html
     assert "opted out" in html and "Unsubscribe &lt;b&gt;link&lt;/b&gt;" in html
     assert 'id="consent-history"' in html and "unknown → " in html
-    assert 'name="quiet_start"' in html and 'list="communications-zones"' in html
+    assert 'name="quiet_start"' not in html and "in the Preferences panel" in html
 
 
 def test_panel_records_consent_and_shows_errors(app, member_client, member, contact_id):
@@ -305,36 +305,95 @@ def test_panel_records_consent_and_shows_errors(app, member_client, member, cont
         assert (row.channel, row.status, row.source, row.changed_by_id) == ("sms", "opted_in", "paper form", member.id)
 
 
-def test_panel_saves_preferences_and_names_bad_fields(app, member_client, contact_id):
-    url = f"/communications/contacts/{contact_id}/preferences"
-    response = member_client.post(url, data={"timezone": "Nowhere/City", "quiet_start": "", "quiet_end": "",
-                                             "preferred_channel": "", "version": "0"}, headers=HX)
-    assert response.status_code == 422
-    assert "Not a known time zone" in response.get_data(as_text=True)
-    response = member_client.post(url, data={"timezone": "Europe/Berlin", "quiet_start": "20:00",
-                                             "quiet_end": "08:00", "preferred_channel": "email", "version": "0"},
-                                  headers=HX)
-    assert response.status_code == 200 and 'value="Europe/Berlin"' in response.get_data(as_text=True)
-    stale = member_client.post(url, data={"timezone": "UTC", "version": "0"}, headers=HX)
-    assert stale.status_code == 409
-    with app.app_context():
-        assert db.session.get(Preferences, contact_id).timezone == "Europe/Berlin"
-
-
 def test_viewer_sees_the_panel_without_forms(viewer_client, contact_id):
-    html = viewer_client.get(f"/communications/contacts/{contact_id}/preferences", headers=HX).get_data(as_text=True)
+    html = viewer_client.get(f"/communications/contacts/{contact_id}/consent", headers=HX).get_data(as_text=True)
     assert 'id="consent-email"' in html and "communications-consent-form" not in html
     assert viewer_client.post(f"/communications/contacts/{contact_id}/consent",
                               data={"channel": "email", "status": "opted_in", "source": "x"}).status_code == 403
 
 
 def test_outsider_cannot_see_the_panel(outsider_client, contact_id):
-    assert outsider_client.get(f"/communications/contacts/{contact_id}/preferences").status_code == 404
+    assert outsider_client.get(f"/communications/contacts/{contact_id}/consent").status_code == 404
 
 
-def test_contact_page_lists_the_panel(member_client, contact_id):
+def test_contact_page_has_one_preferences_panel_and_the_consent_panel(member_client, contact_id):
     html = member_client.get(f"/contacts/{contact_id}").get_data(as_text=True)
-    assert f'hx-get="/communications/contacts/{contact_id}/preferences"' in html
+    assert f'hx-get="/communications/contacts/{contact_id}/consent"' in html
+    assert f'hx-get="/contacts/{contact_id}/preferences"' in html
+    assert html.count(f"/contacts/{contact_id}/preferences") == 1  # the core's panel only
+    assert "Consent &amp; preferences" not in html
+
+
+# --- channel and quiet hours in the core's Preferences panel --------------------------------------------
+
+
+def test_core_panel_edits_channel_and_quiet_hours_in_the_plugins_table(app, member, member_client, contact_id):
+    form = member_client.get(f"/contacts/{contact_id}/preferences/edit").get_data(as_text=True)
+    assert 'name="communications_channel"' in form and 'name="communications_quiet_start"' in form
+    ok = member_client.post(f"/contacts/{contact_id}/preferences/edit", data={
+        "timezone": "Asia/Tokyo", "communications_channel": "sms",
+        "communications_quiet_start": "21:00", "communications_quiet_end": "08:00"})
+    assert ok.status_code == 302
+    with app.app_context():
+        prefs = db.session.get(Preferences, contact_id)
+        assert (prefs.preferred_channel, prefs.quiet_start, prefs.quiet_end, prefs.timezone) == \
+            ("sms", time(21), time(8), None)
+        from core.models import ContactPreference
+        keys = set(db.session.scalars(db.select(ContactPreference.key).where(ContactPreference.contact_id == contact_id)))
+        assert keys == {"timezone"}  # the plugin's fields live in its own table only
+        actions = [e.action for e in db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_id == contact_id))]
+        assert "preferences" in actions and "updated" in actions
+    panel = member_client.get(f"/contacts/{contact_id}/preferences").get_data(as_text=True)
+    assert "Quiet hours from" in panel and "21:00" in panel and "08:00" in panel
+    with app.test_request_context():
+        # no zone of the plugin's own: the core's "Time zone" preference places the quiet hours
+        assert consent.blocked_reason(contact_id, "email", datetime(2026, 1, 15, 13, 0)) == \
+            "quiet hours until 08:00 Asia/Tokyo"
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"communications_quiet_start": "21:00"}, "communications_quiet_end", "Give both the start and the end"),
+    ({"communications_quiet_start": "9pm", "communications_quiet_end": "08:00"}, "communications_quiet_start",
+     "24-hour time"),
+    ({"communications_quiet_start": "08:00", "communications_quiet_end": "08:00"}, "communications_quiet_end",
+     "different time"),
+    ({"communications_channel": "pigeon"}, "communications_channel", "Choose one of"),
+])
+def test_plugin_rules_hold_in_the_core_panel_and_nothing_is_half_saved(app, member, member_client, contact_id,
+                                                                        data, field, message):
+    bad = member_client.post(f"/contacts/{contact_id}/preferences/edit", data={"language": "de", **data})
+    assert bad.status_code == 422 and message in bad.get_data(as_text=True)
+    with app.test_request_context():
+        from core.services import preferences as core_preferences
+
+        with pytest.raises(ValidationError) as err:
+            core_preferences.set_preferences(member, contact_id, {"language": "de", **data})
+        assert field in err.value.errors
+        assert core_preferences.get_preferences(member, contact_id) == {}  # the language was rolled back too
+        assert db.session.get(Preferences, contact_id) is None
+
+
+def test_core_api_reads_and_writes_the_plugins_fields(app, client, member, contact_id):
+    auth = _token(app, member)
+    url = f"/api/v1/contacts/{contact_id}/contact-preferences"
+    ok = client.patch(url, json={"preferences": {"communications_quiet_start": "22:00",
+                                                 "communications_quiet_end": "06:30"}}, headers=auth)
+    assert ok.status_code == 200, ok.get_json()
+    assert ok.get_json() == {"preferences": {"communications_quiet_start": "22:00", "communications_quiet_end": "06:30"}}
+    # the plugin's own API sees the same row (and may keep its own zone there)
+    mine = client.get(f"/api/v1/contacts/{contact_id}/preferences", headers=auth).get_json()
+    assert (mine["quiet_start"], mine["quiet_end"], mine["version"]) == ("22:00", "06:30", 1)
+    assert client.put(f"/api/v1/contacts/{contact_id}/preferences", json={
+        "preferred_channel": "email", "quiet_start": "22:00", "quiet_end": "06:30", "timezone": "Europe/Oslo",
+        "version": 1}, headers=auth).status_code == 200
+    cleared = client.patch(url, json={"preferences": {"communications_quiet_start": None,
+                                                      "communications_quiet_end": ""}}, headers=auth)
+    assert cleared.get_json() == {"preferences": {"communications_channel": "email"}}
+    with app.app_context():
+        prefs = db.session.get(Preferences, contact_id)
+        assert (prefs.quiet_start, prefs.timezone) == (None, "Europe/Oslo")  # its own zone is kept
+    bad = client.patch(url, json={"preferences": {"communications_quiet_end": "07:00"}}, headers=auth)
+    assert bad.status_code == 422 and "communications_quiet_start" in str(bad.get_json())
 
 
 # --- API ---------------------------------------------------------------------------------------------------

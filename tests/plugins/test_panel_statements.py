@@ -107,10 +107,16 @@ def test_compose_panel(app, member_client, busy):
     assert '<option value="Europe/Paris">' in html  # the datalist the timeline's reschedule uses
 
 
-def test_preferences_panel(app, member_client, busy):
-    html, seen = _get(app, member_client, f"/communications/contacts/{busy}/preferences")
-    assert len(seen) == BASE + 3, seen  # preferences, consent history, consents
-    assert '<option value="Europe/Paris">' in html
+def test_consent_panel(app, member_client, busy):
+    html, seen = _get(app, member_client, f"/communications/contacts/{busy}/consent")
+    assert len(seen) == BASE + 2, seen  # consent history, consents
+    assert 'id="consent-email"' in html
+
+
+def test_core_preferences_panel_reads_the_plugin_fields_once(app, member_client, busy):
+    html, seen = _get(app, member_client, f"/contacts/{busy}/preferences")
+    assert len(seen) == BASE + 2, seen  # the core's rows, the communications row
+    assert "Quiet hours from" in html
 
 
 @pytest.mark.parametrize("url", ["/collaboration/contacts/{id}/notes", "/monitoring/contacts/{id}/activity"])

@@ -1,0 +1,62 @@
+"""The contacts list's order among live contacts comes from an index on both databases (on
+PostgreSQL the partial indexes of core/models/pg_list_indexes.py), so a page is a walk of it, not a
+sort of every live contact; and a tag's plan on PostgreSQL (few: its ids; many: a probe per row)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.extensions import cache, db
+from core.models import Contact, ContactTag, Tag, User
+from core.services import contacts as service
+from core.services import taxonomy
+from tests import factories
+
+
+def _plan(stmt) -> str:
+    bind = db.session.get_bind()
+    compiled = stmt.compile(bind, compile_kwargs={"render_postcompile": True})
+    conn = db.session.connection()
+    if bind.dialect.name == "sqlite":
+        params = tuple(compiled.params[k] for k in compiled.positiontup)
+        return " | ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+    conn.exec_driver_sql("SET LOCAL enable_sort = off")  # the order must be available without one
+    return " | ".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+
+
+@pytest.mark.parametrize(("column", "index"), [
+    ("sort_name", "ix_contacts_live_sort_pg"), ("created_at", "ix_contacts_live_created_pg"),
+    ("updated_at", "ix_contacts_live_updated_pg"),
+])
+def test_the_list_order_is_an_index_walk(ctx, member, team, column, index):
+    factories.contact(db.session.merge(team), "Grace", "Hopper")
+    user = db.session.get(User, member.id)
+    order = getattr(Contact, column)
+    plan = _plan(service.contacts_statement(user, columns=(Contact.id,)).order_by(order, Contact.id).limit(51))
+    if db.session.get_bind().dialect.name == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    else:
+        assert index in plan and "Sort" not in plan, plan
+
+
+def test_a_rare_tag_is_its_ids_and_a_common_one_a_probe(ctx, member, team, monkeypatch):
+    t = db.session.merge(team)
+    tag = Tag(name="vip", name_key="vip", color="#aa0000")
+    db.session.add(tag)
+    db.session.flush()
+    people = [factories.contact(t, f"P{i}", "Person") for i in range(4)]
+    db.session.add_all(ContactTag(contact_id=c.id, tag_id=tag.id) for c in people[:3])
+    db.session.commit()
+    rare = taxonomy.member_condition(ContactTag.contact_id, ContactTag.tag_id, tag.id)
+    sql = str(rare.compile(db.session.get_bind()))
+    if db.session.get_bind().dialect.name == "postgresql":
+        assert "SELECT" not in sql  # the ids themselves
+    else:
+        assert "SELECT" in sql  # SQLite reads the (tag, contact) index itself
+    monkeypatch.setattr(taxonomy, "COMMON_MEMBERS", 2)
+    cache.clear()  # the count is remembered a few minutes
+    common = taxonomy.member_condition(ContactTag.contact_id, ContactTag.tag_id, tag.id)
+    assert "EXISTS" in str(common.compile(db.session.get_bind()))
+    for condition in (rare, common):
+        ids = set(db.session.scalars(db.select(Contact.id).where(condition)))
+        assert ids == {c.id for c in people[:3]}
