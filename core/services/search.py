@@ -456,24 +456,34 @@ def sorted_legs(q: str):
     ``lead`` tokens), plus the organization, tag and custom-value hits as in ``search_plan``. So "Smith"
     reads a page of the range and the few other hits, where the plain plan read and sorted the
     73,000 Smiths of 1M contacts (164 ms); the caller merges the parts' first pages."""
-    if not (q or "").strip() or db.session.get_bind().dialect.name != "sqlite":
+    if db.session.get_bind().dialect.name != "sqlite" or not (parts := sorted_parts(q)):
         return None
+    starts, rest = parts
+    return [(_sort_range(start), False) for start in starts] + [_sqlite_plan(Parsed(q), rest)]
+
+
+def sorted_parts(q: str) -> tuple[list[str], str] | None:
+    """For ``sorted_legs`` (and the bench's SQL floor): the sort-name starts whose ranges hold
+    hits, and the FTS5 MATCH string of the other contact hits; None when the words do not allow."""
     parsed = Parsed(q)
     words = [t.lower() for t in parsed.terms]
     if parsed.emails or parsed.phone or not words or not all(_PLAIN_WORD.fullmatch(w) for w in words):
         return None
     starts = list(dict.fromkeys((" ".join(words), " ".join(reversed(words)))))
     leads = " OR ".join(f"lead : {_fts_string(LEAD_MARK + start.replace(' ', LEAD_MARK))}*" for start in starts)
-    rest = _sqlite_plan(parsed, f"({fts5_query(parsed)}) NOT ({leads})")
-    return [(_sort_range(start), False) for start in starts] + [rest]
+    return starts, f"({fts5_query(parsed)}) NOT ({leads})"
+
+
+def range_end(start: str) -> str:
+    """The first string after every string that starts with ``start`` (plain: [a-z0-9 ])."""
+    return start[:-1] + chr(ord(start[-1]) + 1)
 
 
 def _sort_range(start: str):
     """Contacts whose plain sort name starts with ``start`` (a range of the sort index)."""
     from ..models import Contact
 
-    end = start[:-1] + chr(ord(start[-1]) + 1)
-    return and_(Contact.sort_name >= start, Contact.sort_name < end,
+    return and_(Contact.sort_name >= start, Contact.sort_name < range_end(start),
                 text(PLAIN_SORT_NAME.format(x="contacts.sort_name")))
 
 
