@@ -7,8 +7,10 @@ without ``+``) with each of their suffixes of 3+ digits (so "7946" finds +442079
 old ``LIKE '%7946%'``, but indexed). Organization names have an index of their own.
 
 SQLite: ``contacts_fts`` is an external-content FTS5 table (unicode61, remove_diacritics 2, prefix
-indexes 2 and 3) whose content is the view ``contacts_search_source``; ``organizations_fts`` is one
-over ``organizations.name``. Triggers keep both in step inside the same transaction as the change,
+indexes of 2 to 6 letters; the other FTS tables 2 and 3) whose content is the view
+``contacts_search_source``, with a ``lead`` column that the list sorted by name uses to read the
+contacts whose sort name starts with the typed words from the sort index (``sorted_legs``);
+``organizations_fts`` is one over ``organizations.name``. Triggers keep both in step inside the same transaction as the change,
 so bulk inserts and imports are covered too; renaming an organization touches one index row.
 
 PostgreSQL: stored generated columns ``contacts.search_vector`` (names, email) and
@@ -466,8 +468,9 @@ def sorted_parts(q: str) -> tuple[list[str], str] | None:
     """For ``sorted_legs`` (and the bench's SQL floor): the sort-name starts whose ranges hold
     hits, and the FTS5 MATCH string of the other contact hits; None when the words do not allow."""
     parsed = Parsed(q)
-    words = [t.lower() for t in parsed.terms]
-    if parsed.emails or parsed.phone or not words or not all(_PLAIN_WORD.fullmatch(w) for w in words):
+    words = [t.lower() for t in parsed.terms if t.isascii()]  # ASCII: FTS5 folds its case as lower() does
+    if parsed.emails or parsed.phone or not words or len(words) < len(parsed.terms) or not all(
+            _PLAIN_WORD.fullmatch(w) for w in words):
         return None
     starts = list(dict.fromkeys((" ".join(words), " ".join(reversed(words)))))
     leads = " OR ".join(f"lead : {_fts_string(LEAD_MARK + start.replace(' ', LEAD_MARK))}*" for start in starts)
