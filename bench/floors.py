@@ -86,6 +86,9 @@ class Floor:
         parsed = search.Parsed(q)
         if parsed.empty:
             return " AND 0", ()
+        parts = search.sorted_parts(q) if self.sqlite and hasattr(search, "sorted_parts") else None
+        if parts:
+            return self._sorted_search_where(parsed, *parts)
         if self.sqlite:
             match = search.fts5_query(parsed)
             sql = f"SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH ?"
@@ -110,6 +113,28 @@ class Floor:
             conds.append("c.email_key LIKE ? ESCAPE '\\'")
             params.append(raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         return " AND " + " AND ".join(conds), tuple(params)
+
+    def _sorted_search_where(self, parsed, starts: list[str], rest: str) -> tuple[str, tuple]:
+        """SQLite, by name (core.services.search.sorted_legs): the first page of each sort-index
+        range of the typed words, and of the other hits (contacts' FTS hits outside the ranges and
+        contacts of matching organizations), their union then sorted by the page query."""
+        from core.services import search
+
+        visible = self.visible.replace("c.", "c3.")
+        legs, params = [], []
+        for start in starts:
+            legs.append(f"{visible} AND c3.sort_name >= ? AND c3.sort_name < ? AND "
+                        + search.PLAIN_SORT_NAME.format(x="c3.sort_name"))
+            params += [start, search.range_end(start)]
+        org = " ".join('"' + t.replace('"', '""') + '"*' for t in parsed.terms)
+        id_expr = "c3.id + 0" if self._very_common(rest) else "c3.id"
+        legs.append(f"+{visible} AND {id_expr} IN (SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} "
+                    f"MATCH ? UNION ALL SELECT c2.id FROM contacts c2 WHERE c2.organization_id IN "
+                    f"(SELECT rowid FROM {search.ORG_FTS_TABLE} WHERE {search.ORG_FTS_TABLE} MATCH ?))")
+        params += [rest, org]
+        union = " UNION ALL ".join(f"SELECT id FROM (SELECT c3.id FROM contacts c3 WHERE {leg} "
+                                   "ORDER BY c3.sort_name, c3.id LIMIT 51)" for leg in legs)
+        return f" AND c.id IN ({union})", tuple(params)
 
     def _very_common(self, match: str) -> bool:
         from core.services import search

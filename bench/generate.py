@@ -407,18 +407,39 @@ def _ensure_search_index(engine, inspector, log) -> None:
     search = _search_module()
     if search is None:
         return
+    stale = False
     if engine.dialect.name == "sqlite":
         names = set(inspector.get_table_names())
         present = all(t in names for t in (search.FTS_TABLE, getattr(search, "ORG_FTS_TABLE", search.FTS_TABLE)))
+        stale = present and _sqlite_search_ddl_changed(engine, search)
     else:
         present = any(col["name"] == "search_vector" for col in inspector.get_columns("contacts"))
-    if present:
+    if present and not stale:
         return
     t0 = time.perf_counter()
     with engine.begin() as conn:
+        if stale:  # built by an older core (as a migration would, rebuild it)
+            search.uninstall(conn)
         search.install(conn)
         search.rebuild_search_index(conn)
     log(f"installed and filled the full-text index in {time.perf_counter() - t0:.1f} s")
+
+
+def _sqlite_search_ddl_changed(engine, search) -> bool:
+    """Whether the dataset's search view, FTS tables or triggers differ from what this core creates."""
+    import re
+
+    from sqlalchemy import text
+
+    if not hasattr(search, "sqlite_ddl"):
+        return False
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT name, sql FROM sqlite_master")).all())
+    for sql in search.sqlite_ddl():
+        name = re.match(r"CREATE (?:VIEW|VIRTUAL TABLE|TRIGGER) IF NOT EXISTS (\w+)", sql)
+        if name and stored.get(name.group(1)) != sql.replace(" IF NOT EXISTS", "", 1):
+            return True
+    return False
 
 
 def _update_schema(env: dict, log) -> bool:

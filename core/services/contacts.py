@@ -17,7 +17,7 @@ from ..plugins import hook
 from ..policy import require, visible_team_ids
 from . import audit, contact_extras, custom_field_queries, hierarchy, search, similar_search, taxonomy, vocabulary
 from .fields import clean_text, normalize_email, normalize_phone
-from .pagination import Page, paginate
+from .pagination import Page, paginate, paginate_union
 from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
 
 FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id",
@@ -267,16 +267,20 @@ def list_contacts(
     # The page's organizations and teams load in one extra query each, not joined into the
     # main query: that query stays a plain walk of the sort index (or of the search hits).
     def page(**extra):
-        stmt = contacts_statement(actor, **filters, **extra).options(
-            selectinload(Contact.organization), selectinload(Contact.owner_team)
-        )
+        options = (selectinload(Contact.organization), selectinload(Contact.owner_team))
         if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
+            stmt = contacts_statement(actor, **filters, **extra).options(*options)
             return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
         column, kind, descending = SORTS[sort]
-        return paginate(
-            db.session, stmt, (column, Contact.id), [kind, int], cursor, limit, descending,
-            key_of=lambda c: [getattr(c, column.key), c.id],
-        )
+        columns, key_of = (column, Contact.id), lambda c: [getattr(c, column.key), c.id]
+        # By name, a search reads its hits in parts that are each cheap in that order (search.py).
+        legs = search.sorted_legs(filters.get("q", "")) if column is Contact.sort_name and not extra else None
+        if legs:
+            parts = [contacts_statement(actor, **filters, search_leg=leg, columns=(Contact.id,)) for leg in legs]
+            return paginate_union(db.session, select(Contact).options(*options), parts, columns, [kind, int],
+                                  cursor, limit, descending, key_of)
+        stmt = contacts_statement(actor, **filters, **extra).options(*options)
+        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of)
 
     result = page()
     if similar_names and not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
@@ -298,16 +302,18 @@ def contacts_statement(
     extra_filters=(),
     columns=None,
     similar: bool = False,
+    search_leg=None,
 ):
     """The unordered ``select`` of the contacts ``actor`` may see that match the filters (the list,
     its lazy count and bulk actions share it). ``extra_filters``: callables ``stmt -> stmt``; one with
-    a true ``by_hits`` attribute asks for the rows to be read by id (SQLite, see search.search_plan)."""
+    a true ``by_hits`` attribute asks for the rows to be read by id (SQLite, see search.search_plan).
+    ``search_leg``: one part of ``q``'s hits, ``(condition, by_hits)`` from ``search.sorted_legs``."""
     require(actor, "contact.list")
     stmt = select(*(columns or (Contact,)))
     teams = visible_team_ids(actor)
     if teams is not None:
         stmt = stmt.where(Contact.owner_team_id.in_(teams or [-1]))
-    condition, by_hits = search.search_plan(q) if q else (None, False)
+    condition, by_hits = search_leg or (search.search_plan(q) if q else (None, False))
     if similar and q:  # no match: names like q instead (core/services/similar_search.py)
         condition, by_hits = similar_search.list_condition(q), False
     by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters)  # filters.Filter.apply

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import literal, tuple_
+from sqlalchemy import literal, select, tuple_, union_all
 
 from ..errors import ValidationError
 from ..models.base import MAX_ID
@@ -60,12 +60,28 @@ def after(columns, values, descending: bool):
     return left < right if descending else left > right
 
 
-def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of):
-    """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page."""
+def _window(stmt, columns, kinds, cursor, limit, descending):
+    """``stmt`` from ``cursor``, in order, ``limit + 1`` rows (the extra one says there is more)."""
     if cursor:
         stmt = stmt.where(after(columns, decode_cursor(cursor, kinds), descending))
     order = [c.desc() for c in columns] if descending else list(columns)
-    rows = session.scalars(stmt.order_by(*order).limit(limit + 1)).unique().all()
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of):
+    """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page."""
+    rows = session.scalars(_window(stmt, columns, kinds, cursor, limit, descending)).unique().all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(key_of(rows[-1])) if more and rows else None)
+
+
+def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of):
+    """``paginate`` over the union of ``parts``: selects of the rows' ids (first column), overlapping or
+    not, each cheap to read in ``columns`` order where their union is not (a range of an index and a
+    few other rows). Each part gives its first ``limit + 1`` ids from ``cursor``, and the page is
+    read from ``stmt`` among those: the first ``limit + 1`` rows of the union are among them."""
+    firsts = [select(_window(part, columns, kinds, cursor, limit, descending).subquery().c[0]) for part in parts]
+    id_column = parts[0].selected_columns[0]
+    return paginate(session, stmt.where(id_column.in_(union_all(*firsts))), columns, kinds, cursor, limit,
+                    descending, key_of)

@@ -1,0 +1,112 @@
+"""The list sorted by name reads a search's hits in parts (core/services/search.py ``sorted_legs``:
+the sort-index range of the typed words, and the other hits); it must show exactly what reading
+and sorting every hit shows: the same rows, in the same order, over the same "load more" pages."""
+
+import pytest
+from sqlalchemy import text
+
+from core.extensions import db
+from core.models import User
+from core.services import contacts as service
+from core.services import custom_fields as cf
+from core.services import search, tags
+from tests import factories
+
+
+def _u(user):
+    return db.session.get(User, user.id)
+
+
+@pytest.fixture
+def crowd(ctx, admin, member, team, other_team):
+    t, other = db.session.merge(team), db.session.merge(other_team)
+    smiths = factories.organization(t, "Smith & Sons")
+    for first in ("James", "Ada", "Zoe", "James", "Bo"):
+        factories.contact(t, first, "Smith")
+    factories.contact(t, "Jamesina", "Smith")
+    factories.contact(t, "Ann", "Smithers")
+    factories.contact(t, "Cy", "Smith-Jones")  # not a plain sort name: found by the index only
+    factories.contact(t, "Di", "Smíth")  # an accent: found as "smith", sorts elsewhere
+    factories.contact(t, "Smith", "Zeta")  # a first name
+    factories.contact(t, "Smith", "")  # no last name: its sort name is "smith"
+    factories.contact(t, "James", "Adams", email="james.smith@mail.example")  # the email only
+    factories.contact(t, "Eve", "Brown", organization_id=smiths.id)  # its organization
+    factories.contact(t, "Eve", "Smith", organization_id=smiths.id)  # both
+    factories.contact(t, "Fay", "Green")
+    factories.contact(t, "Gus", "Smith  James")  # two spaces: not plain
+    factories.contact(t, "Smith", "James")
+    factories.contact(t, "Hal", "Smith", status="inactive")
+    tagged = factories.contact(t, "Ida", "Young")
+    valued = factories.contact(t, "Jo", "Kent")
+    factories.contact(other, "Kim", "Smith")  # another team's: hidden
+    gone = factories.contact(t, "Lu", "Smith")
+    service.delete_contact(_u(member), gone.id)  # in the trash: hidden
+    tags.add_tags(_u(member), [tagged.id], ["Smith fans"])
+    cf.create_field(admin, {"key": "nickname", "label": "Nickname", "kind": "text"})
+    service.update_contact(_u(member), valued.id, {"custom_fields": {"nickname": "Smithy James"}}, None)
+    db.session.commit()
+
+
+def _pages(member, q, sort, limit, **filters):
+    seen, cursor = [], None
+    while True:
+        page = service.list_contacts(_u(member), q=q, sort=sort, limit=limit, cursor=cursor, **filters)
+        seen.append([c.id for c in page.items])
+        if not (cursor := page.next_cursor):
+            return seen
+
+
+QUERIES = ["smith", "Smi", "s", "SMITH james", "james smith", "jam smi", "smith smith", "smithers", "smith zeta",
+           "zeta", "eve", "fans", "smithy", "sons", "smíth", "smith-jones", "nobody"]
+
+
+@pytest.mark.parametrize("sort", ["name", "-name"])
+def test_the_parts_give_what_every_hit_sorted_gives(crowd, member, monkeypatch, sort):
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    for q in QUERIES:
+        for limit in (1, 2, 50):
+            for filters in ({}, {"status": "active"}):
+                parts = _pages(member, q, sort, limit, **filters)
+                with monkeypatch.context() as m:
+                    m.setattr(search, "sorted_legs", lambda _q: None)
+                    whole = _pages(member, q, sort, limit, **filters)
+                assert parts == whole, (q, limit, filters)
+    assert (search.sorted_legs("smith") is not None) is sqlite  # the parts were read on SQLite
+    assert search.sorted_legs("smíth") is None  # not plain: the words need no range
+    assert search.sorted_legs("smith@") is None
+
+
+def test_the_answers(crowd, member):
+    names = [c.full_name for c in service.list_contacts(_u(member), q="smith").items]
+    assert names == [
+        "James Adams", "Eve Brown", "Smith James", "Jo Kent", "Smith", "Gus Smith  James", "Ada Smith", "Bo Smith",
+        "Eve Smith", "Hal Smith", "James Smith", "James Smith", "Jamesina Smith", "Zoe Smith", "Cy Smith-Jones",
+        "Ann Smithers", "Di Smíth", "Ida Young", "Smith Zeta"]
+    assert [c.full_name for c in service.list_contacts(_u(member), q="james smi").items] == [
+        "James Adams", "Smith James", "Jo Kent", "Gus Smith  James", "James Smith", "James Smith", "Jamesina Smith"]
+
+
+def test_very_common_other_hits_still_agree(crowd, member, monkeypatch):
+    """The other hits walk the sort index when they are very many (COMMON_HITS), as the whole did."""
+    monkeypatch.setattr(search, "COMMON_HITS", 1)
+    for q in ("smith", "s", "james smith"):
+        parts = _pages(member, q, "name", 2)
+        monkeypatch.setattr(search, "sorted_legs", lambda _q: None)
+        assert _pages(member, q, "name", 2) == parts
+        monkeypatch.undo()
+        monkeypatch.setattr(search, "COMMON_HITS", 1)
+
+
+def test_renames_move_contacts_in_and_out_of_the_range(crowd, member):
+    """The lead token follows the sort name (the update trigger watches it too)."""
+    actor = _u(member)
+    zoe = next(c for c in service.list_contacts(actor, q="zoe smith").items)
+    service.update_contact(actor, zoe.id, {"last_name": "Jones"}, None)
+    assert [c.full_name for c in service.list_contacts(actor, q="zoe smith").items] == []
+    assert [c.full_name for c in service.list_contacts(actor, q="zoe jon").items] == ["Zoe Jones"]
+    service.update_contact(actor, zoe.id, {"last_name": "Smith"}, None)
+    assert [c.full_name for c in service.list_contacts(actor, q="smith zo").items] == ["Zoe Smith"]
+    db.session.execute(text("UPDATE contacts SET sort_name = 'jones zoe' WHERE id = :id"), {"id": zoe.id})
+    if db.session.get_bind().dialect.name == "sqlite":
+        for table in ("contacts_fts",):
+            db.session.execute(text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"))
