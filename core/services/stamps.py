@@ -102,7 +102,7 @@ def _collect(session, _flush_context) -> None:
     for obj in session.new:
         pending |= _scopes_of(obj, True, created)
     for obj in session.dirty:
-        if session.is_modified(obj, include_collections=False):
+        if session.is_modified(obj):  # collections too: team membership lives in an association table
             pending |= _scopes_of(obj, False, created)
     for obj in session.deleted:
         pending |= _scopes_of(obj, False, created)

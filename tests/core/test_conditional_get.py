@@ -110,6 +110,19 @@ def test_a_team_membership_change_refreshes_the_page(app, admin, member_client, 
     assert fresh.status_code == 404  # no longer on the contact's team: not a stale 304
 
 
+def test_another_users_team_change_refreshes_the_page(app, admin, member_client, team, people):
+    """Team membership is an association table (no mapped row): the user's changed collection counts."""
+    a, _ = people
+    with app.app_context():
+        colleague = factories.user("member", [])
+        colleague_id = colleague.id
+
+    def write():
+        accounts.set_team_membership(db.session.get(User, admin.id), team.id, colleague_id, True)
+
+    assert _fresh_after(app, member_client, f"/contacts/{a}", write).status_code == 200
+
+
 def test_renaming_a_tag_refreshes_every_page_showing_it(app, member_client, member, admin, people):
     a, _ = people
     with app.test_request_context():
