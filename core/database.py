@@ -96,16 +96,21 @@ def transaction():
         raise error
 
 
+def is_bulk_write(orm_execute_state) -> bool:
+    """Whether a statement run through the session may write rows the unit of work does not see
+    (``update()``, ``delete()``, ``insert()``, raw SQL other than a SELECT)."""
+    if orm_execute_state.is_select:
+        return False
+    statement = orm_execute_state.statement
+    return not (isinstance(statement, TextClause) and statement.text.lstrip()[:6].lower() == "select")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_writes(orm_execute_state) -> None:
-    """Remember a write the unit of work did not make (``update()``, ``delete()``, raw SQL):
-    loaded objects may not show it, so that transaction's commit expires them as usual."""
-    if orm_execute_state.is_select:
-        return
-    statement = orm_execute_state.statement
-    if isinstance(statement, TextClause) and statement.text.lstrip()[:6].lower() == "select":
-        return
-    orm_execute_state.session.info["contacts_bulk_write"] = True
+    """Remember a write the unit of work did not make: loaded objects may not show it, so that
+    transaction's commit expires them as usual."""
+    if is_bulk_write(orm_execute_state):
+        orm_execute_state.session.info["contacts_bulk_write"] = True
 
 
 def _commit_keeping_state(session) -> None:

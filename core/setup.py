@@ -57,6 +57,7 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from .services import stamps  # noqa: F401 - its session listeners stamp every write
     from .services.accounts import user_for_session, user_for_token
 
     @login_manager.user_loader
@@ -100,7 +101,7 @@ def init_plugins(app: Flask, wanted) -> None:
 
 def init_web(app: Flask) -> None:
     from .api import init_api
-    from .views import register_views
+    from .views import conditional, register_views
 
     pm = app.extensions["contacts_pm"]
     register_views(app)
@@ -114,6 +115,7 @@ def init_web(app: Flask) -> None:
 
     access.public(app.view_functions["static"])
     app.before_request(access.enforce)
+    conditional.init_app(app)  # after the access check: a 304 goes only to whom may see the page
 
     @app.after_request
     def _vary(response):

@@ -55,6 +55,7 @@ CORE_TABLES = frozenset(
         "merges",
         "saved_views",
         "contact_external_ids",
+        "cache_stamps",  # versions of what pages show (core_0018)
     }
 )
 

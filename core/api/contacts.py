@@ -52,7 +52,7 @@ def list_contacts(**args):
 
 @bp.route("", methods=["POST"], tags=TAGS)
 @login_required
-@bp.arguments(ContactInSchema)
+@bp.arguments(ContactInSchema())  # an instance: given the class, webargs builds (deep-copies) one per request
 @bp.response(
     201,
     ContactCreatedSchema,

@@ -16,12 +16,13 @@ from .imports import ContactExternalId
 from .jobs import Job
 from .merges import DuplicatePair, Merge
 from .relations import Relationship, RelationshipType
+from .stamps import CacheStamp
 from .taxonomy import Category, ContactGroup, ContactTag, GroupMember, Tag
 from .views import SavedView
 from .vocabulary import ContactStatus, ContactType
 
 __all__ = [
-    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "Category", "Contact", "ContactAddress", "ContactDetails",
+    "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "CacheStamp", "Category", "Contact", "ContactAddress", "ContactDetails",
     "ContactExternalId", "ContactGroup", "ContactPhoto", "ContactPreference", "ContactStatusChange", "ContactTag",
     "ContactTemplate", "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType",
     "DuplicatePair", "GroupMember", "Job", "Merge", "Organization", "Relationship", "RelationshipType", "SavedView",

@@ -59,7 +59,10 @@ def test_create_statements(app, api):
     assert not _selects(seen, "contacts")  # no e-mail pre-check (the unique index decides), no re-read
     assert sum(s.lstrip().upper().startswith("INSERT INTO CONTACTS") for s in seen) == 1
     assert sum(s.lstrip().upper().startswith("INSERT INTO CONTACT_STATUS_CHANGES") for s in seen) == 1  # issue 3
-    assert len(seen) <= 9, seen  # 8 + the status history row
+    # the activity feed's entry about the contact, in its own transaction, stamps the contact's pages
+    # (core/services/stamps.py); the creating transaction does not: the new contact had no page
+    assert sum("INTO cache_stamps" in s for s in seen) == 1
+    assert len(seen) <= 10, seen  # 8 + the status history row + the stamp
 
 
 def test_update_statements(app, api):
@@ -74,7 +77,10 @@ def test_update_statements(app, api):
     # + 3: the answer carries the contact's tags and group ids (a read transaction, two queries);
     # + 1: its details (emails, addresses...): one more read, all four tables at once.
     assert len(_selects(seen, "contact_values")) == 1
-    assert len(seen) <= 13, seen
+    # + 2: the stamps of what pages show (core/services/stamps.py), one in the update's transaction
+    # and one in the activity feed's
+    assert sum("INTO cache_stamps" in s for s in seen) == 2
+    assert len(seen) <= 15, seen
 
 
 def test_update_conflict_and_duplicate_email_still_answer(app, api):
@@ -96,4 +102,4 @@ def test_schedule_statements(app, api):
         resp = api.post(f"/api/v1/contacts/{cid}/communications/send", json=body)
     assert resp.status_code == 201, resp.json
     assert not _selects(seen, "users") and not _selects(seen, "teams")
-    assert len(seen) <= 16, seen
+    assert len(seen) <= 18, seen  # 16 + the stamps (core/services/stamps.py) of the send's and the feed's transactions

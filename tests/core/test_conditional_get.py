@@ -1,0 +1,183 @@
+"""Conditional GET of contact pages and panels (core/views/conditional.py, core/services/stamps.py):
+a browser that sends back the ETag gets a 304 until something the page shows changes; then the
+next answer is fresh. Each write goes through its own service, the way the UI, API and plugins do."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.extensions import db
+from core.models import Tag, Team, User
+from core.services import accounts, stamps, tags, taxonomy
+from core.services import contacts as contact_service
+from plugins.collaboration import services as notes
+from plugins.communications import services as communications
+from tests import factories
+
+PANELS = ("/communications/contacts/{id}/timeline", "/collaboration/contacts/{id}/notes")
+
+
+@pytest.fixture
+def people(app, team, member):
+    with app.app_context():
+        a = factories.contact(db.session.merge(team), "Ada", "Lovelace")
+        b = factories.contact(db.session.merge(team), "Bob", "Other")
+        return a.id, b.id
+
+
+def _get(client, url, etag=None, **headers):
+    if etag:
+        headers["If-None-Match"] = etag
+    return client.get(url, headers=headers)
+
+
+def _actor(member_id):
+    return db.session.get(User, member_id)
+
+
+def _fresh_after(app, client, url, write):
+    """GET ``url`` (200 with an ETag), check the ETag gives a 304, run ``write``, then return the
+    answer the old ETag gets now."""
+    first = _get(client, url)
+    assert first.status_code == 200, first.data[:300]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    etag = first.headers["ETag"]
+    assert _get(client, url, etag).status_code == 304
+    with app.test_request_context():
+        write()
+        db.session.remove()
+    return _get(client, url, etag)
+
+
+def test_an_unchanged_page_is_not_rendered_again(app, member_client, people):
+    a, _ = people
+    first = _get(member_client, f"/contacts/{a}")
+    assert first.headers["X-Cache"] == "miss"
+    again = _get(member_client, f"/contacts/{a}", first.headers["ETag"])
+    assert again.status_code == 304
+    assert again.headers["X-Cache"] == "hit"
+    assert again.data == b""
+    # the fragment and the full page are different answers
+    fragment = _get(member_client, f"/contacts/{a}", first.headers["ETag"], **{"HX-Request": "true"})
+    assert fragment.status_code == 200
+
+
+def test_editing_a_field_refreshes_the_page(app, member_client, member, people):
+    a, _ = people
+
+    def write():
+        contact_service.update_contact(_actor(member.id), a, {"first_name": "Augusta"}, None)
+
+    fresh = _fresh_after(app, member_client, f"/contacts/{a}", write)
+    assert fresh.status_code == 200
+    assert b"Augusta" in fresh.data
+
+
+def test_adding_a_tag_refreshes_the_page(app, member_client, member, people):
+    a, _ = people
+    fresh = _fresh_after(app, member_client, f"/contacts/{a}",
+                         lambda: taxonomy.add_tags(_actor(member.id), [a], ["vip-cached"]))
+    assert fresh.status_code == 200
+    assert b"vip-cached" in fresh.data
+
+
+def test_logging_a_communication_refreshes_the_timeline(app, member_client, member, people):
+    a, _ = people
+
+    def write():
+        communications.log_communication(_actor(member.id), a, {"type": "call", "subject": "Ring back about the offer"})
+
+    fresh = _fresh_after(app, member_client, PANELS[0].format(id=a), write)
+    assert fresh.status_code == 200
+    assert b"Ring back about the offer" in fresh.data
+
+
+def test_adding_a_note_refreshes_the_notes_panel(app, member_client, member, people):
+    a, _ = people
+    fresh = _fresh_after(app, member_client, PANELS[1].format(id=a),
+                         lambda: notes.add_note(_actor(member.id), a, "Prefers mornings"))
+    assert fresh.status_code == 200
+    assert b"Prefers mornings" in fresh.data
+
+
+def test_a_team_membership_change_refreshes_the_page(app, admin, member_client, member, team, people):
+    a, _ = people
+
+    def write():
+        accounts.set_team_membership(db.session.get(User, admin.id), team.id, member.id, False)
+
+    fresh = _fresh_after(app, member_client, f"/contacts/{a}", write)
+    assert fresh.status_code == 404  # no longer on the contact's team: not a stale 304
+
+
+def test_another_users_team_change_refreshes_the_page(app, admin, member_client, team, people):
+    """Team membership is an association table (no mapped row): the user's changed collection counts."""
+    a, _ = people
+    with app.app_context():
+        colleague = factories.user("member", [])
+        colleague_id = colleague.id
+
+    def write():
+        accounts.set_team_membership(db.session.get(User, admin.id), team.id, colleague_id, True)
+
+    assert _fresh_after(app, member_client, f"/contacts/{a}", write).status_code == 200
+
+
+def test_renaming_a_tag_refreshes_every_page_showing_it(app, member_client, member, admin, people):
+    a, _ = people
+    with app.test_request_context():
+        taxonomy.add_tags(_actor(member.id), [a], ["old-name"])
+        db.session.remove()
+
+    def write():
+        tag = db.session.scalars(db.select(Tag).where(Tag.name == "old-name")).one()
+        tags.update_tag(db.session.get(User, admin.id), tag.id, {"name": "new-name"})
+
+    fresh = _fresh_after(app, member_client, f"/contacts/{a}", write)
+    assert fresh.status_code == 200
+    assert b"new-name" in fresh.data
+
+
+def test_a_note_on_another_contact_keeps_the_304(app, member_client, member, people):
+    a, b = people
+    first = _get(member_client, PANELS[1].format(id=a))
+    with app.test_request_context():
+        notes.add_note(_actor(member.id), b, "About Bob only")
+        db.session.remove()
+    assert _get(member_client, PANELS[1].format(id=a), first.headers["ETag"]).status_code == 304
+    assert _get(member_client, PANELS[1].format(id=b), first.headers["ETag"]).status_code == 200
+
+
+def test_another_user_never_gets_the_304(app, client_for, member_client, team, people):
+    a, _ = people
+    etag = _get(member_client, f"/contacts/{a}").headers["ETag"]
+    with app.app_context():
+        colleague = factories.user("member", [db.session.merge(team)])
+        db.session.refresh(colleague)
+        _ = colleague.teams
+        db.session.expunge_all()
+    assert _get(client_for(colleague), f"/contacts/{a}", etag).status_code == 200
+
+
+def test_pending_flash_messages_are_shown_not_skipped(app, member_client, people):
+    a, _ = people
+    etag = _get(member_client, f"/contacts/{a}").headers["ETag"]
+    with member_client.session_transaction() as sess:
+        sess["_flashes"] = [("success", "Saved just now.")]
+    shown = _get(member_client, f"/contacts/{a}", etag)
+    assert shown.status_code == 200
+    assert b"Saved just now." in shown.data
+
+
+def test_a_write_stamps_its_scopes_in_the_same_transaction(app, ctx, member, people):
+    a, b = people
+    before = stamps.read([stamps.SHARED, stamps.contact_scope(a), stamps.contact_scope(b)])
+    notes.add_note(_actor(member.id), a, "Stamped")
+    db.session.remove()
+    after = stamps.read([stamps.SHARED, stamps.contact_scope(a), stamps.contact_scope(b)])
+    assert after[stamps.contact_scope(a)] != before[stamps.contact_scope(a)]
+    assert after[stamps.contact_scope(b)] == before[stamps.contact_scope(b)]
+    assert after[stamps.SHARED] == before[stamps.SHARED]
+    db.session.add(Team(name="Stamps team"))
+    db.session.rollback()  # nothing committed: nothing stamped
+    assert stamps.read([stamps.SHARED]) == {stamps.SHARED: after[stamps.SHARED]}
