@@ -33,7 +33,7 @@ CORE_TABLES = {
     "duplicate_pairs", "merges",  # duplicates and merge (core_0007)
     "saved_views",
     "contact_external_ids",
-    "cache_stamps",  # core_0018
+    "cache_stamps",  # core_0017
 }
 EVERYTHING = [*conftest.ALL_PLUGINS, support.NAME]
 

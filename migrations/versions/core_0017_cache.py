@@ -1,15 +1,15 @@
 """Version stamps for conditional GETs of contact pages and panels (core/models/stamps.py).
 
-Revision ID: core_0018
-Revises: core_0012
+Revision ID: core_0017
+Revises: core_0016
 Create Date: 2026-11-24 03:40:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "core_0018"
-down_revision = "core_0012"
+revision = "core_0017"
+down_revision = "core_0016"
 branch_labels = None
 depends_on = None
 
