@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select, text
 from core import create_app
 from core.extensions import db
 from core.models import ContactGroup, GroupMember
-from core.services import groups
+from core.services import groups, stamps
 from plugins.planning.legacy import rewrite_query
 from plugins.planning.models import LegacyList
 from tests import factories
@@ -47,37 +47,38 @@ def test_planning_0002_moves_lists_into_groups_and_back(make_app):  # noqa: F811
     with app.app_context():
         flask_migrate.upgrade(revision="core_0012")
         flask_migrate.upgrade(revision="planning_0001")
-        sales, support = factories.team("Sales"), factories.team("Support")
-        user = factories.user("member", [sales])
-        ada, bob, cy = (factories.contact(sales, name).id for name in ("Ada", "Bob", "Cy"))
-        vips = ContactGroup(name="VIPs", name_key="vips", owner_team_id=sales.id)  # a group the lists' name clashes with
-        db.session.add(vips)
-        db.session.commit()
-        vips_id, sales_id, support_id, user_id = vips.id, sales.id, support.id, user.id
-        at = [datetime(2026, 1, d, 10, 0) for d in (1, 2, 3, 4)]
-        on = [_value(when) for when in at]
-        made = datetime(2025, 12, 1, 9, 30)
-        _insert("planning_lists", [
-            {"id": 5, "name": "VIPs", "name_key": "vips", "description": "Top", "owner_team_id": sales_id,
-             "created_by_id": user_id, "created_at": made, "updated_at": made},
-            {"id": 9, "name": "Newsletter", "name_key": "newsletter", "description": "", "owner_team_id": sales_id,
-             "created_by_id": None, "created_at": made, "updated_at": made},
-            {"id": 12, "name": "VIPs", "name_key": "vips", "description": "", "owner_team_id": support_id,
-             "created_by_id": None, "created_at": made, "updated_at": made},
-        ])
-        _insert("planning_list_members", [
-            {"list_id": 5, "contact_id": ada, "added_at": at[0], "added_by_id": user_id},
-            {"list_id": 5, "contact_id": bob, "added_at": at[1], "added_by_id": None},
-            {"list_id": 9, "contact_id": cy, "added_at": at[2], "added_by_id": user_id},
-            {"list_id": 12, "contact_id": ada, "added_at": at[3], "added_by_id": None},
-        ])
-        _insert("saved_views", [
-            {"id": n, "name": f"v{n}", "owner_id": user_id, "query": query, "sort": "name", "columns": "[]",
-             "created_at": made, "updated_at": made}
-            for n, query in ((1, "q=ada&list=5"), (2, "f=list.is.9&f=or&f=status.is.lead"), (3, "list=77"),
-                             (4, "q=plain"))
-        ])
-        db.session.commit()
+        with stamps.paused():  # the schema of core_0012 has no cache_stamps table yet
+            sales, support = factories.team("Sales"), factories.team("Support")
+            user = factories.user("member", [sales])
+            ada, bob, cy = (factories.contact(sales, name).id for name in ("Ada", "Bob", "Cy"))
+            vips = ContactGroup(name="VIPs", name_key="vips", owner_team_id=sales.id)  # a group the lists' name clashes with
+            db.session.add(vips)
+            db.session.commit()
+            vips_id, sales_id, support_id, user_id = vips.id, sales.id, support.id, user.id
+            at = [datetime(2026, 1, d, 10, 0) for d in (1, 2, 3, 4)]
+            on = [_value(when) for when in at]
+            made = datetime(2025, 12, 1, 9, 30)
+            _insert("planning_lists", [
+                {"id": 5, "name": "VIPs", "name_key": "vips", "description": "Top", "owner_team_id": sales_id,
+                 "created_by_id": user_id, "created_at": made, "updated_at": made},
+                {"id": 9, "name": "Newsletter", "name_key": "newsletter", "description": "", "owner_team_id": sales_id,
+                 "created_by_id": None, "created_at": made, "updated_at": made},
+                {"id": 12, "name": "VIPs", "name_key": "vips", "description": "", "owner_team_id": support_id,
+                 "created_by_id": None, "created_at": made, "updated_at": made},
+            ])
+            _insert("planning_list_members", [
+                {"list_id": 5, "contact_id": ada, "added_at": at[0], "added_by_id": user_id},
+                {"list_id": 5, "contact_id": bob, "added_at": at[1], "added_by_id": None},
+                {"list_id": 9, "contact_id": cy, "added_at": at[2], "added_by_id": user_id},
+                {"list_id": 12, "contact_id": ada, "added_at": at[3], "added_by_id": None},
+            ])
+            _insert("saved_views", [
+                {"id": n, "name": f"v{n}", "owner_id": user_id, "query": query, "sort": "name", "columns": "[]",
+                 "created_at": made, "updated_at": made}
+                for n, query in ((1, "q=ada&list=5"), (2, "f=list.is.9&f=or&f=status.is.lead"), (3, "list=77"),
+                                 (4, "q=plain"))
+            ])
+            db.session.commit()
 
         flask_migrate.upgrade(revision="heads")
         db.session.remove()
