@@ -38,19 +38,28 @@ def apply_details(actor, rows, dry_run: bool) -> None:
 
     if dry_run:
         return
-    wanted = {contact_id: record for contact_id, record, _created in rows if contact_id and record.get("extra")}
+    wanted = {}  # contact id -> (extra without the phone cells, the phone cells, created)
+    for contact_id, record, created in rows:
+        if contact_id and record.get("extra"):
+            extra = dict(record["extra"])
+            phones = extra.pop("phones", None) or []
+            if extra or len(phones) > 1:  # a single phone is the contact's own: nothing more to write
+                wanted[contact_id] = (extra, phones, created)
     if not wanted:
         return
-    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))}
+    # Contacts the batch created are not loaded: their id and primary phone/email are enough.
+    new = [cid for cid, (_e, _p, created) in wanted.items() if created]
+    contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
+        select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new)))} if new else {}
+    old = [cid for cid in wanted if cid not in contacts]
+    if old:
+        contacts.update((c.id, c) for c in db.session.scalars(select(Contact).where(Contact.id.in_(old))))
     items = []
-    for contact_id, record in wanted.items():
+    for contact_id, (extra, phones, _created) in wanted.items():
         contact = contacts.get(contact_id)
         if contact is None:
             continue
-        extra = dict(record["extra"])
-        phones = extra.pop("phones", None) or []
-        # The first valid one is the contact's own phone: with a single phone there is nothing more
-        # (and no second parse of it); with several, the others become extra phones.
+        # The first valid phone is the contact's own; with several, the others become extra phones.
         others = [p for p in phones if _e164(p) != contact.phone] if len(phones) > 1 else []
         if others:
             extra["phones"] = [{"label": "other", "value": p} for p in others]
