@@ -168,7 +168,7 @@ def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink
             row = db.session.get(ContactDetails, contact.id)
         changes.update((key, (_shown(key, current[key]), _shown(key, value))) for key, value in scalar.items())
         if row is None and sink is not None:
-            add(ContactDetails, [{"contact_id": contact.id, **{k: empty()[k] for k in _SCALARS}, **scalar}])
+            add(ContactDetails, [{"contact_id": contact.id, **dict.fromkeys(_SCALARS), "title": "", "notes": "", **scalar}])
         else:
             row = row or ContactDetails(contact_id=contact.id, title="", notes="")
             db.session.add(row)

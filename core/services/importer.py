@@ -66,9 +66,9 @@ from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, require, writable_teams
 from . import contacts as contact_service
-from . import import_appliers, import_writer, vocabulary
+from . import import_ahead, import_appliers, import_writer, vocabulary
 from . import organizations as org_service
-from .fields import normalize_phone
+from .fields import normalize_phone, prevalidated
 from .records import Owner
 
 KEYS = ("email", "external_id")
@@ -166,19 +166,30 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
         outcome.new_organizations = int(checkpoint.get("new_organizations") or 0)
         outcome.last_ref = after
     state = _State(actor, options)
+    # The next batch is validated in another process while this one writes (import_ahead.py).
+    for batch, answers in import_ahead.ahead(_batches(state, records, after, outcome)):
+        with prevalidated(answers), vocabulary.pinned():
+            _run_batch(state, batch, outcome, on_batch, on_error)
+    return outcome
+
+
+def _batches(state: _State, records: Iterable, after: int, outcome: Outcome):
+    """The rows after ``after`` in batches; one empty batch when there is nothing at all (so the
+    caller still reports its progress)."""
     batch: list = []
+    given = False
     for ref, record in records:
         if ref <= after:
             if isinstance(record, dict):
                 _data(state, record)  # count the rows already imported, for content_id
             continue
         batch.append((ref, record))
-        if len(batch) >= options.batch_size:
-            _run_batch(state, batch, outcome, on_batch, on_error)
+        if len(batch) >= state.options.batch_size:
+            given = True
+            yield batch
             batch = []
-    if batch or outcome.done == 0:
-        _run_batch(state, batch, outcome, on_batch, on_error)
-    return outcome
+    if batch or (not given and outcome.done == 0):
+        yield batch
 
 
 class _State:
