@@ -12,7 +12,6 @@ Every change is audited on the contact and bumps its version (so its ETag change
 from __future__ import annotations
 
 import hashlib
-
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, literal, null, select, union_all

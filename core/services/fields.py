@@ -9,7 +9,6 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-
 # Results worked out ahead (an import validates its next batch in another process, with these same
 # functions): (kind, raw) -> ("ok", value) | ("error", message). See ``prevalidated``.
 _AHEAD: ContextVar[dict | None] = ContextVar("fields_ahead", default=None)

@@ -6,6 +6,7 @@ importer's batch transaction, so a batch is written whole or not at all."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
 from ..models import Contact
@@ -52,6 +53,11 @@ def apply_details(actor, rows, dry_run: bool) -> None:
     contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
         select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new)))} if new else {}
     old = [cid for cid in wanted if cid not in contacts]
+    for cid in old:  # matched contacts: the importer loaded them in this transaction
+        loaded = db.session.identity_map.get(identity_key(Contact, cid))
+        if loaded is not None:
+            contacts[cid] = loaded
+    old = [cid for cid in old if cid not in contacts]
     if old:
         contacts.update((c.id, c) for c in db.session.scalars(select(Contact).where(Contact.id.in_(old))))
     items = []
