@@ -71,7 +71,7 @@ def ahead(batches: Iterable[list], workers: int | None = None) -> Iterator[tuple
                 started = pool.submit(_ready) if pool is not None else None
                 workers = workers if pool is not None else 0
             future = None
-            if pool is not None and started is not None and started.done():
+            if pool is not None and started is not None and _up(started):
                 future = _submit(pool, batch, settings)
                 if future is None:
                     pool, workers = _stop(pool), 0
@@ -82,6 +82,11 @@ def ahead(batches: Iterable[list], workers: int | None = None) -> Iterator[tuple
             yield pending[0], _answers(pending[1])
     finally:
         _stop(pool)
+
+
+def _up(started: Future) -> bool:
+    """Whether the worker has started: until then this process validates (no waiting for it)."""
+    return started.done()
 
 
 def _start(workers: int) -> ProcessPoolExecutor | None:
