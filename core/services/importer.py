@@ -41,7 +41,11 @@ Rules, per row:
   (a concurrent edit took an email meanwhile), it is redone one row per transaction.
 - Dry run: the same work without writing anything; counts plus the first rows of each outcome.
 - Speed: one query per batch for the emails, one for the external ids, one for the matched
-  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries.
+  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries. The
+  emails and phones of the next batch are validated in a worker process meanwhile
+  (import_ahead.py: the same functions; ``_clean`` takes their answers), the vocabularies are
+  read once per batch, and plugins hear of a batch through ``contacts_records_changed`` (one call
+  per record type) rather than once per contact.
 
 ``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
 (tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
