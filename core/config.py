@@ -51,6 +51,8 @@ def from_environ(env=None) -> dict:
         "ENABLED_PLUGINS": [p.strip() for p in plugins.split(",") if p.strip()] if plugins is not None else None,
         "PHONE_DEFAULT_REGION": env.get("CONTACTS_PHONE_REGION", "US"),
         "EMAIL_CHECK_DELIVERABILITY": _bool(env.get("CONTACTS_EMAIL_CHECK_DNS"), False),
+        # Processes that validate an import's next batch while it writes the current one (0: none).
+        "IMPORT_WORKERS": int(env.get("CONTACTS_IMPORT_WORKERS", "1")),
         "LOGIN_RATE_LIMIT": env.get("CONTACTS_LOGIN_RATE_LIMIT", "10 per minute"),
         "PAGE_SIZE": int(env.get("CONTACTS_PAGE_SIZE", "50")),
         "SESSION_COOKIE_SECURE": _bool(env.get("CONTACTS_SECURE_COOKIES"), False),

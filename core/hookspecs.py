@@ -369,6 +369,25 @@ def contacts_record_changed(entity_type, entity_id, action, actor, changes):
     """
 
 
+@hookspec
+def contacts_records_changed(entity_type, items, actor):
+    """Many records of one type changed in one committed transaction (an import batch): the
+    batch form of ``contacts_record_changed``, so a listener can write its rows at once.
+
+    ``items`` is a list of ``(entity_id, action, changes)`` triples with the meaning they have in
+    ``contacts_record_changed``. The core calls it through ``core.plugins.records_changed``: a
+    plugin that implements this hook gets the batch here and is NOT called per record for it;
+    a plugin that implements only ``contacts_record_changed`` is called once per item, as before.
+    Single edits still go through ``contacts_record_changed`` alone. Implementations must not raise.
+
+    Example::
+
+        @hookimpl
+        def contacts_records_changed(entity_type, items, actor):
+            feed.append_many((entity_type, entity_id, action, actor) for entity_id, action, _changes in items)
+    """
+
+
 # --- Decision hooks -------------------------------------------------------------------------
 
 

@@ -176,3 +176,21 @@ def collect(results) -> list:
         if r:
             out.extend(r)
     return out
+
+
+def records_changed(entity_type: str, items, actor) -> None:
+    """Announce a committed batch of changes of one record type: ``contacts_records_changed`` once
+    for the plugins that implement it, ``contacts_record_changed`` per item for the others (a
+    plugin is never told twice). ``items``: ``(entity_id, action, changes)`` triples."""
+    items = list(items)
+    if not items:
+        return
+    pm = current_app.extensions["contacts_pm"]
+    batch = pm.hook.contacts_records_changed
+    takers = [impl.plugin for impl in batch.get_hookimpls()]
+    if takers:
+        batch(entity_type=entity_type, items=items, actor=actor)
+    single = pm.subset_hook_caller("contacts_record_changed", remove_plugins=takers) if takers else pm.hook.contacts_record_changed
+    if single.get_hookimpls():
+        for entity_id, action, changes in items:
+            single(entity_type=entity_type, entity_id=entity_id, action=action, actor=actor, changes=changes)

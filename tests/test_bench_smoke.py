@@ -94,3 +94,15 @@ def test_duplicate_scan_benchmark_runs(tmp_path):
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
     assert done.returncode == 0, done.stderr[-3000:]
     assert "duplicate scan of 500 contacts: done in" in done.stdout, done.stdout[-2000:]
+
+
+def test_the_import_scenario_runs_through_the_job_path(tmp_path, capsys):
+    from bench import import_speed
+
+    assert import_speed.main(["--rows", "300", "--runs", "1", "--plugins", "monitoring",
+                              "--results-dir", str(tmp_path)]) == 0
+    (result,) = tmp_path.glob("*-import-sqlite.json")
+    run = json.loads(result.read_text())["runs"][0]
+    assert run["create"]["counts"]["created"] + run["create"]["counts"]["rejected"] == 300
+    assert run["reimport"]["counts"]["unchanged"] == run["create"]["counts"]["created"]
+    assert run["create"]["cpu_us_per_row"] > 0 and "import job (new contacts)" in capsys.readouterr().out

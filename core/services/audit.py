@@ -15,8 +15,12 @@ from .pagination import Page
 GENESIS = "0" * 64
 
 
+# One encoder for every digest: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+
+
 def _digest(prev_hash: str, entry: AuditEntry) -> str:
-    body = json.dumps(
+    body = _ENCODER.encode(
         {
             "prev": prev_hash,
             "at": entry.created_at.isoformat(timespec="microseconds"),
@@ -25,10 +29,7 @@ def _digest(prev_hash: str, entry: AuditEntry) -> str:
             "type": entry.entity_type,
             "id": entry.entity_id,
             "changes": entry.changes,
-        },
-        sort_keys=True,
-        default=str,
-        separators=(",", ":"),
+        }
     )
     return hashlib.sha256(body.encode()).hexdigest()
 

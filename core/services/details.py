@@ -13,8 +13,9 @@ Every change is audited on the contact and bumps its version (so its ETag change
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, literal, null, select, union_all
+from sqlalchemy import delete, func, insert, literal, null, select, union_all
 
 from ..database import after_commit, transaction
 from ..errors import ValidationError
@@ -128,11 +129,22 @@ def _shown(key: str, value) -> str:
 _UNREAD = object()
 
 
-def _write(contact: Contact, values: dict, current: dict | None = None, row=_UNREAD) -> dict:
+_SCALARS = ("title", "birthday", "notes")
+
+
+def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink: dict | None = None) -> dict:
     """Save ``values`` (cleaned) onto ``contact``; return key -> (before, after) as text. In a transaction.
-    ``current`` and ``row`` (its ContactDetails or None), when the caller read them for many at once."""
+    ``current`` and ``row`` (its ContactDetails or None), when the caller read them for many at once;
+    ``sink``: collect the new rows as ``{model: [row dict]}`` for the caller's multi-row inserts."""
     current = current if current is not None else details_of([contact.id])[contact.id]
     changes = {}
+
+    def add(model, rows):
+        if sink is None:
+            db.session.add_all(model(**r) for r in rows)
+        else:
+            sink.setdefault(model, []).extend(rows)
+
     primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
     for key, kind in LIST_KEYS.items():
         if key not in values:
@@ -142,23 +154,28 @@ def _write(contact: Contact, values: dict, current: dict | None = None, row=_UNR
         if wanted == current[key]:
             continue
         changes[key] = (_shown(key, current[key]), _shown(key, wanted))
-        db.session.execute(delete(ContactValue).where(ContactValue.contact_id == contact.id, ContactValue.kind == kind))
-        db.session.add_all(ContactValue(contact_id=contact.id, kind=kind, position=n, **item)
-                           for n, item in enumerate(wanted))
+        if current[key]:
+            db.session.execute(delete(ContactValue).where(ContactValue.contact_id == contact.id, ContactValue.kind == kind))
+        add(ContactValue, [dict(contact_id=contact.id, kind=kind, position=n, **item) for n, item in enumerate(wanted)])
     if "addresses" in values and values["addresses"] != current["addresses"]:
         changes["addresses"] = (_shown("addresses", current["addresses"]), _shown("addresses", values["addresses"]))
-        db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
-        db.session.add_all(ContactAddress(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"]))
-    scalar = {k: values[k] for k in ("title", "birthday", "notes") if k in values and values[k] != current[k]}
+        if current["addresses"]:
+            db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
+        add(ContactAddress, [dict(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"])])
+    scalar = {k: values[k] for k in _SCALARS if k in values and values[k] != current[k]}
     if scalar:
         if row is _UNREAD:
             row = db.session.get(ContactDetails, contact.id)
-        row = row or ContactDetails(contact_id=contact.id, title="", notes="")
-        db.session.add(row)
-        for key, value in scalar.items():
-            changes[key] = (_shown(key, current[key]), _shown(key, value))
-            setattr(row, key, value)
-    contact.__dict__.pop("_details", None)
+        changes.update((key, (_shown(key, current[key]), _shown(key, value))) for key, value in scalar.items())
+        if row is None and sink is not None:
+            add(ContactDetails, [{"contact_id": contact.id, **dict.fromkeys(_SCALARS), "title": "", "notes": "", **scalar}])
+        else:
+            row = row or ContactDetails(contact_id=contact.id, title="", notes="")
+            db.session.add(row)
+            for key, value in scalar.items():
+                setattr(row, key, value)
+    if isinstance(contact, Contact):
+        contact.__dict__.pop("_details", None)
     return changes
 
 
@@ -179,33 +196,50 @@ def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
     after_commit(run)
 
 
+class NewContact(NamedTuple):
+    """A contact created in the caller's transaction, for ``import_many``: no details yet, nothing
+    to read, and its version is not moved on (it was just created, as ``create_contact`` does)."""
+
+    id: int
+    email: str | None
+    phone: str
+
+
 def import_many(actor, items) -> int:
     """Save the ``extra`` part of import records (``[(contact, extra)]``, rows the importer already
-    checked the actor may edit; every detail key present replaces what the contact has, absent
-    keys are left alone; ``extra["photo"]`` = {"data": bytes} sets the photo) inside the batch's
-    transaction: the current details of the whole batch in two queries, writes only where
-    something differs, one audit entry per changed contact in one insert, and the version of a
-    changed contact moved on. Bad values are left out (lenient). Returns how many contacts changed."""
+    checked the actor may edit; ``contact`` is a Contact, or a ``NewContact`` for one the batch
+    created; every detail key present replaces what the contact has, absent keys are left alone;
+    ``extra["photo"]`` = {"data": bytes} sets the photo) inside the batch's transaction: the current
+    details of the batch in two queries (none for new contacts), writes only where something
+    differs, as multi-row inserts, one audit entry per changed contact in one insert, and the
+    version of a changed existing contact moved on. Bad values are left out (lenient). Returns how
+    many contacts changed."""
     items = [(c, extra) for c, extra in items if extra]
     if not items:
         return 0
-    ids = [c.id for c, _extra in items]
-    current = details_of(ids)
-    rows = {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids)))}
+    ids = [c.id for c, _extra in items if isinstance(c, Contact)]
+    current = details_of(ids) if ids else {}
+    rows = {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids)))} if ids else {}
     changed = []
+    sink: dict = {}
     for contact, extra in items:
         values, _warnings, _errors = clean_extra(extra, lenient=True)
-        changes = _write(contact, values, current=current[contact.id], row=rows.get(contact.id)) if values else {}
+        known = isinstance(contact, Contact)
+        changes = _write(contact, values, current=current[contact.id] if known else empty(), row=rows.get(contact.id),
+                         sink=sink) if values else {}
         if (extra.get("photo") or {}).get("data"):
             try:
                 changes.update(_set_photo(contact, extra["photo"]["data"]))
             except ValidationError:
                 pass  # lenient like the other details: a bad image is left out (the reader warns)
         if changes:
-            contact.updated_at = utcnow()
+            if known:
+                contact.updated_at = utcnow()
             changed.append((contact.id, changes))
     if changed:
         db.session.flush()
+        for model, new_rows in sink.items():
+            db.session.execute(insert(model.__table__), new_rows)
         audit.record_many(actor, "updated", "contact", changed)
     return len(changed)
 
@@ -258,7 +292,8 @@ def _set_photo(contact: Contact, data: bytes) -> dict:
     row = row or ContactPhoto(contact_id=contact.id)
     row.mime, row.data, row.digest, row.updated_at = mime, data, digest, utcnow()
     db.session.add(row)
-    contact.__dict__.pop("_details", None)
+    if isinstance(contact, Contact):  # not a NewContact of an import batch: it has nothing cached
+        contact.__dict__.pop("_details", None)
     return {"photo": (before, digest)}
 
 

@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
+# Results worked out ahead (an import validates its next batch in another process, with these same
+# functions): (kind, raw) -> ("ok", value) | ("error", message). See ``prevalidated``.
+_AHEAD: ContextVar[dict | None] = ContextVar("fields_ahead", default=None)
 
-def normalize_email(raw: str) -> str:
-    """Return the normalized address or raise ValueError with a message for the user."""
+
+@contextmanager
+def prevalidated(results: dict | None):
+    """Within the block, ``normalize_email``/``normalize_phone`` called with the app's settings
+    answer from ``results`` (made by ``check_many`` with the same settings) for the inputs it has,
+    and work out the others as usual: the same rules, computed elsewhere."""
+    token = _AHEAD.set(results or None)
     try:
-        info = validate_email(raw, check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"])
+        yield
+    finally:
+        _AHEAD.reset(token)
+
+
+def _answer(kind: str, raw: str):
+    ahead = _AHEAD.get()
+    found = ahead.get((kind, raw)) if ahead is not None else None
+    if found is None:
+        return None
+    if found[0] == "error":
+        raise ValueError(found[1])
+    return found[1]
+
+
+def check_many(cells, check_deliverability: bool, region: str) -> dict:
+    """``normalize_email``/``normalize_phone`` of many ``(kind, raw)`` cells, for ``prevalidated``.
+    Needs no app: it runs in a worker process."""
+    out = {}
+    for kind, raw in cells:
+        if (kind, raw) in out:
+            continue
+        try:
+            value = normalize_email(raw, check_deliverability) if kind == "email" else normalize_phone(raw, region)
+            out[kind, raw] = ("ok", value)
+        except ValueError as exc:
+            out[kind, raw] = ("error", str(exc))
+    return out
+
+
+def normalize_email(raw: str, check_deliverability: bool | None = None) -> str:
+    """Return the normalized address or raise ValueError with a message for the user."""
+    if check_deliverability is None:
+        found = _answer("email", raw)
+        if found is not None:
+            return found
+        check_deliverability = current_app.config["EMAIL_CHECK_DELIVERABILITY"]
+    try:
+        info = validate_email(raw, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return info.normalized
@@ -18,7 +67,11 @@ def normalize_email(raw: str) -> str:
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
     """Parse to E.164 or raise ValueError."""
-    region = region or current_app.config["PHONE_DEFAULT_REGION"]
+    if region is None:
+        found = _answer("phone", raw)
+        if found is not None:
+            return found
+        region = current_app.config["PHONE_DEFAULT_REGION"]
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:

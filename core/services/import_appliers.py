@@ -1,12 +1,12 @@
 """What an import record carries beyond the contact's own columns (``importer.APPLIERS``): its tags
 go through the taxonomy (added, never removed: a re-import does not undo tagging done since), and
 its title, notes, birthday, further emails, phone numbers, URLs and addresses and its photo
-through the contact details. Each runs inside the
-importer's batch transaction, so a batch is written whole or not at all."""
+through the contact details. Each runs inside the importer's batch transaction, so a batch is written whole or not at all."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
 from ..models import Contact
@@ -39,20 +39,38 @@ def apply_details(actor, rows, dry_run: bool) -> None:
 
     if dry_run:
         return
-    wanted = {contact_id: record for contact_id, record, _created in rows if contact_id and record.get("extra")}
+    wanted = {}  # contact id -> (extra without the phone cells, the phone cells, created)
+    for contact_id, record, created in rows:
+        if contact_id and record.get("extra"):
+            extra = dict(record["extra"])
+            phones = [p if isinstance(p, dict) else {"label": "other", "value": p}
+                      for p in extra.pop("phones", None) or []]
+            has_phone = bool(record.get("phone"))
+            # A single phone that is the contact's own (the common case): nothing more to write.
+            if extra or len(phones) > 1 or (phones and not has_phone):
+                wanted[contact_id] = (extra, phones, created, has_phone)
     if not wanted:
         return
-    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))}
+    # Contacts the batch created are not loaded: their id and primary phone/email are enough.
+    new = [cid for cid, (_e, _p, created, _h) in wanted.items() if created]
+    contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
+        select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new)))} if new else {}
+    old = [cid for cid in wanted if cid not in contacts]
+    for cid in old:  # matched contacts: the importer loaded them in this transaction
+        loaded = db.session.identity_map.get(identity_key(Contact, cid))
+        if loaded is not None:
+            contacts[cid] = loaded
+    old = [cid for cid in old if cid not in contacts]
+    if old:
+        contacts.update((c.id, c) for c in db.session.scalars(select(Contact).where(Contact.id.in_(old))))
     items = []
-    for contact_id, record in wanted.items():
+    for contact_id, (extra, phones, _created, has_phone) in wanted.items():
         contact = contacts.get(contact_id)
         if contact is None:
             continue
-        extra = dict(record["extra"])
-        phones = [p if isinstance(p, dict) else {"label": "other", "value": p} for p in extra.pop("phones", None) or []]
-        # The first valid one is the contact's own phone: a single one that is (the common case) is
-        # not parsed again; otherwise the others become the extra phones.
-        if len(phones) > 1 or (phones and not record.get("phone")):
+        # The first valid one is the contact's own phone; the others (all, when none was valid)
+        # become the extra phones, with their labels.
+        if len(phones) > 1 or (phones and not has_phone):
             extra["phones"] = [p for p in phones if _e164(p["value"]) != contact.phone]
         items.append((contact, extra))
     details.import_many(actor, items)  # the whole batch at once: two reads, writes only where it differs

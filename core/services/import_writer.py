@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select, text
 from ..database import after_commit, transaction
 from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization, utcnow
-from ..plugins import hook
+from ..plugins import hook, records_changed
 from . import audit, cache_keys
 from . import contacts as contact_service
 
@@ -161,23 +161,14 @@ def _notify(actor, created_ids: list, updated: list, org_ids: list) -> None:
                 relay.contacts_contact_created(contact=contact, actor=actor)
         for contact, changes in updated:
             relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
-        if relay.contacts_record_changed.get_hookimpls():
-            # One write transaction for the batch's notifications: a listener that writes (the
-            # activity feed) joins it instead of committing once per contact.
+        if relay.contacts_record_changed.get_hookimpls() or relay.contacts_records_changed.get_hookimpls():
+            # One write transaction for the batch's notifications, and one call per record type: a
+            # listener that writes (the activity feed) inserts its rows for the batch at once.
             with transaction():
-                for oid in org_ids:
-                    relay.contacts_record_changed(
-                        entity_type="organization", entity_id=oid, action="created", actor=actor, changes={}
-                    )
-                _record_changed(relay, actor, created_ids, updated)
+                records_changed("organization", [(oid, "created", {}) for oid in org_ids], actor)
+                records_changed("contact", [
+                    *((cid, "created", {}) for cid in created_ids),
+                    *((contact.id, "updated", changes) for contact, changes in updated),
+                ], actor)
 
     after_commit(run)
-
-
-def _record_changed(relay, actor, created_ids: list, updated: list) -> None:
-    for cid in created_ids:
-        relay.contacts_record_changed(entity_type="contact", entity_id=cid, action="created", actor=actor, changes={})
-    for contact, changes in updated:
-        relay.contacts_record_changed(
-            entity_type="contact", entity_id=contact.id, action="updated", actor=actor, changes=changes
-        )

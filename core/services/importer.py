@@ -42,7 +42,11 @@ Rules, per row:
   (a concurrent edit took an email meanwhile), it is redone one row per transaction.
 - Dry run: the same work without writing anything; counts plus the first rows of each outcome.
 - Speed: one query per batch for the emails, one for the external ids, one for the matched
-  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries.
+  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries. The
+  emails and phones of the next batch are validated in a worker process meanwhile
+  (import_ahead.py: the same functions; ``_clean`` takes their answers), the vocabularies are
+  read once per batch, and plugins hear of a batch through ``contacts_records_changed`` (one call
+  per record type) rather than once per contact.
 
 ``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
 (tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
@@ -67,9 +71,9 @@ from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, require, writable_teams
 from . import contacts as contact_service
-from . import import_appliers, import_writer, vocabulary
+from . import import_ahead, import_appliers, import_writer, vocabulary
 from . import organizations as org_service
-from .fields import normalize_phone
+from .fields import normalize_phone, prevalidated
 from .records import Owner
 
 KEYS = ("email", "external_id")
@@ -167,19 +171,30 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
         outcome.new_organizations = int(checkpoint.get("new_organizations") or 0)
         outcome.last_ref = after
     state = _State(actor, options)
+    # The next batch is validated in another process while this one writes (import_ahead.py).
+    for batch, answers in import_ahead.ahead(_batches(state, records, after, outcome)):
+        with prevalidated(answers), vocabulary.pinned():
+            _run_batch(state, batch, outcome, on_batch, on_error)
+    return outcome
+
+
+def _batches(state: _State, records: Iterable, after: int, outcome: Outcome):
+    """The rows after ``after`` in batches; one empty batch when there is nothing at all (so the
+    caller still reports its progress)."""
     batch: list = []
+    given = False
     for ref, record in records:
         if ref <= after:
             if isinstance(record, dict):
                 _data(state, record)  # count the rows already imported, for content_id
             continue
         batch.append((ref, record))
-        if len(batch) >= options.batch_size:
-            _run_batch(state, batch, outcome, on_batch, on_error)
+        if len(batch) >= state.options.batch_size:
+            given = True
+            yield batch
             batch = []
-    if batch or outcome.done == 0:
-        _run_batch(state, batch, outcome, on_batch, on_error)
-    return outcome
+    if batch or (not given and outcome.done == 0):
+        yield batch
 
 
 class _State:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from ..database import transaction
 from ..errors import ValidationError
 from ..extensions import cache, db
@@ -15,8 +18,31 @@ KINDS = {"type": ContactType, "status": ContactStatus}
 _CACHE_KEY = "vocab:{kind}"
 
 
+_PINNED: ContextVar[dict | None] = ContextVar("vocabulary_pinned", default=None)
+
+
+@contextmanager
+def pinned():
+    """Within the block, ``terms`` answers each kind from the first read (an import batch checks
+    thousands of rows against the same vocabularies: one cache read per kind, not per row)."""
+    token = _PINNED.set({})
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
 def terms(kind: str) -> list[tuple[str, str]]:
     """Active ``(key, label)`` pairs in display order."""
+    memo = _PINNED.get()
+    if memo is not None:
+        if kind not in memo:
+            memo[kind] = _terms(kind)
+        return memo[kind]
+    return _terms(kind)
+
+
+def _terms(kind: str) -> list[tuple[str, str]]:
     key = _CACHE_KEY.format(kind=kind)
     found = cache.get(key)
     if found is None:

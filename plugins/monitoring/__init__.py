@@ -60,6 +60,14 @@ def contacts_record_changed(entity_type, entity_id, action, actor, changes):
 
 
 @hookimpl
+def contacts_records_changed(entity_type, items, actor):
+    # A batch (an import): the same entries as one contacts_record_changed each, in one insert.
+    from .services import record_many
+
+    record_many(entity_type, items, actor)
+
+
+@hookimpl
 def contacts_contacts_merged(target, source, actor):
     from .services import repoint_contact
 

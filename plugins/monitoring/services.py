@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from core.database import in_write, transaction
 from core.errors import ValidationError
 from core.extensions import db
-from core.models import Contact, Organization, Team, User
+from core.models import Contact, Organization, Team, User, utcnow
 from core.policy import require, visible_team_ids
 from core.services.pagination import Page, decode_cursor, encode_cursor
 
@@ -62,8 +62,9 @@ def actor_label(actor) -> str:
     return getattr(actor, "display_name", None) or getattr(actor, "email", None) or "system"
 
 
-def _scope(entity_type: str, entity_id, changes: dict) -> tuple[int | None, int | None]:
-    """(contact_id, owner_team_id) of a change, by the convention documented on the hook."""
+def _scope(entity_type: str, entity_id, changes: dict, known: dict | None = None) -> tuple[int | None, int | None]:
+    """(contact_id, owner_team_id) of a change, by the convention documented on the hook.
+    ``known``: owner teams already read, by ``(table, id)`` (see ``_teams``)."""
     contact_id = None
     if entity_type == "contact":
         contact_id = _as_int(entity_id)
@@ -71,12 +72,53 @@ def _scope(entity_type: str, entity_id, changes: dict) -> tuple[int | None, int 
         contact_id = _as_int(_after_value(changes["contact_id"]))
     team_id = _as_int(_after_value(changes["owner_team_id"])) if "owner_team_id" in changes else None
     if team_id is None and contact_id is not None:
-        # Usually still loaded by the request that made the change (no query then).
-        contact = db.session.get(Contact, contact_id)
-        team_id = contact.owner_team_id if contact is not None else None
+        if known is not None:
+            team_id = known.get(("contact", contact_id))
+        else:  # usually still loaded by the request that made the change (no query then)
+            contact = db.session.get(Contact, contact_id)
+            team_id = contact.owner_team_id if contact is not None else None
     if team_id is None and entity_type == "organization" and _as_int(entity_id):
-        team_id = db.session.scalar(select(Organization.owner_team_id).where(Organization.id == int(entity_id)))
+        if known is not None:
+            team_id = known.get(("organization", _as_int(entity_id)))
+        else:
+            team_id = db.session.scalar(select(Organization.owner_team_id).where(Organization.id == int(entity_id)))
     return contact_id, team_id
+
+
+def _teams(entity_type: str, items: list) -> dict:
+    """The owner teams a batch of changes needs, by ``("contact" | "organization", id)``: one
+    query per table for the whole batch instead of one per change."""
+    wanted: dict[str, set] = {"contact": set(), "organization": set()}
+    for entity_id, _action, changes in items:
+        if "owner_team_id" in changes:
+            continue
+        contact_id = _as_int(entity_id) if entity_type == "contact" else (
+            _as_int(_after_value(changes["contact_id"])) if "contact_id" in changes else None)
+        if contact_id is not None:
+            wanted["contact"].add(contact_id)
+        elif entity_type == "organization" and _as_int(entity_id):
+            wanted["organization"].add(_as_int(entity_id))
+    known: dict = {}
+    for table, model in (("contact", Contact), ("organization", Organization)):
+        ids = sorted(wanted[table])
+        for start in range(0, len(ids), 1000):  # bounded IN lists
+            rows = db.session.execute(select(model.id, model.owner_team_id).where(model.id.in_(ids[start:start + 1000])))
+            known.update(((table, i), team) for i, team in rows)
+    return known
+
+
+def _values(entity_type: str, entity_id, action: str, actor, changes: dict, known: dict | None = None) -> dict:
+    contact_id, team_id = _scope(entity_type, entity_id, changes, known)
+    return {
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": actor_label(actor),
+        "entity_type": str(entity_type)[:50],
+        "entity_id": _as_int(entity_id),
+        "contact_id": contact_id,
+        "action": str(action)[:20],
+        "summary": summarize(entity_type, action, changes),
+        "owner_team_id": team_id,
+    }
 
 
 def record(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:
@@ -85,17 +127,7 @@ def record(entity_type: str, entity_id, action: str, actor, changes: dict | None
         changes = dict(changes or {})
         joined = in_write()
         with transaction() as session:
-            contact_id, team_id = _scope(entity_type, entity_id, changes)
-            entry = Activity(
-                actor_id=getattr(actor, "id", None),
-                actor_name=actor_label(actor),
-                entity_type=str(entity_type)[:50],
-                entity_id=_as_int(entity_id),
-                contact_id=contact_id,
-                action=str(action)[:20],
-                summary=summarize(entity_type, action, changes),
-                owner_team_id=team_id,
-            )
+            entry = Activity(**_values(entity_type, entity_id, action, actor, changes))
             if joined:
                 with session.begin_nested():  # a failure here never poisons the caller's open transaction
                     session.add(entry)
@@ -105,6 +137,31 @@ def record(entity_type: str, entity_id, action: str, actor, changes: dict | None
     except Exception:  # noqa: BLE001 - the feed must never break the change it reports
         log.exception("activity feed: could not record %s %s %s", action, entity_type, entity_id)
         return None
+
+
+def record_many(entity_type: str, items, actor) -> int:
+    """Append one entry per ``(entity_id, action, changes)`` of a committed batch: one query for
+    the owner teams, one multi-row insert. Logs and swallows every error, like ``record``.
+    Returns how many entries were written."""
+    try:
+        items = [(entity_id, action, dict(changes or {})) for entity_id, action, changes in items]
+        if not items:
+            return 0
+        joined = in_write()
+        with transaction() as session:
+            known = _teams(entity_type, items)
+            now = utcnow()
+            rows = [{**_values(entity_type, entity_id, action, actor, changes, known), "occurred_at": now}
+                    for entity_id, action, changes in items]
+            if joined:
+                with session.begin_nested():  # as in ``record``: never poison the caller's transaction
+                    session.execute(insert(Activity), rows)
+            else:
+                session.execute(insert(Activity), rows)
+        return len(rows)
+    except Exception:  # noqa: BLE001 - see ``record``
+        log.exception("activity feed: could not record a batch of %s changes", entity_type)
+        return 0
 
 
 def repoint_contact(source_id: int, target_id: int) -> list[int]:

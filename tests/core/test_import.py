@@ -447,6 +447,48 @@ def test_imported_contacts_fire_the_same_hooks_as_a_save(app, ctx, member):
     assert seen == [("created", "ada@example.org"), ("created", ada_id), ("updated", ada_id)]
 
 
+def test_a_batch_goes_to_contacts_records_changed_once_and_per_record_to_the_others(app, ctx, member):
+    from core.plugins import hookimpl
+    from core.services import contacts as contact_service
+
+    batches, singles, only_singles = [], [], []
+
+    class Batcher:  # implements both: the batch hook for imports, the per-record one for single edits
+        @hookimpl
+        def contacts_records_changed(self, entity_type, items, actor):
+            batches.append((entity_type, [(entity_id, action) for entity_id, action, _changes in items]))
+
+        @hookimpl
+        def contacts_record_changed(self, entity_type, entity_id, action, actor, changes):
+            singles.append((entity_type, entity_id, action))
+
+    class PerRecord:  # written before the batch hook existed: still told about every record
+        @hookimpl
+        def contacts_record_changed(self, entity_type, entity_id, action, actor, changes):
+            only_singles.append((entity_type, entity_id, action))
+
+    pm = app.extensions["contacts_pm"]
+    plugins = {"test-batcher": Batcher(), "test-per-record": PerRecord()}
+    for name, plugin in plugins.items():
+        pm.register(plugin, name=name)
+    try:
+        actor = _user(member.id)
+        import_file(actor, b"First Name,Email,Company\nAda,ada@example.org,Engines\nBob,bob@example.org,\n")
+        ada, bob = (db.session.scalar(select(Contact.id).where(Contact.email_key == e)) for e in ("ada@example.org",
+                                                                                                 "bob@example.org"))
+        org = db.session.scalar(select(Organization.id))
+        assert batches == [("organization", [(org, "created")]), ("contact", [(ada, "created"), (bob, "created")])]
+        assert singles == []
+        assert only_singles == [("organization", org, "created"), ("contact", ada, "created"), ("contact", bob, "created")]
+        import_file(actor, b"First Name,Email\nAugusta,ada@example.org\n")
+        assert batches[-1] == ("contact", [(ada, "updated")]) and only_singles[-1] == ("contact", ada, "updated")
+        contact_service.update_contact(actor, bob, {"first_name": "Robert"}, None)  # a single edit
+        assert singles == [("contact", bob, "updated")] and len(batches) == 3
+    finally:
+        for plugin in plugins.values():
+            pm.unregister(plugin)
+
+
 def test_matching_by_external_id_never_takes_another_contacts_email(ctx, member):
     actor = _user(member.id)
     import_file(actor, b"Record ID,First Name,Email\n1,Ada,ada@example.org\n2,Bob,bob@example.org\n",

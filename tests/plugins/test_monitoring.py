@@ -12,7 +12,7 @@ from core import create_app
 from core.database import transaction
 from core.extensions import db
 from core.models import Contact, Team
-from core.plugins import hook
+from core.plugins import hook, records_changed
 from core.services import contacts as contact_service
 from core.services import vocabulary
 from core.services.accounts import SYSTEM
@@ -77,6 +77,48 @@ def test_plugin_records_derive_contact_and_team(ctx, member, team, app):
     assert note_created.summary == "created note"
     assert note_updated.summary == "changed body"
     assert (listed.contact_id, listed.owner_team_id, listed.actor_id, listed.actor_name) == (None, None, None, "system")
+
+
+def test_a_batch_is_recorded_like_one_change_each(ctx, member, team):
+    ada, bob = factories.contact(db.session.merge(team)), factories.contact(db.session.merge(team))
+    records_changed("contact", [(ada.id, "created", {}), (bob.id, "updated", {"email": ("a@x.org", "b@x.org")})], member)
+    records_changed("note", [(7, "created", {"contact_id": (None, ada.id)})], SYSTEM)
+    rows = entries()
+    assert [(r.entity_type, r.entity_id, r.contact_id, r.action, r.summary) for r in rows] == [
+        ("contact", ada.id, ada.id, "created", "created contact"),
+        ("contact", bob.id, bob.id, "updated", "changed email"),
+        ("note", 7, ada.id, "created", "created note"),
+    ]
+    assert {r.owner_team_id for r in rows} == {tid(team)}
+    assert [(r.actor_id, r.actor_name) for r in rows] == [(member.id, member.display_name)] * 2 + [(None, "system")]
+
+
+def test_imported_contacts_are_in_the_feed(ctx, member, team):
+    import io
+
+    from core.services import import_jobs, importer
+
+    data = b"First Name,Email,Company\nAda,ada@example.org,Engines\nBob,bob@example.org,Engines\nCy,not-an-email,\n"
+    token = import_jobs.save_upload(member, io.BytesIO(data), "people.csv")
+    info = import_jobs.inspect(member, token)
+    import_jobs.start(member, token, info["mapping"], importer.Options())
+    contacts = {c.email: c.id for c in db.session.scalars(select(Contact))}
+    rows = entries()
+    assert sorted((r.entity_type, r.action, r.contact_id) for r in rows) == sorted([
+        ("organization", "created", None),
+        ("contact", "created", contacts["ada@example.org"]),
+        ("contact", "created", contacts["bob@example.org"]),
+    ])  # the rejected row is not in the feed
+    assert {r.owner_team_id for r in rows} == {tid(team)} and {r.actor_id for r in rows} == {member.id}
+
+
+def test_a_broken_feed_never_breaks_a_batch(ctx, member, monkeypatch, caplog):
+    monkeypatch.setattr(services, "actor_label", lambda actor: None)  # NOT NULL violation at insert
+    with caplog.at_level(logging.ERROR, logger="plugins.monitoring.services"), transaction():
+        db.session.add(Team(name="Kept"))
+        assert services.record_many("contact", [(1, "created", {}), (2, "created", {})], member) == 0
+    assert db.session.scalar(select(func.count()).select_from(Team).where(Team.name == "Kept")) == 1
+    assert entries() == [] and "could not record" in caplog.text
 
 
 def test_owner_team_from_changes_wins(ctx, member, other_team):

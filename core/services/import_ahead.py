@@ -1,0 +1,125 @@
+"""Validating an import's next batch in another process while this one writes the current one
+(importer.run; the machine has more than one core, the import is bound by one).
+
+The worker runs ``fields.check_many``: the very ``normalize_email`` (email-validator) and
+``normalize_phone`` (phonenumbers) the form and the API use, with the app's settings, on the
+batch's email and phone cells. Its answers are only a head start: the importer processes each
+batch exactly as before, in order, in its own transaction, and ``contacts._clean`` takes an
+answer from ``fields.prevalidated`` instead of working it out again. So per-row errors, the
+checkpoint and resume, and the batch atomicity are those of importer.py; a cell without an
+answer (the first batches while the worker starts, a worker that died) is validated in this
+process as usual. Imports of a single batch never start a process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from flask import current_app
+
+from . import fields
+
+log = logging.getLogger(__name__)
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def cells(batch: list) -> list[tuple[str, str]]:
+    """The ``(kind, raw)`` cells of a batch that ``contacts._clean`` and the appliers normalize,
+    as they will pass them (trimmed)."""
+    out = []
+    for _ref, record in batch:
+        if not isinstance(record, dict):
+            continue
+        email = _text(record.get("email"))
+        if email:
+            out.append(("email", email))
+        phones = [_text(p) for p in (record.get("extra") or {}).get("phones") or []] or [_text(record.get("phone"))]
+        out.extend(("phone", p) for p in phones if p)
+    return out
+
+
+def _ready() -> bool:
+    """The first task: the worker has started and imported the validators."""
+    return True
+
+
+def ahead(batches: Iterable[list], workers: int | None = None) -> Iterator[tuple[list, dict]]:
+    """Yield ``(batch, answers)`` for ``fields.prevalidated``; batch N+1 is being validated in a
+    worker process while the caller writes batch N. ``workers`` (default: the IMPORT_WORKERS
+    setting) 0 validates nothing ahead: every answer is then ``{}``."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker being started re-runs the main script (spawn): one that imports at top level
+        # would import its file again from the worker. Python requires the guard; say so.
+        raise RuntimeError("An import ran while a worker process was starting: put the script's "
+                           "code under `if __name__ == '__main__':`.")
+    config = current_app.config
+    workers = int(config.get("IMPORT_WORKERS", 1) if workers is None else workers)
+    settings = (bool(config["EMAIL_CHECK_DELIVERABILITY"]), config["PHONE_DEFAULT_REGION"])
+    pool: ProcessPoolExecutor | None = None
+    started: Future | None = None
+    pending: tuple[list, Future | None] | None = None
+    try:
+        for batch in batches:
+            if pool is None and pending is not None and workers > 0:  # a second batch: worth a process
+                pool = _start(workers)
+                started = pool.submit(_ready) if pool is not None else None
+                workers = workers if pool is not None else 0
+            future = None
+            if pool is not None and started is not None and _up(started):
+                future = _submit(pool, batch, settings)
+                if future is None:
+                    pool, workers = _stop(pool), 0
+            if pending is not None:
+                yield pending[0], _answers(pending[1])
+            pending = (batch, future)
+        if pending is not None:
+            yield pending[0], _answers(pending[1])
+    finally:
+        _stop(pool)
+
+
+def _up(started: Future) -> bool:
+    """Whether the worker has started: until then this process validates (no waiting for it)."""
+    return started.done()
+
+
+def _start(workers: int) -> ProcessPoolExecutor | None:
+    if multiprocessing.current_process().daemon:  # a daemonic process may not have children
+        return None
+    # Spawn, not fork: this process has threads (one may hold a lock the child would need) and open
+    # database connections. Spawn starts a fresh interpreter that imports the main module again
+    # (``python -m``, console scripts and servers guard it with ``if __name__ == "__main__"``).
+    try:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError):
+        log.warning("import: no validation worker; validating in this process", exc_info=True)
+        return None
+
+
+def _submit(pool: ProcessPoolExecutor, batch: list, settings: tuple) -> Future | None:
+    try:
+        return pool.submit(fields.check_many, cells(batch), *settings)
+    except RuntimeError:  # the pool broke (a worker died)
+        log.warning("import: the validation worker is gone; validating in this process", exc_info=True)
+        return None
+
+
+def _answers(future: Future | None) -> dict:
+    if future is None:
+        return {}
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - a dead worker costs speed, never rows: they are validated here
+        log.warning("import: the validation worker failed; validating this batch in this process", exc_info=True)
+        return {}
+
+
+def _stop(pool: ProcessPoolExecutor | None) -> None:
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
