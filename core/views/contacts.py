@@ -183,7 +183,7 @@ def index():
         "list_errors": errors,
         "params": params,
         **_row_context(contacts),
-        "row_tags": taxonomy_form.row_tags(contacts),
+        "row_chips": taxonomy_form.row_chips(contacts),
         "plugin_filters": filters,
         "extra_values": extra_values,
         "user_can": {"create": can(user, "contact.create")},
