@@ -28,7 +28,8 @@ from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
 from . import details as details_view
 from . import duplicate_warning, list_page, list_state, taxonomy_form
-from .rendering import page
+from . import panels as panel_views
+from .rendering import fragment_request, page
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
 
@@ -173,7 +174,7 @@ def index():
     params = {"q": query.q, "status": query.status, "type": query.type, "organization_id": query.organization_id,
               "sort": state.sort}
     extra_values = {f.key: query.extra.get(f.key, "") for f in filters}
-    fragment_only = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    fragment_only = fragment_request()
     context = {
         "contacts": contacts,
         "next_url": url_for("contacts.index", cursor=next_cursor, **state.url_args()) if next_cursor else None,
@@ -374,6 +375,7 @@ def show(contact_id: int):
         actors=actors,
         labels=LABELS | details_view.HISTORY_LABELS,
         panels=panels,
+        panel_bodies={} if fragment_request() else panel_views.inline_bodies(panels),  # not for the details block
         actions=collect(hook().contacts_contact_actions(contact=contact, user=user)),
         may_edit=can(user, "contact.edit", contact),
         may_delete=can(user, "contact.delete", contact),

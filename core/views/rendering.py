@@ -9,10 +9,14 @@ from jinja2_fragments.flask import render_block
 from ..extensions import htmx
 
 
+def fragment_request() -> bool:
+    """An HTMX request that is not a boosted navigation or a history restore (both need the whole page)."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
 def page(template: str, block: str | None = None, status: int = 200, **context):
-    """Render ``template``; for an HTMX request that is not a boosted navigation or a history
-    restore (both need the whole page), only ``block``."""
-    if block and htmx and not htmx.boosted and not htmx.history_restore_request:
+    """Render ``template``; for a ``fragment_request``, only ``block``."""
+    if block and fragment_request():
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)
@@ -27,4 +31,4 @@ def fragment(template: str, block: str, status: int = 200, **context):
     return response
 
 
-__all__ = ["HTMX", "fragment", "page"]
+__all__ = ["HTMX", "fragment", "fragment_request", "page"]

@@ -45,7 +45,7 @@ def contacts_contact_panels(contact, user):
 
     from core.ui import Panel
 
-    return [Panel("lists", "Lists", url_for("planning.contact_panel", contact_id=contact.id), order=40)]
+    return [Panel("lists", "Lists", url_for("planning.contact_panel", contact_id=contact.id), order=40, inline=True)]
 
 
 @hookimpl

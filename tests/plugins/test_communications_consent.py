@@ -334,7 +334,8 @@ def test_outsider_cannot_see_the_panel(outsider_client, contact_id):
 
 def test_contact_page_lists_the_panel(member_client, contact_id):
     html = member_client.get(f"/contacts/{contact_id}").get_data(as_text=True)
-    assert f'hx-get="/communications/contacts/{contact_id}/preferences"' in html
+    assert 'id="panel-communications-preferences"' in html  # rendered inline, in the page itself
+    assert 'id="communications-preferences"' in html and 'aria-label="Consent per channel"' in html
 
 
 # --- API ---------------------------------------------------------------------------------------------------
