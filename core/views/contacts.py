@@ -29,7 +29,7 @@ from . import contact_form_extras as form_extras
 from . import details as details_view
 from . import duplicate_warning, list_page, list_state, taxonomy_form
 from . import panels as panel_views
-from .rendering import fragment_request, page
+from .rendering import fragment_request, page, url_parts
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
 
@@ -127,17 +127,11 @@ def _row_actions(contacts) -> dict:
 
 def _row_urls() -> dict:
     """Each row link as (before the id, after the id), from one url_for per page instead of per row."""
-    marker = str(ID_MAX)
-
-    def split(endpoint, **kwargs):
-        before, _, after = url_for(endpoint, contact_id=ID_MAX, **kwargs).partition(marker)
-        return before, after
-
     return {
-        "show": split("contacts.show"),
-        "edit": split("contacts.edit"),
-        "delete_form": split("contacts.delete"),
-        "delete": split("contacts.delete", _method="DELETE"),
+        "show": url_parts("contacts.show", "contact_id"),
+        "edit": url_parts("contacts.edit", "contact_id"),
+        "delete_form": url_parts("contacts.delete", "contact_id"),
+        "delete": url_parts("contacts.delete", "contact_id", _method="DELETE"),
     }
 
 

@@ -3,13 +3,11 @@ core/views/contacts.py): the form fields, their choices, and a page's tags in on
 
 from __future__ import annotations
 
-from flask import url_for
 from markupsafe import Markup
 
 from ..services import categories, groups, tags, taxonomy
+from .rendering import url_parts
 from .tags import tag_style
-
-TAG_MARK = 2147483647  # an id no tag has: url_for once, then the real id put in its place
 
 
 def form_data(form) -> dict:
@@ -48,7 +46,7 @@ def form_choices(user, values: dict) -> dict:
 def row_chips(contacts) -> dict[int, Markup]:
     """contact id -> its tag chips (links to the list filtered by the tag) as HTML, for a page of list
     rows: one query, and each tag's chip built once however many rows carry it."""
-    before, _, after = url_for("contacts.index", tag=TAG_MARK).partition(str(TAG_MARK))
+    before, after = url_parts("contacts.index", "tag")
     built: dict[int, Markup] = {}
 
     def chip(t) -> Markup:

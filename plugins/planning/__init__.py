@@ -50,14 +50,14 @@ def contacts_contact_panels(contact, user):
 
 @hookimpl
 def contacts_contact_actions(contact, user):
-    from flask import url_for
-
     from core.policy import can
     from core.ui import Action
+    from core.views.rendering import url_with_id
 
     if not can(user, "contact.edit", contact):
         return []
-    return [Action("Add to list", url_for("planning.add_form", contact_id=contact.id))]
+    # called for every row of the contacts list: the URL from a prefix built once a request
+    return [Action("Add to list", url_with_id("planning.add_form", "contact_id", contact.id))]
 
 
 @hookimpl

@@ -312,8 +312,12 @@ def in_list_filter(stmt, value: str):
     return stmt.where(Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id == lst.id)))
 
 
-def filter_options(actor) -> list[tuple[str, str]]:
-    return [(str(lst.id), lst.name) for lst in list_options(actor)]
+def filter_options(actor, limit: int = 500) -> list[tuple[str, str]]:
+    """The visible lists as (id, name), read on every contacts list page: two columns, not objects."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return []
+    stmt = _visible(select(ContactList.id, ContactList.name), actor).order_by(ContactList.name_key, ContactList.id)
+    return [(str(lid), name) for lid, name in db.session.execute(stmt.limit(limit))]
 
 
 def repoint(target, source, actor) -> dict | None:
