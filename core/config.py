@@ -61,6 +61,7 @@ def from_environ(env=None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLITE_WAL_LIMIT_BYTES": int(env.get("CONTACTS_SQLITE_WAL_LIMIT", str(64 * 1024 * 1024))),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("CONTACTS_SQLITE_BUSY_TIMEOUT_MS", "10000")),
+        "SQLITE_CACHE_KIB": int(env.get("CONTACTS_SQLITE_CACHE_KIB", "8000")),
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # flask-smorest
         "API_TITLE": "Contacts API",

@@ -1,14 +1,18 @@
-"""Validation and normalization of contact fields (email-validator, phonenumbers)."""
+"""Validation and normalization of contact fields (email-validator, phonenumbers).
+
+Both libraries are imported on first use, not when the web worker starts (phonenumbers' metadata
+and email-validator's DNS machinery are start-up time no page before the first form or list needs).
+"""
 
 from __future__ import annotations
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 
 def normalize_email(raw: str) -> str:
     """Return the normalized address or raise ValueError with a message for the user."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         info = validate_email(raw, check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"])
     except EmailNotValidError as exc:
@@ -18,6 +22,8 @@ def normalize_email(raw: str) -> str:
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
     """Parse to E.164 or raise ValueError."""
+    import phonenumbers
+
     region = region or current_app.config["PHONE_DEFAULT_REGION"]
     try:
         number = phonenumbers.parse(raw, region)
@@ -32,6 +38,8 @@ def format_phone(e164: str) -> str:
     """Show an E.164 number in international format; anything unparsable is shown as stored."""
     if not e164:
         return ""
+    import phonenumbers
+
     try:
         return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:

@@ -21,7 +21,10 @@ def contacts_migration_dirs():
 
 @hookimpl
 def contacts_template_globals():
-    from .render import render_markdown
+    def render_markdown(source):
+        from .render import render_markdown as render  # markdown-it and nh3 load with the first note shown
+
+        return render(source)
 
     return {"render_markdown": render_markdown}
 
