@@ -21,10 +21,7 @@ def contacts_migration_dirs():
 
 @hookimpl
 def contacts_template_globals():
-    def render_markdown(source):
-        from .render import render_markdown as render  # markdown-it and nh3 load with the first note shown
-
-        return render(source)
+    from .render import render_markdown
 
     return {"render_markdown": render_markdown}
 
@@ -54,7 +51,7 @@ def contacts_contact_panels(contact, user):
 
     from core.ui import Panel
 
-    return [Panel("notes", "Notes", url_for("collaboration.panel", contact_id=contact.id), order=40, inline=True)]
+    return [Panel("notes", "Notes", url_for("collaboration.panel", contact_id=contact.id), order=40)]
 
 
 @hookimpl

@@ -119,8 +119,7 @@ def test_images_become_links_and_text_is_escaped():
 
 
 def test_render_markdown_is_a_template_global(app):
-    source = "**bold** <script>x</script> [a](javascript:alert(1))"
-    assert app.jinja_env.globals["render_markdown"](source) == render_markdown(source)  # the same, loaded on first use
+    assert app.jinja_env.globals["render_markdown"] is render_markdown
     assert render_markdown(None) == ""
 
 
