@@ -24,7 +24,7 @@ class Floor:
         if self.sqlite:
             self.conn = sqlite3.connect(url.database, isolation_level=None, check_same_thread=False)
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "foreign_keys=ON",
-                           "cache_size=-32000"):
+                           "cache_size=-8000"):  # the app's (CONTACTS_SQLITE_CACHE_KIB)
                 self.conn.execute(f"PRAGMA {pragma}")
             self.version = sqlite3.sqlite_version
         else:

@@ -65,6 +65,7 @@ def from_environ(env=None) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("CONTACTS_SQLITE_BUSY_TIMEOUT_MS", "10000")),
         # production web processes checkpoint the WAL in a thread this often (core/checkpoints.py; 0: in commits)
         "SQLITE_CHECKPOINT_SECONDS": float(env.get("CONTACTS_SQLITE_CHECKPOINT_SECONDS", "1")),
+        "SQLITE_CACHE_KIB": int(env.get("CONTACTS_SQLITE_CACHE_KIB", "8000")),
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # flask-smorest
         "API_TITLE": "Contacts API",

@@ -24,8 +24,10 @@ def contacts_contact_panels(contact, user):
     from .ui import Panel
 
     return [
-        Panel("preferences", "Preferences", url_for("contact_data.preferences_panel", contact_id=contact.id), order=20),
-        Panel("status-history", "Status history", url_for("contact_data.status_panel", contact_id=contact.id), order=25),
+        Panel("preferences", "Preferences", url_for("contact_data.preferences_panel", contact_id=contact.id), order=20,
+              inline=True),
+        Panel("status-history", "Status history", url_for("contact_data.status_panel", contact_id=contact.id), order=25,
+              inline=True),
     ]
 
 

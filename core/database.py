@@ -33,6 +33,10 @@ def configure_engine(engine, app) -> None:
         return
     busy = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     wal_limit = int(app.config["SQLITE_WAL_LIMIT_BYTES"])
+    # SQLite's page cache is private to each connection, so each web worker's memory; the file's pages
+    # stay in the OS page cache, shared, and a page read from it costs microseconds. 8 MB (was 32 MB)
+    # measured no slower on the 1M bench lists and searches, and 24 MB less resident per worker.
+    cache_kib = int(app.config["SQLITE_CACHE_KIB"])
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -44,7 +48,7 @@ def configure_engine(engine, app) -> None:
         cur.execute(f"PRAGMA busy_timeout={busy}")
         cur.execute(f"PRAGMA journal_size_limit={wal_limit}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA cache_size=-32000")
+        cur.execute(f"PRAGMA cache_size=-{cache_kib}")
         cur.close()
 
     @event.listens_for(engine, "begin")

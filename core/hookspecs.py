@@ -159,7 +159,8 @@ def contacts_contact_panels(contact, user):
     """Return a list of ``core.ui.Panel`` shown on the contact page.
 
     Each panel is loaded lazily with ``hx-get`` from its ``url``, so a slow plugin never
-    delays the page.
+    delays the page; a cheap one may say ``inline=True`` and is rendered into the page by calling
+    the view behind ``url`` in the page's request (one request less; see core/views/panels.py).
 
     Example::
 

@@ -30,4 +30,4 @@ def contacts_contact_panels(contact, user):
 
     from .ui import Panel
 
-    return [Panel("merges", "Merges", url_for("merges.contact_panel", contact_id=contact.id), order=90)]
+    return [Panel("merges", "Merges", url_for("merges.contact_panel", contact_id=contact.id), order=90, inline=True)]

@@ -14,8 +14,9 @@ hookimpl = pluggy.HookimplMarker("contacts")
 @hookimpl
 def contacts_contact_panels(contact, user):
     return [
-        Panel("reporting", "Reporting line", url_for("relations.reporting_panel", contact_id=contact.id), order=20),
-        Panel("relationships", "Relationships", url_for("relations.contact_panel", contact_id=contact.id), order=21),
+        Panel("reporting", "Reporting line", url_for("relations.reporting_panel", contact_id=contact.id), order=20, inline=True),
+        Panel("relationships", "Relationships", url_for("relations.contact_panel", contact_id=contact.id), order=21,
+              inline=True),
     ]
 
 

@@ -13,18 +13,27 @@ from . import access
 from . import plugins as plugin_loader
 from .config import PROJECT_ROOT
 from .database import configure_engine, default_sqlalchemy_options
-from .extensions import cache, csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import cache, csrf, db, htmx, limiter, login_manager
 from .tasks import make_huey
 
 log = logging.getLogger(__name__)
 
 
-@migrate.configure
 def _version_locations(config):
     """One Alembic environment: the core's revisions plus each enabled plugin's branch."""
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", os.pathsep.join(current_app.extensions["contacts_migration_dirs"]))
     return config
+
+
+def init_migrations(app: Flask) -> None:
+    """Bind Flask-Migrate (``app.extensions["migrate"]``, the ``db`` commands). Imported here, not at
+    start-up: a web worker (``core.wsgi``) never migrates and does without Alembic's modules."""
+    from flask_migrate import Migrate
+
+    migrate = Migrate()
+    migrate.configure(_version_locations)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
 
 def init_extensions(app: Flask) -> None:
@@ -90,7 +99,8 @@ def init_plugins(app: Flask, wanted) -> None:
     for dirs in plugin_loader.call_each(pm, report, "contacts_migration_dirs"):
         migration_dirs.extend(dirs or [])
     app.extensions["contacts_migration_dirs"] = migration_dirs
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    if app.config.get("MIGRATIONS", True):
+        init_migrations(app)
 
     plugin_loader.call_each(pm, report, "contacts_tasks", app=app, huey=app.extensions["huey"])
     plugin_loader.call_each(pm, report, "contacts_cli", group=app.cli)

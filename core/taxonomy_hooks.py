@@ -52,7 +52,7 @@ def contacts_contact_panels(contact, user):
 
     from .ui import Panel
 
-    return [Panel("groups", "Groups", url_for("groups.contact_groups", contact_id=contact.id), order=20)]
+    return [Panel("groups", "Groups", url_for("groups.contact_groups", contact_id=contact.id), order=20, inline=True)]
 
 
 @hookimpl

@@ -17,10 +17,16 @@ class NavItem:
 
 @dataclass(frozen=True)
 class Panel:
+    """A contact-page panel or dashboard widget whose body is the HTML fragment at ``url``. By default
+    it loads lazily (``hx-get`` once the page is shown); on the contact page ``inline=True`` renders it
+    into the page by calling the view behind ``url`` in the page's own request (core/views/panels.py):
+    for cheap panels, where a request of its own costs more than the panel."""
+
     key: str
     title: str
     url: str
     order: int = 50
+    inline: bool = False
 
 
 @dataclass(frozen=True)

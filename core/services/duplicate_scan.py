@@ -23,8 +23,6 @@ import time
 from collections import Counter, defaultdict
 from itertools import combinations
 
-from rapidfuzz import fuzz
-from rapidfuzz.process import extract
 from sqlalchemy import func, insert, select, tuple_
 
 from ..database import transaction
@@ -162,6 +160,9 @@ def _email_pass(ctx, done: int, total: int) -> tuple[dict, int]:
 def _compare(block: list[tuple], found: dict) -> None:
     """All pairs of a block (rows of (id, name, email_key, phone)) that score as a close name:
     one rapidfuzz call per name against the names after it (the loop runs in C; no numpy)."""
+    from rapidfuzz import fuzz  # here, not at start-up: the scan runs in the worker
+    from rapidfuzz.process import extract
+
     names = [row[1] for row in block]
     for i in range(len(block) - 1):
         mine = block[i]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
@@ -124,6 +123,8 @@ def find_similar(actor, values: dict, exclude_id: int | None = None, limit: int 
         )
         candidates = db.session.scalars(stmt.limit(NAME_CANDIDATES)).all()
         names = [full_name(c.first_name, c.last_name) for c in candidates]
+        from rapidfuzz import fuzz, process  # here, not at start-up: only a create or an edit with an organization
+
         for _match, similarity, index in process.extract(
             name, names, scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF, limit=None
         ):

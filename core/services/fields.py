@@ -1,12 +1,14 @@
-"""Validation and normalization of contact fields (email-validator, phonenumbers)."""
+"""Validation and normalization of contact fields (email-validator, phonenumbers).
+
+Both libraries are imported on first use, not when the web worker starts (phonenumbers' metadata
+and email-validator's DNS machinery are start-up time no page before the first form or list needs).
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 # Results worked out ahead (an import validates its next batch in another process, with these same
@@ -58,6 +60,8 @@ def normalize_email(raw: str, check_deliverability: bool | None = None) -> str:
         if found is not None:
             return found
         check_deliverability = current_app.config["EMAIL_CHECK_DELIVERABILITY"]
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         info = validate_email(raw, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
@@ -67,6 +71,8 @@ def normalize_email(raw: str, check_deliverability: bool | None = None) -> str:
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
     """Parse to E.164 or raise ValueError."""
+    import phonenumbers
+
     if region is None:
         found = _answer("phone", raw)
         if found is not None:
@@ -85,6 +91,8 @@ def format_phone(e164: str) -> str:
     """Show an E.164 number in international format; anything unparsable is shown as stored."""
     if not e164:
         return ""
+    import phonenumbers
+
     try:
         return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:

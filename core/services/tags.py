@@ -324,7 +324,7 @@ def tag_filter(stmt, value: str):
 
 
 def filter_options(user) -> list[tuple[str, str]]:
-    return [(str(t.id), t.name) for t in db.session.scalars(select(Tag).order_by(Tag.name_key).limit(500))]
+    return [(str(tid), name) for tid, name in db.session.execute(select(Tag.id, Tag.name).order_by(Tag.name_key).limit(500))]
 
 
 # --- merge ---------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
 from . import details as details_view
 from . import duplicate_warning, list_page, list_state, taxonomy_form
-from .rendering import page
+from . import panels as panel_views
+from .rendering import fragment_request, page, url_parts
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
 
@@ -126,17 +127,11 @@ def _row_actions(contacts) -> dict:
 
 def _row_urls() -> dict:
     """Each row link as (before the id, after the id), from one url_for per page instead of per row."""
-    marker = str(ID_MAX)
-
-    def split(endpoint, **kwargs):
-        before, _, after = url_for(endpoint, contact_id=ID_MAX, **kwargs).partition(marker)
-        return before, after
-
     return {
-        "show": split("contacts.show"),
-        "edit": split("contacts.edit"),
-        "delete_form": split("contacts.delete"),
-        "delete": split("contacts.delete", _method="DELETE"),
+        "show": url_parts("contacts.show", "contact_id"),
+        "edit": url_parts("contacts.edit", "contact_id"),
+        "delete_form": url_parts("contacts.delete", "contact_id"),
+        "delete": url_parts("contacts.delete", "contact_id", _method="DELETE"),
     }
 
 
@@ -173,7 +168,7 @@ def index():
     params = {"q": query.q, "status": query.status, "type": query.type, "organization_id": query.organization_id,
               "sort": state.sort}
     extra_values = {f.key: query.extra.get(f.key, "") for f in filters}
-    fragment_only = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    fragment_only = fragment_request()
     context = {
         "contacts": contacts,
         "next_url": url_for("contacts.index", cursor=next_cursor, **state.url_args()) if next_cursor else None,
@@ -183,7 +178,7 @@ def index():
         "list_errors": errors,
         "params": params,
         **_row_context(contacts),
-        "row_tags": taxonomy_form.row_tags(contacts),
+        "row_chips": taxonomy_form.row_chips(contacts),
         "plugin_filters": filters,
         "extra_values": extra_values,
         "user_can": {"create": can(user, "contact.create")},
@@ -374,6 +369,7 @@ def show(contact_id: int):
         actors=actors,
         labels=LABELS | details_view.HISTORY_LABELS,
         panels=panels,
+        panel_bodies={} if fragment_request() else panel_views.inline_bodies(panels),  # not for the details block
         actions=collect(hook().contacts_contact_actions(contact=contact, user=user)),
         may_edit=can(user, "contact.edit", contact),
         may_delete=can(user, "contact.delete", contact),

@@ -3,7 +3,11 @@ core/views/contacts.py): the form fields, their choices, and a page's tags in on
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from ..services import categories, groups, tags, taxonomy
+from .rendering import url_parts
+from .tags import tag_style
 
 
 def form_data(form) -> dict:
@@ -39,13 +43,26 @@ def form_choices(user, values: dict) -> dict:
     }
 
 
-def row_tags(contacts) -> dict:
-    """contact id -> tags, for a page of list rows: one query."""
-    return tags.tags_of([c.id for c in contacts])
+def row_chips(contacts) -> dict[int, Markup]:
+    """contact id -> its tag chips (links to the list filtered by the tag) as HTML, for a page of list
+    rows: one query, and each tag's chip built once however many rows carry it."""
+    before, after = url_parts("contacts.index", "tag")
+    built: dict[int, Markup] = {}
+
+    def chip(t) -> Markup:
+        if t.id not in built:
+            built[t.id] = Markup('<a class="chip" href="{}" style="{}">{}</a>').format(
+                f"{before}{t.id}{after}", tag_style(t.color), t.name)
+        return built[t.id]
+
+    return {
+        contact_id: Markup('<span class="chips">{}</span>').format(Markup("").join(chip(t) for t in found))
+        for contact_id, found in tags.tags_of([c.id for c in contacts]).items()
+    }
 
 
 def show_context(user, contact) -> dict:
     return {
-        "contact_tags": tags.tags_of([contact.id]).get(contact.id, []),
+        "contact_chips": row_chips([contact]).get(contact.id, ""),
         "category_path": categories.path(contact.category_id),
     }

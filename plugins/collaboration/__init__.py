@@ -51,7 +51,7 @@ def contacts_contact_panels(contact, user):
 
     from core.ui import Panel
 
-    return [Panel("notes", "Notes", url_for("collaboration.panel", contact_id=contact.id), order=40)]
+    return [Panel("notes", "Notes", url_for("collaboration.panel", contact_id=contact.id), order=40, inline=True)]
 
 
 @hookimpl

@@ -3,15 +3,15 @@
 Two layers on purpose: markdown-it escapes raw HTML and refuses dangerous link schemes, and nh3
 removes anything that still is not on the list (tags, attributes, URL schemes). Images become
 plain links, so a note never makes the reader's browser fetch an outside resource.
+
+Both load with the first note rendered, not when a web worker starts (``render_markdown`` is a
+template global, so this module is imported at start-up).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import nh3
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 
 TAGS = {
@@ -24,15 +24,18 @@ URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer nofollow"
 _URL_ATTRIBUTES = {"href", "src", "cite", "action", "formaction"}
 
-try:  # linkify needs the optional linkify-it-py package
-    import linkify_it  # noqa: F401
 
-    LINKIFY = True
-except ImportError:  # pragma: no cover - depends on what is installed
-    LINKIFY = False
+def _linkify() -> bool:
+    try:  # linkify needs the optional linkify-it-py package
+        import linkify_it  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on what is installed
+        return False
+    return True
 
 
 def _image_as_link(renderer, tokens, idx, options, env):
+    from markdown_it.common.utils import escapeHtml
+
     token = tokens[idx]
     src = token.attrGet("src") or ""
     alt = "".join(child.content for child in (token.children or [])) or src
@@ -47,18 +50,21 @@ def _only_absolute_urls(tag: str, attribute: str, value: str):
     return value
 
 
-def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": LINKIFY, "typographer": False})
-    if LINKIFY:  # pragma: no cover
+@lru_cache(maxsize=1)
+def _parser():
+    from markdown_it import MarkdownIt
+
+    linkify = _linkify()
+    md = MarkdownIt("commonmark", {"html": False, "linkify": linkify, "typographer": False})
+    if linkify:  # pragma: no cover
         md.enable("linkify")
     md.add_render_rule("image", _image_as_link)
     return md
 
 
-_md = _parser()
-
-
 def clean_html(html: str) -> str:
+    import nh3
+
     return nh3.clean(
         html,
         tags=TAGS,
@@ -72,7 +78,7 @@ def clean_html(html: str) -> str:
 
 @lru_cache(maxsize=256)
 def _render(source: str) -> str:
-    return clean_html(_md.render(source))
+    return clean_html(_parser().render(source))
 
 
 def render_markdown(source: str | None) -> Markup:

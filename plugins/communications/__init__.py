@@ -57,9 +57,10 @@ def contacts_contact_panels(contact, user):
 
     return [
         Panel("communications", "Communications", url_for("communications.timeline", contact_id=contact.id), order=20),
-        Panel("communications-email", "Email", url_for("communications_send.compose", contact_id=contact.id), order=21),
+        Panel("communications-email", "Email", url_for("communications_send.compose", contact_id=contact.id), order=21,
+              inline=True),
         Panel("communications-consent", "Consent",
-              url_for("communications_prefs.panel", contact_id=contact.id), order=22),
+              url_for("communications_prefs.panel", contact_id=contact.id), order=22, inline=True),
     ]
 
 

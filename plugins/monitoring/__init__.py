@@ -39,7 +39,8 @@ def contacts_contact_panels(contact, user):
 
     from core.ui import Panel
 
-    return [Panel("activity", "Activity", url_for("monitoring.contact_activity", contact_id=contact.id), order=90)]
+    return [Panel("activity", "Activity", url_for("monitoring.contact_activity", contact_id=contact.id), order=90,
+                  inline=True)]
 
 
 @hookimpl

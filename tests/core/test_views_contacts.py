@@ -445,3 +445,42 @@ def test_user_text_is_escaped(member_client, make):
     html = member_client.get(f"/contacts/{cid}").get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'hx-get="/evil"' not in html
+
+
+class InlinePanelsPlugin:
+    """Panels marked inline: one the page can render itself, and four it must leave to load lazily."""
+
+    @hookimpl
+    def contacts_contact_panels(self, contact, user):
+        history = f"/contacts/{contact.id}/status-history"
+        return [
+            Panel("in-page", "In page", history, order=1, inline=True),
+            Panel("with-query", "With a query", history + "?cursor=abc", order=2, inline=True),
+            Panel("no-route", "No route", f"/nowhere/{contact.id}", order=3, inline=True),
+            Panel("stricter", "Admins only", "/admin/", order=4, inline=True),
+            Panel("not-visible", "Another contact", f"/contacts/{contact.id + 1000}/status-history", order=5, inline=True),
+        ]
+
+
+def _section(html: str, key: str) -> str:
+    start = html.index(f'id="panel-{key}"')
+    return html[html.rindex("<section", 0, start):html.index("</section>", start)]
+
+
+def test_inline_panels_render_in_the_page_or_fall_back_to_loading_lazily(app, member_client, make):
+    cid = make("Ada", "Lovelace")
+    plugin = InlinePanelsPlugin()
+    app.extensions["contacts_pm"].register(plugin, name="inline-panels-test-plugin")
+    try:
+        html = member_client.get(f"/contacts/{cid}").get_data(as_text=True)
+        details = member_client.get(f"/contacts/{cid}", headers=HX).get_data(as_text=True)
+    finally:
+        app.extensions["contacts_pm"].unregister(plugin)
+    in_page = _section(html, "in-page")
+    assert 'id="status-history"' in in_page and 'hx-trigger="load"' not in in_page and "Loading…" not in in_page
+    assert f'hx-get="/contacts/{cid}/status-history"' in in_page  # the body still reloads itself from its URL
+    for key, url in (("with-query", f"/contacts/{cid}/status-history?cursor=abc"), ("no-route", f"/nowhere/{cid}"),
+                     ("stricter", "/admin/"), ("not-visible", f"/contacts/{cid + 1000}/status-history")):
+        lazy = _section(html, key)
+        assert f'hx-get="{url}" hx-trigger="load"' in lazy and "Loading…" in lazy, key
+    assert 'id="panel-in-page"' not in details  # the details block alone (htmx) renders no panel

@@ -318,9 +318,10 @@ def test_outsider_cannot_see_the_panel(outsider_client, contact_id):
 
 def test_contact_page_has_one_preferences_panel_and_the_consent_panel(member_client, contact_id):
     html = member_client.get(f"/contacts/{contact_id}").get_data(as_text=True)
-    assert f'hx-get="/communications/contacts/{contact_id}/consent"' in html
-    assert f'hx-get="/contacts/{contact_id}/preferences"' in html
-    assert html.count(f"/contacts/{contact_id}/preferences") == 1  # the core's panel only
+    assert 'id="panel-communications-consent"' in html  # rendered inline, in the page itself
+    assert 'aria-label="Consent per channel"' in html
+    assert html.count('id="panel-preferences"') == 1  # the core's panel only
+    assert "panel-communications-preferences" not in html
     assert "Consent &amp; preferences" not in html
 
 

@@ -1,6 +1,6 @@
 """How many SQL statements each lazy panel of the contact page costs (issue 5: no N+1, no query
 twice). Counts, not timings: each panel request pays BASE statements for the session's user
-(its row and its teams), the page stamps of the conditional GET and the contact, plus the panel's own."""
+(its row with its teams joined in), the page stamps of the conditional GET and the contact, plus the panel's own."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from core.extensions import db
 from core.models import Team, utcnow
 from tests import factories
 
-BASE = 4  # the logged-in user, the user's teams, the page stamps (core/views/conditional.py), the contact
+BASE = 3  # the logged-in user with its teams, the page stamps (core/views/conditional.py), the contact
 
 
 @contextmanager
