@@ -82,6 +82,20 @@ def register(appliers: list) -> None:
             appliers.append(fn)
 
 
+def tag_names(names) -> list[str]:
+    """A record's tag names cleaned like the tag form's (length, no comma, duplicates dropped); a
+    ValidationError naming ``tags`` otherwise, so a bad name rejects its row and not the batch."""
+    from . import tags
+
+    errors: dict = {}
+    cleaned = tags.parse_names(list(names), errors, "tags")
+    if errors:
+        from ..errors import ValidationError
+
+        raise ValidationError(errors)
+    return cleaned
+
+
 def custom_values(custom: dict) -> dict:
     """``{key: text}`` cells of custom fields as ``{key: value}`` (API form); a ValidationError
     naming each bad cell (``custom.<key>``) otherwise."""

@@ -397,6 +397,8 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             values = contact_service._clean(actor, data, contact)
             if record.get("custom"):  # custom-field cells, checked now so a bad one rejects the row
                 record["custom_values"] = import_appliers.custom_values(record["custom"])
+            if record.get("tags"):  # likewise the tag names (the appliers add them inside the batch)
+                record["tags"] = import_appliers.tag_names(record["tags"])
         except ValidationError as exc:
             reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             continue

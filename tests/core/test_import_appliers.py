@@ -42,6 +42,20 @@ def test_a_csv_import_saves_tags_and_details(ctx, member):
     assert len(details.details_of([ada.id])[ada.id]["phones"]) == 1
 
 
+def test_a_tag_name_too_long_rejects_its_row_and_keeps_the_others(ctx, member):
+    actor = _user(member.id)
+    long_name = "x" * (tags.MAX_NAME + 1)
+    data = (b"First Name,Last Name,E-mail Address,Categories\n"
+            b"Ada,Lovelace,ada@example.org,VIP\n"
+            b"Bob,Long,bob@example.org," + long_name.encode() + b"\n")
+    job = import_file(actor, data)
+    assert job.status == "done" and job.error_count == 1, (job.message, job.errors)
+    assert "tags: At most 50 characters" in str(job.errors)
+    ada = db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org"))
+    assert _tag_names(ada) == ["VIP"]
+    assert db.session.scalar(select(Contact).where(Contact.email_key == "bob@example.org")) is None
+
+
 def test_vcard_categories_labelled_phones_and_details_arrive(ctx, member):
     actor = _user(member.id)
     card = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Hopper;Grace;;;\r\nEMAIL:grace@example.org\r\nCATEGORIES:Navy,Code\r\n"
