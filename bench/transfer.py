@@ -86,9 +86,16 @@ def export_csv(ctx) -> dict:
         if resp.status != 200:
             raise BenchError(f"GET /api/v1/exports/contacts.csv answered {resp.status}: {resp.read(300)!r}")
         first_byte = time.perf_counter() - started
-        while chunk := resp.read(1 << 20):
-            lines += chunk.count(b"\n")
-            size += len(chunk)
+        try:
+            while chunk := resp.read(1 << 20):
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+        except http.client.IncompleteRead as exc:  # the server dropped the stream (e.g. a worker timeout)
+            lines += exc.partial.count(b"\n")
+            size += len(exc.partial)
+            cut = time.perf_counter() - started
+        else:
+            cut = None
         seconds = time.perf_counter() - started
     finally:
         conn.close()
@@ -97,7 +104,10 @@ def export_csv(ctx) -> dict:
     out = {"status": "ok", "user": who, "rows": rows, "expected_rows": expected, "bytes": size,
            "seconds": round(seconds, 2), "first_byte_seconds": round(first_byte, 3),
            "rows_per_s": round(rows / seconds), "worker_rss_mb": memory}
-    if rows != expected:
+    if cut is not None:
+        out.update(status="error", reason=f"the stream ended after {cut:.1f} s and {rows:,} of {expected:,} rows "
+                   f"({rows / cut:,.0f} rows/s until then): see the gunicorn log (WORKER TIMEOUT?)")
+    elif rows != expected:
         out["note"] = f"unverified: {rows:,} data lines for {expected:,} contacts"
     return out
 
