@@ -15,6 +15,7 @@ from core.services import contacts as contact_service
 from core.services import merges
 from plugins.communications import delivery, rollup, services
 from tests import factories
+from tests.core.test_migrations import fresh_url, make_app  # noqa: F401 - fixtures
 
 
 def _direct() -> dict:
@@ -137,3 +138,27 @@ def test_backfill_recounts_everything(app, admin, people):
             conn.execute(text("UPDATE communications_rollup SET count = 99"))
             rollup.backfill(conn)
     _check(app)
+
+
+def test_migration_counts_the_existing_communications(make_app):  # noqa: F811
+    import flask_migrate
+
+    app = make_app(["communications"])
+    with app.app_context():
+        flask_migrate.upgrade(revision="core@head")
+        flask_migrate.upgrade(revision="communications_0003")
+        now = "2026-03-04 05:06:07"
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO teams (id, name, created_at, updated_at) VALUES (7, 'T', :n, :n)"), {"n": now})
+            for cid, deleted in ((1, None), (2, now)):
+                conn.execute(text(
+                    "INSERT INTO contacts (id, first_name, last_name, sort_name, phone, type, status, owner_team_id, "
+                    "version, deleted_at, created_at, updated_at) VALUES (:id, 'A', 'B', 'b a', '', 'person', "
+                    "'active', 7, 1, :d, :n, :n)"), {"id": cid, "d": deleted, "n": now})
+            for cid, kind in ((1, "call"), (1, "call"), (1, "email"), (2, "call")):
+                conn.execute(text(
+                    "INSERT INTO communications (contact_id, type, direction, subject, content, status, scheduled_at, "
+                    "attempts, created_at, updated_at) VALUES (:c, :k, 'outbound', '', '', 'logged', :n, 0, :n, :n)"),
+                    {"c": cid, "k": kind, "n": datetime(2026, 3, 4, 5, 6, 7)})
+        flask_migrate.upgrade(revision="heads")
+        assert _stored() == _direct() == {(7, "2026-03", "call", "outbound"): 2, (7, "2026-03", "email", "outbound"): 1}

@@ -26,9 +26,15 @@ def upgrade():
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("team_id", "month", "type", "direction", name="pk_communications_rollup"),
     )
-    from plugins.communications.rollup import backfill
-
-    backfill(op.get_bind())  # the existing communications, counted once
+    # The existing communications, counted once (a frozen copy of rollup.backfill).
+    bind = op.get_bind()
+    month = "to_char(m.scheduled_at, 'YYYY-MM')" if bind.dialect.name == "postgresql" else "substr(m.scheduled_at, 1, 7)"
+    op.execute(
+        "INSERT INTO communications_rollup (team_id, month, type, direction, count) "
+        f"SELECT c.owner_team_id, {month}, m.type, m.direction, count(*) "
+        "FROM communications m JOIN contacts c ON c.id = m.contact_id WHERE c.deleted_at IS NULL "
+        "GROUP BY 1, 2, 3, 4"
+    )
 
 
 def downgrade():
