@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import threading
 import time
@@ -43,12 +44,24 @@ def import_rows(contacts: int) -> int:
     return IMPORT_ROWS if contacts >= 1_000_000 else max(100, min(IMPORT_ROWS, contacts // 5))
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` so far (/proc/<pid>/stat), a figure the machine's load
+    does not inflate."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: PTH123, SIM115
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler(threading.Thread):
-    """The peak resident size of each pid, read from /proc every ``interval`` seconds."""
+    """The peak resident size of each pid, read from /proc every ``interval`` seconds, and the CPU
+    time each spent meanwhile."""
 
     def __init__(self, pids: list[int], interval: float = 0.02):
         super().__init__(daemon=True)
         self.pids, self.interval = pids, interval
+        self.cpu = {pid: cpu_seconds(pid) for pid in pids}
         self.before = {pid: rss_mb(pid) for pid in pids}
         self.peak = dict(self.before)
         self.halt = threading.Event()
@@ -63,10 +76,12 @@ class RssSampler(threading.Thread):
     def stop(self) -> dict:
         self.halt.set()
         self.join()
-        grown = max(self.pids, key=lambda p: (self.peak.get(p) or 0) - (self.before.get(p) or 0), default=None)
-        if grown is None:
+        spent = {pid: (cpu_seconds(pid) or 0) - (self.cpu.get(pid) or 0) for pid in self.pids}
+        busy = max(self.pids, key=lambda p: spent[p], default=None)  # the worker that served the export
+        if busy is None:
             return {}
-        return {"pid": grown, "before": self.before.get(grown), "peak": self.peak.get(grown)}
+        return {"pid": busy, "before": self.before.get(busy), "peak": self.peak.get(busy),
+                "cpu_seconds": round(spent[busy], 2)}
 
 
 def export_csv(ctx) -> dict:
@@ -104,6 +119,8 @@ def export_csv(ctx) -> dict:
     out = {"status": "ok", "user": who, "rows": rows, "expected_rows": expected, "bytes": size,
            "seconds": round(seconds, 2), "first_byte_seconds": round(first_byte, 3),
            "rows_per_s": round(rows / seconds), "worker_rss_mb": memory}
+    if memory.get("cpu_seconds"):
+        out["rows_per_cpu_s"] = round(rows / memory["cpu_seconds"])
     if cut is not None:
         out.update(status="error", reason=f"the stream ended after {cut:.1f} s and {rows:,} of {expected:,} rows "
                    f"({rows / cut:,.0f} rows/s until then): see the gunicorn log (WORKER TIMEOUT?)")
@@ -147,6 +164,8 @@ def import_csv(ctx, rows: int) -> dict:
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench-import.csv"\r\n'
             f"Content-Type: text/csv\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
     client = ctx.api()
+    consumer = ctx.server.worker.pid
+    cpu_before = cpu_seconds(consumer)
     started = time.perf_counter()
     resp = client.request("POST", "/api/v1/imports", body=body,
                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
@@ -166,6 +185,7 @@ def import_csv(ctx, rows: int) -> dict:
                              f"{time.perf_counter() - started:.0f} s")
         time.sleep(0.2)
     seconds = time.perf_counter() - started
+    cpu = (cpu_seconds(consumer) or 0) - (cpu_before or 0)
     client.close()
     from .run import WRITE_DOMAIN
 
@@ -174,7 +194,8 @@ def import_csv(ctx, rows: int) -> dict:
     out = {"status": "ok" if job["status"] == "done" else "error", "job_status": job["status"], "rows": rows,
            "bytes": len(data), "seconds": round(seconds, 2), "upload_accepted_seconds": round(accepted, 3),
            "rows_per_s": round(rows / seconds), "contacts_created": made, "job_errors": job.get("error_count"),
-           "summary": summary, "job": {k: job.get(k) for k in ("id", "created_at", "started_at", "finished_at")}}
+           "summary": summary, "job": {k: job.get(k) for k in ("id", "created_at", "started_at", "finished_at")},
+           "worker_cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(rows / cpu) if cpu > 0 else None}
     stamps = [job.get(k) for k in ("created_at", "started_at", "finished_at")]
     if all(stamps):
         created, began, ended = (datetime.fromisoformat(v) for v in stamps)
@@ -208,7 +229,9 @@ def report_lines(transfers: dict) -> list[str]:
         growth = (mem.get("peak") or 0) - (mem.get("before") or 0)
         lines.append(
             f"CSV export (API, streamed, as the {exp['user']}): {exp['rows']:,} rows, {exp['bytes'] / 1e6:,.0f} MB in "
-            f"{exp['seconds']:,.1f} s = {exp['rows_per_s']:,} rows/s (first byte after {exp['first_byte_seconds']:.2f} s); "
+            f"{exp['seconds']:,.1f} s = {exp['rows_per_s']:,} rows/s (first byte after {exp['first_byte_seconds']:.2f} s; "
+            f"the worker spent {mem.get('cpu_seconds') or 0:,.1f} CPU s: {exp.get('rows_per_cpu_s') or 0:,} rows per "
+            "CPU second); "
             f"serving worker resident {mem.get('before') or 0:,.0f} MB before, peak {mem.get('peak') or 0:,.0f} MB "
             f"(+{growth:,.0f} MB).{' ' + exp['note'] if exp.get('note') else ''}")
     elif exp:
@@ -224,6 +247,8 @@ def report_lines(transfers: dict) -> list[str]:
             f"contacts created, {imp['job_errors'] or 0:,} rows rejected and reported"
             + (f"; the job waited {imp['queued_seconds']:.1f} s in the queue and ran {imp['job_seconds']:.1f} s "
                f"({imp['rows'] / imp['job_seconds']:,.0f} rows/s on the worker)" if imp.get("job_seconds") else "")
+            + (f"; the huey worker spent {imp['worker_cpu_seconds']:,.1f} CPU s ({imp['rows_per_cpu_s']:,} rows per CPU "
+               "second)" if imp.get("rows_per_cpu_s") else "")
             + ".")
     elif imp:
         lines.append(f"CSV import: {imp.get('status')}: {imp.get('reason')}")
