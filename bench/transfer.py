@@ -176,8 +176,14 @@ def import_csv(ctx, rows: int) -> dict:
     accepted = time.perf_counter() - started
     job_id = json.loads(resp.body)["id"]
     deadline = started + max(900, rows / 50)
+    failed_polls: dict[str, int] = {}
     while True:
-        job = json.loads(client.expect("GET", f"/api/v1/jobs/{job_id}").body)
+        got = client.request("GET", f"/api/v1/jobs/{job_id}")
+        if got.status != 200:  # recorded and asked again: the job goes on without the poll
+            failed_polls[str(got.status)] = failed_polls.get(str(got.status), 0) + 1
+            job = {"status": "unknown"}
+        else:
+            job = json.loads(got.body)
         if job["status"] in ("done", "failed", "cancelled"):
             break
         if time.perf_counter() > deadline:
@@ -195,7 +201,8 @@ def import_csv(ctx, rows: int) -> dict:
            "bytes": len(data), "seconds": round(seconds, 2), "upload_accepted_seconds": round(accepted, 3),
            "rows_per_s": round(rows / seconds), "contacts_created": made, "job_errors": job.get("error_count"),
            "summary": summary, "job": {k: job.get(k) for k in ("id", "created_at", "started_at", "finished_at")},
-           "worker_cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(rows / cpu) if cpu > 0 else None}
+           "worker_cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(rows / cpu) if cpu > 0 else None,
+           "failed_polls": failed_polls}
     stamps = [job.get(k) for k in ("created_at", "started_at", "finished_at")]
     if all(stamps):
         created, began, ended = (datetime.fromisoformat(v) for v in stamps)
@@ -249,6 +256,8 @@ def report_lines(transfers: dict) -> list[str]:
                f"({imp['rows'] / imp['job_seconds']:,.0f} rows/s on the worker)" if imp.get("job_seconds") else "")
             + (f"; the huey worker spent {imp['worker_cpu_seconds']:,.1f} CPU s ({imp['rows_per_cpu_s']:,} rows per CPU "
                "second)" if imp.get("rows_per_cpu_s") else "")
+            + (f"; polls of the job that failed: {imp['failed_polls']} (see the gunicorn log)"
+               if imp.get("failed_polls") else "")
             + ".")
     elif imp:
         lines.append(f"CSV import: {imp.get('status')}: {imp.get('reason')}")
