@@ -242,7 +242,11 @@ def report_lines(transfers: dict) -> list[str]:
             f"serving worker resident {mem.get('before') or 0:,.0f} MB before, peak {mem.get('peak') or 0:,.0f} MB "
             f"(+{growth:,.0f} MB).{' ' + exp['note'] if exp.get('note') else ''}")
     elif exp:
-        lines.append(f"CSV export: {exp.get('status')}: {exp.get('reason')}")
+        mem = exp.get("worker_rss_mb") or {}
+        cpu = (f" The serving worker spent {mem['cpu_seconds']:,.1f} CPU s ({exp.get('rows_per_cpu_s') or 0:,} rows per "
+               f"CPU second); resident {mem.get('before') or 0:,.0f} MB before, peak {mem.get('peak') or 0:,.0f} MB."
+               if mem.get("cpu_seconds") else "")
+        lines.append(f"CSV export: {exp.get('status')}: {exp.get('reason')}.{cpu}")
     imp = transfers.get("CSV import")
     if imp and imp.get("status") == "ok":
         rate = imp["rows_per_s"]
