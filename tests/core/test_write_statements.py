@@ -96,4 +96,4 @@ def test_schedule_statements(app, api):
         resp = api.post(f"/api/v1/contacts/{cid}/communications/send", json=body)
     assert resp.status_code == 201, resp.json
     assert not _selects(seen, "users") and not _selects(seen, "teams")
-    assert len(seen) <= 16, seen
+    assert len(seen) <= 17, seen  # 16 + the dashboard count of communications (plugins/communications/rollup.py)
