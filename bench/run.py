@@ -933,7 +933,7 @@ def parse_args(argv=None):
     if args.concurrent_seconds is None:
         args.concurrent_seconds = 1.0 if args.small else 5.0
     if args.sequential_seconds is None:
-        args.sequential_seconds = 3.0 if args.small else 30.0
+        args.sequential_seconds = 2.0 if args.small else 30.0
     if args.write_seconds is None:
         args.write_seconds = 10.0 if args.small else 30.0
     if args.requests < 1 or args.clients < 1:
