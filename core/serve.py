@@ -49,6 +49,9 @@ def compress_static(folders, log=print) -> int:
     return done
 
 
+REQUEST_TIMEOUT = 600  # seconds a worker may spend on one request (streamed exports) before it is killed
+
+
 def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     import gunicorn
 
@@ -57,6 +60,10 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--graceful-timeout", "10",
+        # A sync worker tells the master it is alive only between requests, so the default 30 s
+        # kills a streamed CSV or vCard export of a large list half-way (at 1M contacts it takes
+        # minutes on a small machine) and the download ends truncated.
+        "--timeout", str(REQUEST_TIMEOUT),
     ]
     if gunicorn.version_info >= (27,):
         # gunicorn 27 opens a control socket in ~/.gunicorn by default: one per user, shared by

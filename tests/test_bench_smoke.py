@@ -23,10 +23,11 @@ CORE_SCENARIOS = {
     "list: first page", "list: status filter", "list: deep keyset page", "search: a rare prefix",
     "search: a common surname", "search: two words", "contact page: light", "contact page: heavy",
     "create: API", "create: HTMX form", "update: API with If-Match", "mixed reads (Zipf)",
-    "list: builder filter (OR)", "list: lazy count",
+    "list: builder filter (OR)", "list: lazy count", "list: custom-field filter",
 }
 PLUGIN_SCENARIOS = {  # measured, or "skipped: route missing" without the plugin's routes
     "communications timeline panel", "communications: global list, type filter", "schedule a send: API", "dashboard",
+    "dashboard: communications aggregate",
 }
 
 
@@ -78,7 +79,17 @@ def test_small_benchmark_runs_and_writes_a_report(tmp_path):
         assert report["sustained_writes"]["writes"] > 0
     assert report["restart_seconds"] > 0
     assert report["memory_mb"]["workers"] and all(m and m > 0 for m in report["memory_mb"]["workers"])
-    assert any("CSV import" in name for name, _ in report["pending"])
+    assert report["pending"] == []
+    extras = report["dataset"]["contact_data_counts"]
+    assert extras["custom_field_values"] > 500 and extras["relationships"] > 0
+    assert "unverified" not in " ".join(by_name["list: custom-field filter"]["notes"])
+    assert "a direct count agrees" in " ".join(by_name["dashboard: communications aggregate"]["notes"])
+    exported, imported = report["transfers"]["CSV export"], report["transfers"]["CSV import"]
+    assert exported["status"] == "ok" and exported["rows"] == exported["expected_rows"] > 0
+    assert exported["worker_rss_mb"]["peak"] > 0
+    assert imported["status"] == "ok" and imported["rows_per_s"] > 0
+    assert imported["contacts_created"] + imported["job_errors"] == imported["rows"]
+    assert report["cleaned_rows"] >= imported["contacts_created"]
     assert by_name["search: a common surname"]["sql_floor_ms"]["p50"] > 0  # the FTS floor runs
     assert "| target |" in done.stdout
     assert "| list: first page |" in done.stdout

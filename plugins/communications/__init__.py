@@ -72,6 +72,18 @@ def contacts_preference_fields():
 
 
 @hookimpl
+def contacts_dashboard_widgets(user):
+    from flask import url_for
+
+    from core.policy import can
+    from core.ui import Panel
+
+    if not can(user, "communication.list"):
+        return []
+    return [Panel("communications", "Communications", url_for("communications.widget"), order=40)]
+
+
+@hookimpl
 def contacts_contacts_merged(target, source, actor):
     from .preferences import repoint_preferences
     from .services import repoint

@@ -60,7 +60,7 @@ from core.policy import require
 from core.services import audit
 from core.services.fields import clean_text, normalize_email
 
-from . import channels, consent, settings
+from . import channels, consent, rollup, settings
 from .adapters.base import LostClaim, OutgoingMessage, PermanentError
 from .models import FINAL_STATUSES, Communication, CommunicationEvent
 from .services import MAX_CONTENT, MAX_SUBJECT, _fire, get_communication, get_contact, parse_when
@@ -279,7 +279,7 @@ def _user_transition(actor, comm_id: int, allowed: tuple, new: str, detail: str,
         raise Conflict("Only a send can be cancelled, rescheduled or sent now; this entry was logged.")
     now = utcnow()
     with transaction():
-        old = comm.status
+        old, old_when = comm.status, comm.scheduled_at
         result = db.session.execute(
             update(Communication)
             .where(Communication.id == comm.id, Communication.status.in_(allowed))
@@ -290,6 +290,8 @@ def _user_transition(actor, comm_id: int, allowed: tuple, new: str, detail: str,
             current = db.session.scalar(select(Communication.status).where(Communication.id == comm.id))
             raise Conflict(_why_not(current))
         db.session.refresh(comm)
+        if "scheduled_at" in values:
+            rollup.shift(db.session, comm, old_when, comm.scheduled_at)
         _event(comm, old, new, actor, detail, at=now)
         audit.record(actor, action, "communication", comm.id,
                      {"status": (old, new), **{k: (None, v) for k, v in values.items() if k == "scheduled_at"}})

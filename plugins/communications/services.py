@@ -23,6 +23,7 @@ from core.services.contacts import get_contact as _get_contact
 from core.services.fields import clean_text
 from core.services.pagination import Page, decode_cursor, paginate
 
+from . import rollup
 from .models import DIRECTIONS, TYPES, Communication, CommunicationEvent
 
 LOG_TYPES = ("call", "email", "meeting")
@@ -297,6 +298,7 @@ def repoint(target, source, actor) -> list[int]:
     """Move every communication of ``source`` to ``target`` (after a merge). Returns the ids moved."""
     with transaction():
         ids = sorted(db.session.scalars(select(Communication.id).where(Communication.contact_id == source.id)).all())
+        rollup.move(db.session, (), source.id, target.id)
         result = db.session.execute(
             update(Communication).where(Communication.contact_id == source.id).values(contact_id=target.id)
         )
@@ -314,6 +316,7 @@ def unrepoint(target, source, actor, ids) -> int:
     moved = 0
     with transaction():
         for start in range(0, len(ids), 500):  # bounded IN lists
+            rollup.move(db.session, (Communication.id.in_(ids[start:start + 500]),), target.id, source.id)
             moved += db.session.execute(
                 update(Communication)
                 .where(Communication.id.in_(ids[start:start + 500]), Communication.contact_id == target.id)

@@ -98,3 +98,12 @@ def _back_to_contact(contact_id: int):
     if "contacts.show" in current_app.view_functions:
         return redirect(url_for("contacts.show", contact_id=contact_id))
     return redirect(url_for("communications.index"))
+
+
+@bp.get("/widget")
+@login_required
+def widget():
+    """The dashboard widget: this month and the last 12 months by channel and direction (rollup.py)."""
+    from . import rollup
+
+    return fragment("communications/widget.html", "widget", summary=rollup.summary(current_user))

@@ -428,6 +428,7 @@ def test_gunicorn_command_serves_the_wsgi_app():
     assert command[-1] == "core.wsgi:app"
     assert command[command.index("--bind") + 1] == "127.0.0.1:8123"
     assert command[command.index("--workers") + 1] == "3"
+    assert int(command[command.index("--timeout") + 1]) >= 600  # a streamed export of 1M contacts is not cut off
     assert worker_command(2)[1:] == ["-m", "core.cli", "worker", "--workers", "2"]
 
 
