@@ -8,6 +8,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from ..database import transaction
@@ -336,6 +337,15 @@ def user_for_token(raw: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        with transaction():
-            token.last_used_at = now  # written at most once a minute: reads stay reads
+        user_id = token.user_id
+        try:
+            with transaction():
+                token.last_used_at = now  # written at most once a minute: reads stay reads
+        except OperationalError:
+            # The database is busy with a long write (an import batch holds SQLite's lock): the
+            # request is a read and goes on; the stamp is written by a later one.
+            db.session.rollback()
+            return db.session.execute(
+                select(User).options(joinedload(User.teams)).where(User.id == user_id)
+            ).unique().scalar_one()
     return token.user

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from ..database import is_bulk_write
 from ..extensions import db
-from ..models import AuditEntry, CacheStamp, Contact
+from ..models import ApiToken, AuditEntry, CacheStamp, Contact, Job
 
 SHARED = "shared"
 _PENDING = "contacts_stamps"  # session.info keys: the scopes this transaction changed,
@@ -90,7 +90,7 @@ def _contact_refs(mapper) -> tuple[str, ...]:
 
 
 def _scopes_of(obj, is_new: bool, created: set) -> set[str]:
-    if isinstance(obj, CacheStamp):
+    if isinstance(obj, (CacheStamp, ApiToken, Job)):  # no page about a contact shows these rows
         return set()
     if isinstance(obj, AuditEntry):
         return {contact_scope(obj.entity_id)} if obj.entity_type == "contact" and obj.entity_id else set()

@@ -207,3 +207,36 @@ def test_the_api_works_on_a_second_app_with_csrf_on(app, member, tmp_path_factor
             db.engine.dispose()
     first = Api(app, make_token(app, member))
     assert first.get("/api/v1/me").status_code == 200
+
+
+def test_a_busy_database_does_not_fail_a_read_for_the_tokens_last_use(tmp_path_factory):
+    """The token's last use is written at most once a minute; when a long write (an import batch)
+    holds SQLite's lock past the busy timeout, the read still answers and the stamp waits."""
+    if conftest.TEST_DB:
+        pytest.skip("SQLite's database-wide write lock")
+    app = create_app(conftest.test_config(tmp_path_factory, SQLITE_BUSY_TIMEOUT_MS=50), plugins=[])
+    with app.app_context():
+        db.create_all()
+        vocabulary.ensure_defaults()
+        member = factories.user("member", [factories.team("Sales")])
+        email = member.email
+        raw = accounts.create_token(db.session.get(User, member.id), "script")[1]
+        path = db.engine.url.database
+    import sqlite3
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process's write in progress
+        response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.json["email"] == email
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with app.app_context():
+        assert db.session.scalar(db.select(ApiToken.last_used_at)) is None  # written by a later request
+        assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+        db.session.remove()
+        assert db.session.scalar(db.select(ApiToken.last_used_at)) is not None
+        db.session.remove()
+        db.engine.dispose()
