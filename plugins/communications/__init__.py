@@ -56,7 +56,8 @@ def contacts_contact_panels(contact, user):
     from core.ui import Panel
 
     return [
-        Panel("communications", "Communications", url_for("communications.timeline", contact_id=contact.id), order=20),
+        Panel("communications", "Communications", url_for("communications.timeline", contact_id=contact.id), order=20,
+              inline=True),
         Panel("communications-email", "Email", url_for("communications_send.compose", contact_id=contact.id), order=21,
               inline=True),
         Panel("communications-consent", "Consent",
