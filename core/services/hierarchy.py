@@ -7,10 +7,11 @@ Carol") and reads chains, children and org-chart levels, each an index walk.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, bindparam, func, literal, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..errors import ValidationError
@@ -25,7 +26,15 @@ MAX_DEPTH = 200  # a chain longer than this is refused (and bounds every walk)
 
 def ancestors(model, column, start_id: int) -> list[int]:
     """Ids from ``start_id`` up its chain (``start_id`` first), by one recursive query."""
-    chain = select(model.id, column.label("up"), literal(0).label("depth")).where(model.id == start_id)
+    return list(db.session.scalars(_ancestors_query(model, column.key), {"start_id": start_id}))
+
+
+@functools.cache
+def _ancestors_query(model, key: str):
+    """The recursive query of ``ancestors``, built once per pointer (the contact page asks for it
+    on every view: building the CTE cost more than running it)."""
+    column = getattr(model, key)
+    chain = select(model.id, column.label("up"), literal(0).label("depth")).where(model.id == bindparam("start_id"))
     chain = chain.cte("chain", recursive=True)
     step = (
         select(model.id, column, (chain.c.depth + 1))
@@ -33,7 +42,7 @@ def ancestors(model, column, start_id: int) -> list[int]:
         .where(chain.c.depth < MAX_DEPTH)
     )
     chain = chain.union_all(step)
-    return list(db.session.scalars(select(chain.c.id).order_by(chain.c.depth)))
+    return select(chain.c.id).order_by(chain.c.depth)
 
 
 def _visible(actor, record) -> bool:

@@ -236,12 +236,16 @@ def _sees(actor, merge: Merge) -> bool:
     return teams is None or (merge.target.owner_team_id in teams and merge.source.owner_team_id in teams)
 
 
+# Built once: a new alias per call made every contact page rebuild (and recompile) this query.
+_TARGET, _SOURCE = aliased(Contact, name="merge_target"), aliased(Contact, name="merge_source")
+
+
 def list_merges(actor, contact_id: int | None = None, cursor: str | None = None, limit: int = 25) -> Page:
     """Merges newest first: all the user may see, or those of one contact (as survivor or source)."""
     require(actor, "contact.list")
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
-    t, s = aliased(Contact), aliased(Contact)
+    t, s = _TARGET, _SOURCE
     stmt = select(Merge).join(t, t.id == Merge.target_id).join(s, s.id == Merge.source_id)
     teams = visible_team_ids(actor)
     if teams is not None:
