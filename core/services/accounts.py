@@ -345,7 +345,5 @@ def user_for_token(raw: str) -> User | None:
             # The database is busy with a long write (an import batch holds SQLite's lock): the
             # request is a read and goes on; the stamp is written by a later one.
             db.session.rollback()
-            return db.session.execute(
-                select(User).options(joinedload(User.teams)).where(User.id == user_id)
-            ).unique().scalar_one()
+            return db.session.get(User, user_id, options=[joinedload(User.teams)])
     return token.user

@@ -45,10 +45,4 @@ def url_parts(endpoint: str, arg: str, **values) -> tuple[str, str]:
     return built[key]
 
 
-def url_with_id(endpoint: str, arg: str, value: int, **values) -> str:
-    """The same URL as ``url_for(endpoint, **{arg: value}, **values)``, from ``url_parts``."""
-    before, after = url_parts(endpoint, arg, **values)
-    return f"{before}{value}{after}"
-
-
-__all__ = ["HTMX", "fragment", "fragment_request", "page", "url_parts", "url_with_id"]
+__all__ = ["HTMX", "fragment", "fragment_request", "page", "url_parts"]
