@@ -56,10 +56,12 @@ Rules, per row:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -69,7 +71,7 @@ from ..database import transaction
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
-from ..policy import can, require, writable_teams
+from ..policy import can, pinned_teams, require, writable_teams
 from . import contacts as contact_service
 from . import import_ahead, import_appliers, import_writer, vocabulary
 from . import organizations as org_service
@@ -172,10 +174,25 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
         outcome.last_ref = after
     state = _State(actor, options)
     # The next batch is validated in another process while this one writes (import_ahead.py).
-    for batch, answers in import_ahead.ahead(_batches(state, records, after, outcome)):
-        with prevalidated(answers), vocabulary.pinned():
-            _run_batch(state, batch, outcome, on_batch, on_error)
+    with _heap_frozen():
+        for batch, answers in import_ahead.ahead(_batches(state, records, after, outcome)):
+            with prevalidated(answers), vocabulary.pinned(), pinned_teams():
+                _run_batch(state, batch, outcome, on_batch, on_error)
     return outcome
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the objects that exist before the import (the app, its modules, the ORM's mappers: a
+    couple of hundred thousand) out of the garbage collector's full passes until it ends. An
+    import allocates enough to set off a full pass every few thousand rows, and walking that heap
+    each time cost 40-50 µs per row, a quarter of the import. What the import itself leaves is
+    collected as usual; what was frozen goes back to the collector afterwards (``gc.freeze``)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _batches(state: _State, records: Iterable, after: int, outcome: Outcome):

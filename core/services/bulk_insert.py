@@ -1,0 +1,72 @@
+"""Many rows into one table in one DBAPI ``executemany``, for the import's batches (thousands of
+rows per statement).
+
+SQLAlchemy's ``session.execute(insert(table), rows)`` builds and processes the parameters of every
+row through the compiled statement (``construct_params``), which costs more per row than SQLite
+takes to store it. Here the statement is written once, each column's own bind processor (JSON,
+DateTime on SQLite, ...) converts the values, Python-side column defaults fill what a row leaves
+out (as Core's insert does), and the session is told it was written around the unit of work (so
+its commit expires loaded objects, and the cache stamps move on), as ``session.execute`` would.
+"""
+
+from __future__ import annotations
+
+from ..extensions import db
+from . import stamps
+
+
+def insert_rows(table, rows: list[dict]) -> int:
+    """Insert ``rows`` (dicts by column name; a key missing from a row takes the column's default,
+    else NULL) into ``table`` in the current transaction; returns how many."""
+    if not rows:
+        return 0
+    session = db.session()
+    conn = session.connection()
+    dialect = conn.dialect
+    names: dict = {}
+    for row in rows:
+        if not row.keys() <= names.keys():
+            names.update(dict.fromkeys(row))
+    columns = [table.c[name] for name in names]
+    fill = {}
+    for column in columns:
+        default = column.default
+        if default is None:
+            fill[column.name] = None
+        elif default.is_scalar:
+            fill[column.name] = default.arg
+        elif default.is_callable:
+            fill[column.name] = _Call(default.arg)
+    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    ordered = list(names)
+    plain = all(p is None for p in processors)
+    params = []
+    for row in rows:
+        if len(row) == len(ordered):
+            values = [row[name] for name in ordered]
+        else:
+            values = [row[name] if name in row else _filled(fill[name]) for name in ordered]
+        if not plain:
+            values = [v if p is None else p(v) for p, v in zip(processors, values, strict=True)]
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
+    session.info["contacts_bulk_write"] = True  # see database._note_bulk_writes
+    stamps.touch_shared(session)  # as stamps._bulk does for a bulk write through session.execute
+    return len(params)
+
+
+class _Call:
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+def _filled(value):
+    return value.fn(None) if isinstance(value, _Call) else value
