@@ -11,6 +11,8 @@ its commit expires loaded objects, and the cache stamps move on), as ``session.e
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+
 from ..extensions import db
 from . import stamps
 
@@ -20,6 +22,9 @@ def insert_rows(table, rows: list[dict]) -> int:
     else NULL) into ``table`` in the current transaction; returns how many."""
     if not rows:
         return 0
+    if any(c.default is not None and not (c.default.is_scalar or c.default.is_callable) for c in table.columns):
+        db.session.execute(insert(table), rows)  # a SQL expression or sequence default: SQLAlchemy's way
+        return len(rows)
     session = db.session()
     conn = session.connection()
     dialect = conn.dialect
@@ -27,6 +32,8 @@ def insert_rows(table, rows: list[dict]) -> int:
     for row in rows:
         if not row.keys() <= names.keys():
             names.update(dict.fromkeys(row))
+    # Columns with a Python-side default are always written, as Core's insert does.
+    names.update(dict.fromkeys(c.name for c in table.columns if c.default is not None and c.name not in names))
     columns = [table.c[name] for name in names]
     fill = {}
     for column in columns:

@@ -532,3 +532,25 @@ def test_new_organizations_are_created_once_audited_and_only_for_kept_rows(ctx, 
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "organization"))
     assert entry.entity_id == org.id and entry.changes["name"] == [None, "Engines"]
     assert audit.verify().ok
+
+
+def test_an_import_freezes_the_heap_while_it_runs_and_gives_it_back(ctx, member, monkeypatch):
+    import gc
+
+    seen = []
+
+    def note(actor, rows, dry):
+        seen.append(gc.get_freeze_count())
+
+    def boom(actor, rows, dry):
+        raise RuntimeError("a failing batch")
+
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(importer, "APPLIERS", [note])
+    job = import_file(_user(member.id), b"First Name,Email\nAda,ada@example.org\n")
+    assert job.status == "done" and seen and seen[0] > 0  # the objects from before the import are frozen
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(importer, "APPLIERS", [boom])
+    job = import_file(_user(member.id), b"First Name,Email\nBob,bob@example.org\n")
+    assert job.status == "failed"
+    assert gc.get_freeze_count() == 0
