@@ -83,13 +83,14 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
     sha256 = hashlib.sha256
     rows = []
     for entity_id, changes in items:
-        clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
+        text = encode({k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()})
         key = str(entity_id) if type(entity_id) is int else encode(entity_id)
-        digest = sha256(f'{head}{encode(clean)},"id":{key},"prev":"{prev}{tail}'.encode()).hexdigest()
+        digest = sha256(f'{head}{text},"id":{key},"prev":"{prev}{tail}'.encode()).hexdigest()
         rows.append({"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
-                     "entity_id": entity_id, "changes": clean, "prev_hash": prev, "hash": digest})
+                     "entity_id": entity_id, "changes": text, "prev_hash": prev, "hash": digest})
         prev = digest
-    return insert_rows(AuditEntry.__table__, rows)
+    # ``changes`` is stored as the very JSON text the digest hashed (keys sorted, compact).
+    return insert_rows(AuditEntry.__table__, rows, ready=("changes",))
 
 
 @dataclass

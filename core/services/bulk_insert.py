@@ -17,9 +17,10 @@ from ..extensions import db
 from . import stamps
 
 
-def insert_rows(table, rows: list[dict]) -> int:
+def insert_rows(table, rows: list[dict], ready: tuple = ()) -> int:
     """Insert ``rows`` (dicts by column name; a key missing from a row takes the column's default,
-    else NULL) into ``table`` in the current transaction; returns how many."""
+    else NULL) into ``table`` in the current transaction; returns how many. Columns named in
+    ``ready`` hold values already in the database's form (e.g. a JSON column's text)."""
     if not rows:
         return 0
     if any(c.default is not None and not (c.default.is_scalar or c.default.is_callable) for c in table.columns):
@@ -44,7 +45,7 @@ def insert_rows(table, rows: list[dict]) -> int:
             fill[column.name] = default.arg
         elif default.is_callable:
             fill[column.name] = _Call(default.arg)
-    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    processors = [None if c.name in ready else c.type._cached_bind_processor(dialect) for c in columns]
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
@@ -52,15 +53,22 @@ def insert_rows(table, rows: list[dict]) -> int:
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
     ordered = list(names)
-    plain = all(p is None for p in processors)
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    seen: dict = {}  # per converted column, the last value and its conversion (a batch's rows share their times)
     params = []
     for row in rows:
         if len(row) == len(ordered):
             values = [row[name] for name in ordered]
         else:
             values = [row[name] if name in row else _filled(fill[name]) for name in ordered]
-        if not plain:
-            values = [v if p is None else p(v) for p, v in zip(processors, values, strict=True)]
+        for i, p in convert:
+            v = values[i]
+            last = seen.get(i)
+            if last is not None and last[0] is v:
+                values[i] = last[1]
+            else:
+                values[i] = p(v)
+                seen[i] = (v, values[i])
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
     session.info["contacts_bulk_write"] = True  # see database._note_bulk_writes

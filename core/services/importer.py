@@ -227,6 +227,7 @@ class _State:
             terms = vocabulary.terms(kind)
             self.vocab[kind] = {k.lower(): k for k, _ in terms} | {label.lower(): k for k, label in terms}
         self.orgs: dict[str, int | None] = {}
+        self.absent_orgs: set = set()  # names the batch looked up and its team does not have
         self.seen_email: set = set()
         self.seen_ext: set = set()
         self.occurrences: dict = {}
@@ -241,6 +242,23 @@ class _State:
         count = self.occurrences[digest] = self.occurrences.get(digest, 0) + 1
         return f"row:{digest}:{count}"
 
+    def prefetch_orgs(self, names) -> None:
+        """Look up the batch's organization names in one query (``org_id`` then asks no more)."""
+        keys = {n.strip().lower() for n in names if n} - self.orgs.keys()
+        self.absent_orgs = set()
+        if not keys:
+            return
+        found: dict = {}
+        for key, oid in db.session.execute(
+            select(Organization.name_key, Organization.id).where(
+                Organization.name_key.in_(sorted(keys)), Organization.owner_team_id == self.team_id,
+                Organization.deleted_at.is_(None),
+            ).order_by(Organization.id)
+        ):
+            found.setdefault(key, oid)
+        self.orgs.update(found)
+        self.absent_orgs = keys - found.keys()
+
     def org_id(self, name: str, pending: dict):
         """The id of the organization ``name`` in the import's team; for one not there yet, a
         ``NewOrg`` that import_writer creates with the batch (None in a dry run). Raises
@@ -250,7 +268,7 @@ class _State:
             return self.orgs[key]
         if key in pending:
             return pending[key]
-        found = db.session.scalar(
+        found = None if key in self.absent_orgs else db.session.scalar(
             select(Organization.id).where(
                 Organization.name_key == key, Organization.owner_team_id == self.team_id, Organization.deleted_at.is_(None)
             ).order_by(Organization.id).limit(1)
@@ -369,6 +387,7 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             ContactExternalId.source == options.source, ContactExternalId.external_id.in_(list(ext_ids))
         )
     ).all()) if ext_ids else {}
+    state.prefetch_orgs({rest["organization"] for *_x, rest in parsed})
     wanted = set(by_email.values()) | set(by_ext.values())
     existing = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))} if wanted else {}
 
