@@ -42,7 +42,9 @@ Rules, per row:
   (a concurrent edit took an email meanwhile), it is redone one row per transaction.
 - Dry run: the same work without writing anything; counts plus the first rows of each outcome.
 - Speed: one query per batch for the emails, one for the external ids, one for the matched
-  contacts; the writes (import_writer.py) are multi-row inserts with their audit entries. The
+  contacts, one for the organization names; the writes (import_writer.py) are multi-row inserts
+  with their audit entries, through one DBAPI executemany each (bulk_insert.py), and the heap that
+  existed before the import is kept out of the garbage collector's full passes while it runs. The
   emails and phones of the next batch are validated in a worker process meanwhile
   (import_ahead.py: the same functions; ``_clean`` takes their answers), the vocabularies are
   read once per batch, and plugins hear of a batch through ``contacts_records_changed`` (one call
@@ -51,7 +53,10 @@ Rules, per row:
 ``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
 (tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
 ``applier(actor, rows, dry_run)`` with ``rows`` = a list of ``(contact_id, record, created)``
-(``contact_id`` is None in a dry run for rows that would be created).
+(``contact_id`` is None in a dry run for rows that would be created). It may return
+``{contact_id: {field: (before, after)}}`` for contacts the batch created: those changes are
+recorded in the contacts' creation entries (one audit entry per new contact, as when a contact is
+created with its details through the form), not in entries of their own.
 """
 
 from __future__ import annotations
@@ -296,9 +301,16 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
+_CONTACT_KEYS = ("first_name", "last_name", "email", "phone")
+
+
 def _data(state: _State, record: dict) -> tuple[dict, dict]:
     """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest."""
-    data = {k: _text(record.get(k)) for k in ("first_name", "last_name", "email", "phone") if _text(record.get(k))}
+    data = {}
+    for k in _CONTACT_KEYS:
+        value = _text(record.get(k))
+        if value:
+            data[k] = value
     phones = (record.get("extra") or {}).get("phones") or []
     if len(phones) > 1 and data.get("phone"):
         data["phone"] = _first_valid_phone(phones) or data["phone"]
