@@ -10,8 +10,14 @@ Roles: admin sees and edits everything; manager and member see and edit their te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from .errors import NotFound, PermissionDenied
 from .plugins import hook
+
+_PINNED_TEAMS: ContextVar[dict | None] = ContextVar("policy_pinned_teams", default=None)
 
 READ_ACTIONS = {"view", "list"}
 WRITE_ACTIONS = {"create", "edit", "delete", "restore"}
@@ -71,8 +77,29 @@ def visible_team_ids(user) -> list[int] | None:
     return user.team_ids
 
 
+@contextmanager
+def pinned_teams() -> Iterator[None]:
+    """Within the block, ``writable_teams`` answers each user from the first time it was asked (an
+    import batch checks the owner team of thousands of rows: one answer, not one per row)."""
+    token = _PINNED_TEAMS.set({})
+    try:
+        yield
+    finally:
+        _PINNED_TEAMS.reset(token)
+
+
 def writable_teams(user):
     """Teams ``user`` may own new records in."""
+    memo = _PINNED_TEAMS.get()
+    if memo is None:
+        return _writable_teams(user)
+    key = (user.id, user.role)
+    if key not in memo:
+        memo[key] = _writable_teams(user)
+    return memo[key]
+
+
+def _writable_teams(user):
     from .extensions import db
     from .models import Team
 

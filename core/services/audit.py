@@ -65,8 +65,9 @@ def record(actor, action: str, entity_type: str, entity_id, changes: dict | None
 
 def record_many(actor, action: str, entity_type: str, items) -> int:
     """Append one entry per ``(entity_id, changes)`` in ``items`` in the caller's transaction, with
-    one chain lookup and one multi-row insert (imports write thousands per batch)."""
-    from types import SimpleNamespace
+    one chain lookup and one multi-row insert (imports write thousands per batch). The digests are
+    ``_digest``'s, written out: what is the same for every entry of the call is encoded once."""
+    from .bulk_insert import insert_rows
 
     session = db.session
     lock_audit_chain(session)
@@ -74,18 +75,22 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
     prev = session.execute(db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
+    encode = _ENCODER.encode
+    # The body _digest hashes, its keys in sorted order: action, actor, at, changes, id, prev, type.
+    head = (f'{{"action":{encode(action)},"actor":{encode(actor_id)},'
+            f'"at":{encode(now.isoformat(timespec="microseconds"))},"changes":')
+    tail = f'","type":{encode(entity_type)}}}'
+    sha256 = hashlib.sha256
     rows = []
     for entity_id, changes in items:
-        clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
-        entry = SimpleNamespace(
-            created_at=now, actor_id=actor_id, action=action, entity_type=entity_type, entity_id=entity_id, changes=clean
-        )
-        digest = _digest(prev, entry)
-        rows.append({**vars(entry), "prev_hash": prev, "hash": digest})
+        text = encode({k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()})
+        key = str(entity_id) if type(entity_id) is int else encode(entity_id)
+        digest = sha256(f'{head}{text},"id":{key},"prev":"{prev}{tail}'.encode()).hexdigest()
+        rows.append({"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
+                     "entity_id": entity_id, "changes": text, "prev_hash": prev, "hash": digest})
         prev = digest
-    if rows:
-        session.execute(AuditEntry.__table__.insert(), rows)
-    return len(rows)
+    # ``changes`` is stored as the very JSON text the digest hashed (keys sorted, compact).
+    return insert_rows(AuditEntry.__table__, rows, ready=("changes",))
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, insert, literal, null, select, union_all
+from sqlalchemy import delete, func, literal, null, select, union_all
 
 from ..database import after_commit, transaction
 from ..errors import ValidationError
@@ -205,15 +205,18 @@ class NewContact(NamedTuple):
     phone: str
 
 
-def import_many(actor, items) -> int:
+def import_many(actor, items, created: dict | None = None) -> int:
     """Save the ``extra`` part of import records (``[(contact, extra)]``, rows the importer already
     checked the actor may edit; ``contact`` is a Contact, or a ``NewContact`` for one the batch
     created; every detail key present replaces what the contact has, absent keys are left alone;
     ``extra["photo"]`` = {"data": bytes} sets the photo) inside the batch's transaction: the current
     details of the batch in two queries (none for new contacts), writes only where something
     differs, as multi-row inserts, one audit entry per changed contact in one insert, and the
-    version of a changed existing contact moved on. Bad values are left out (lenient). Returns how
-    many contacts changed."""
+    version of a changed existing contact moved on. With ``created`` (a dict), the changes of the
+    ``NewContact`` items go there by contact id, for the caller's creation entries, instead of
+    entries of their own. Bad values are left out (lenient). Returns how many contacts changed."""
+    from .bulk_insert import insert_rows
+
     items = [(c, extra) for c, extra in items if extra]
     if not items:
         return 0
@@ -221,6 +224,7 @@ def import_many(actor, items) -> int:
     current = details_of(ids) if ids else {}
     rows = {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids)))} if ids else {}
     changed = []
+    count = 0
     sink: dict = {}
     for contact, extra in items:
         values, _warnings, _errors = clean_extra(extra, lenient=True)
@@ -233,15 +237,20 @@ def import_many(actor, items) -> int:
             except ValidationError:
                 pass  # lenient like the other details: a bad image is left out (the reader warns)
         if changes:
+            count += 1
             if known:
                 contact.updated_at = utcnow()
-            changed.append((contact.id, changes))
-    if changed:
+            if created is not None and not known:
+                created[contact.id] = changes
+            else:
+                changed.append((contact.id, changes))
+    if count:
         db.session.flush()
         for model, new_rows in sink.items():
-            db.session.execute(insert(model.__table__), new_rows)
+            insert_rows(model.__table__, new_rows)
+    if changed:
         audit.record_many(actor, "updated", "contact", changed)
-    return len(changed)
+    return count
 
 
 def create_contact(actor, data: dict) -> Contact:

@@ -13,18 +13,21 @@ from ..models import Contact
 from .fields import normalize_phone
 
 
-def apply_tags(actor, rows, dry_run: bool) -> None:
+def apply_tags(actor, rows, dry_run: bool) -> dict | None:
+    """Returns the changes of the contacts the batch created (for their creation entries)."""
     from . import taxonomy
 
     if dry_run:
-        return
+        return None
     by_names: dict[tuple, list[int]] = {}
-    for contact_id, record, _created in rows:
+    for contact_id, record, created in rows:
         names = tuple(record.get("tags") or ())
         if names and contact_id:
-            by_names.setdefault(names, []).append(contact_id)
-    for names, ids in by_names.items():  # one call per distinct set of tags, not one per row
-        taxonomy.add_tags(actor, ids, list(names))
+            by_names.setdefault((created, names), []).append(contact_id)
+    folded: dict = {}
+    for (created, names), ids in by_names.items():  # one call per distinct set of tags, not one per row
+        taxonomy.add_tags(actor, ids, list(names), folded if created else None)
+    return folded
 
 
 def _e164(text: str) -> str:
@@ -34,11 +37,12 @@ def _e164(text: str) -> str:
         return text
 
 
-def apply_details(actor, rows, dry_run: bool) -> None:
+def apply_details(actor, rows, dry_run: bool) -> dict | None:
+    """Returns the changes of the contacts the batch created (for their creation entries)."""
     from . import details
 
     if dry_run:
-        return
+        return None
     wanted = {}  # contact id -> (extra without the phone cells, the phone cells, created)
     for contact_id, record, created in rows:
         if contact_id and record.get("extra"):
@@ -50,7 +54,7 @@ def apply_details(actor, rows, dry_run: bool) -> None:
             if extra or len(phones) > 1 or (phones and not has_phone):
                 wanted[contact_id] = (extra, phones, created, has_phone)
     if not wanted:
-        return
+        return None
     # Contacts the batch created are not loaded: their id and primary phone/email are enough.
     new = [cid for cid, (_e, _p, created, _h) in wanted.items() if created]
     contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
@@ -73,7 +77,9 @@ def apply_details(actor, rows, dry_run: bool) -> None:
         if len(phones) > 1 or (phones and not has_phone):
             extra["phones"] = [p for p in phones if _e164(p["value"]) != contact.phone]
         items.append((contact, extra))
-    details.import_many(actor, items)  # the whole batch at once: two reads, writes only where it differs
+    folded: dict = {}
+    details.import_many(actor, items, folded)  # the whole batch at once: two reads, writes only where it differs
+    return folded
 
 
 def register(appliers: list) -> None:
@@ -120,16 +126,19 @@ def custom_values(custom: dict) -> dict:
     return out
 
 
-def apply_custom(actor, rows, dry_run: bool) -> None:
+def apply_custom(actor, rows, dry_run: bool) -> dict | None:
     """Custom-field cells onto the contacts (checked when the row was validated); one audit entry
-    per changed contact. Cells left empty leave the stored value alone, as for the core fields."""
+    per changed existing contact (the changes of contacts the batch created are returned, for
+    their creation entries). Cells left empty leave the stored value alone, as for the core fields."""
     from . import audit, custom_fields
 
     if dry_run:
-        return
+        return None
     wanted = {cid: record["custom_values"] for cid, record, _created in rows if cid and record.get("custom_values")}
     if not wanted:
-        return
+        return None
+    new = {cid for cid, _record, created in rows if created}
+    folded: dict = {}
     contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))}
     for contact_id, values in wanted.items():
         values = {k: v for k, v in values.items() if v is not None}
@@ -138,5 +147,8 @@ def apply_custom(actor, rows, dry_run: bool) -> None:
             continue
         cleaned = custom_fields.clean_values(values, creating=False, check_required=False)
         changes = custom_fields.write_values(contact, cleaned)
-        if changes:
+        if changes and contact_id in new:
+            folded[contact_id] = changes
+        elif changes:
             audit.record(actor, "updated", "contact", contact.id, changes)
+    return folded

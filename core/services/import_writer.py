@@ -1,7 +1,8 @@
 """The writing half of the import pipeline (importer.py): one batch of contacts to create and
 update becomes a multi-row insert with ids allocated up front, ORM updates for the matched
-contacts, one multi-row insert of audit entries, the external-id links, the appliers, and the
-same hooks a one-by-one save fires (after commit)."""
+contacts, the external-id links, the appliers, multi-row inserts of audit entries (one entry per
+new contact, holding what the appliers gave it too: its details, tags and custom fields, as
+``contacts.create_contact`` does), and the same hooks a one-by-one save fires (after commit)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ from ..models import Contact, ContactExternalId, Organization, utcnow
 from ..plugins import hook, records_changed
 from . import audit, cache_keys
 from . import contacts as contact_service
+from .bulk_insert import insert_rows
 
 
 def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> None:
     """Create and update the batch's contacts (``slots``), with their audit entries, external ids,
-    appliers and after-commit hooks; in a dry run only count them."""
+    appliers and after-commit hooks; in a dry run only count them. An applier may return
+    ``{contact_id: changes}`` for contacts the batch created: those changes go into the contacts'
+    creation entries (written after the appliers) instead of entries of their own."""
     actor, options = state.actor, state.options
     org_ids = _create_organizations(state, slots) if write else []
     creates = [s for s in slots if s.contact is None]
     updates = [s for s in slots if s.contact is not None]
     created_ids: list = []
+    creation: dict = {}  # new contact id -> its changes, audited once the appliers have added theirs
     if creates:
         now = utcnow()
         rows = []
@@ -35,10 +40,9 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
             created_ids = _allocate_ids(len(rows))
             for cid, row in zip(created_ids, rows, strict=True):
                 row["id"] = cid
-            db.session.execute(insert(Contact.__table__), rows)
-            audit.record_many(actor, "created", "contact", [
-                (cid, {k: (None, row[k]) for k in slot.values}) for cid, row, slot in zip(created_ids, rows, creates, strict=True)
-            ])
+            insert_rows(Contact.__table__, rows)
+            creation = {cid: {k: (None, row[k]) for k in slot.values}
+                        for cid, row, slot in zip(created_ids, rows, creates, strict=True)}
         else:
             created_ids = [None] * len(creates)
         for slot, row in zip(creates, rows, strict=True):
@@ -79,12 +83,18 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
         known = _known_external_ids(options.source, [link["external_id"] for link in links])
         new_links = [link for link in links if link["external_id"] not in known]
         if new_links:
-            db.session.execute(insert(ContactExternalId.__table__), new_links)
+            insert_rows(ContactExternalId.__table__, new_links)
         _notify(actor, created_ids, updated, org_ids)
     rows = [(cid, record, True) for slot, cid in zip(creates, created_ids, strict=True) for record in slot.records]
     rows += [(s.contact.id, record, False) for s in updates for record in s.records]
     for applier in appliers:
-        applier(actor, rows, not write)
+        folded = applier(actor, rows, not write)
+        if write and folded:
+            for cid, changes in folded.items():
+                if cid in creation:
+                    creation[cid].update((k, (None, after)) for k, (_before, after) in changes.items())
+    if creation:
+        audit.record_many(actor, "created", "contact", creation.items())
 
 
 def _allocate_ids(count: int, model=Contact) -> list[int]:

@@ -264,7 +264,7 @@ def set_contact_tags(actor, contact: Contact, names: list[str]) -> dict:
     return {"tags": (joined(t.name for t in before), joined(t.name for t in wanted))}
 
 
-def _bulk(actor, contact_ids, names, adding: bool) -> BulkResult:
+def _bulk(actor, contact_ids, names, adding: bool, folded: dict | None = None) -> BulkResult:
     errors: dict = {}
     names = parse_names(names, errors)
     if errors:
@@ -291,16 +291,22 @@ def _bulk(actor, contact_ids, names, adding: bool) -> BulkResult:
                     db.session.execute(delete(ContactTag).where(ContactTag.contact_id == c.id,
                                                                 ContactTag.tag_id.in_(change)))
                     after = joined(t.name for t in have if t.id not in change)
-                touch(c)
-                audit.record(actor, "updated", "contact", c.id, {"tags": (joined(t.name for t in have), after)})
+                change_set = {"tags": (joined(t.name for t in have), after)}
+                if folded is None:
+                    touch(c)
+                    audit.record(actor, "updated", "contact", c.id, change_set)
+                else:
+                    folded[c.id] = change_set
                 result.changed += 1
                 result.changed_ids.append(c.id)
     return result
 
 
-def add_tags(actor, contact_ids, names) -> BulkResult:
-    """Tag every contact ``actor`` may edit (creating missing tags); skips and counts the rest."""
-    return _bulk(actor, contact_ids, names, True)
+def add_tags(actor, contact_ids, names, folded: dict | None = None) -> BulkResult:
+    """Tag every contact ``actor`` may edit (creating missing tags); skips and counts the rest.
+    With ``folded`` (a dict: contacts an import batch has just created), each contact's change goes
+    there by id for the caller's audit entry, and its version is not moved on."""
+    return _bulk(actor, contact_ids, names, True, folded)
 
 
 def remove_tags(actor, contact_ids, names) -> BulkResult:

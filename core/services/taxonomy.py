@@ -240,10 +240,10 @@ def unmerged(target, source, actor, record: dict) -> None:
 # --- the bulk operations, in one place for callers (bulk actions, import) -----------------------
 
 
-def add_tags(actor, contact_ids, names) -> BulkResult:
+def add_tags(actor, contact_ids, names, folded: dict | None = None) -> BulkResult:
     from .tags import add_tags as run
 
-    return run(actor, contact_ids, names)
+    return run(actor, contact_ids, names, folded)
 
 
 def remove_tags(actor, contact_ids, names) -> BulkResult:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from core.database import in_write, transaction
 from core.errors import ValidationError
 from core.extensions import db
 from core.models import Contact, Organization, Team, User, utcnow
 from core.policy import require, visible_team_ids
+from core.services.bulk_insert import insert_rows
 from core.services.pagination import Page, decode_cursor, encode_cursor
 
 from .models import Activity
@@ -155,9 +156,9 @@ def record_many(entity_type: str, items, actor) -> int:
                     for entity_id, action, changes in items]
             if joined:
                 with session.begin_nested():  # as in ``record``: never poison the caller's transaction
-                    session.execute(insert(Activity), rows)
+                    insert_rows(Activity.__table__, rows)
             else:
-                session.execute(insert(Activity), rows)
+                insert_rows(Activity.__table__, rows)
         return len(rows)
     except Exception:  # noqa: BLE001 - see ``record``
         log.exception("activity feed: could not record a batch of %s changes", entity_type)

@@ -532,3 +532,43 @@ def test_new_organizations_are_created_once_audited_and_only_for_kept_rows(ctx, 
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "organization"))
     assert entry.entity_id == org.id and entry.changes["name"] == [None, "Engines"]
     assert audit.verify().ok
+
+
+def test_an_import_freezes_the_heap_while_it_runs_and_gives_it_back(ctx, member, monkeypatch):
+    import gc
+
+    seen = []
+
+    def note(actor, rows, dry):
+        seen.append(gc.get_freeze_count())
+
+    def boom(actor, rows, dry):
+        raise RuntimeError("a failing batch")
+
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(importer, "APPLIERS", [note])
+    job = import_file(_user(member.id), b"First Name,Email\nAda,ada@example.org\n")
+    assert job.status == "done" and seen and seen[0] > 0  # the objects from before the import are frozen
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(importer, "APPLIERS", [boom])
+    job = import_file(_user(member.id), b"First Name,Email\nBob,bob@example.org\n")
+    assert job.status == "failed"
+    assert gc.get_freeze_count() == 0
+
+
+def test_organizations_of_the_team_are_found_by_name_and_others_not_taken(ctx, member, outsider):
+    from core.services import organizations
+
+    team_id = member.teams[0].id
+    mine = organizations.create_organization(_user(member.id), {"name": "Analytical Engines", "owner_team_id": team_id})
+    trashed = organizations.create_organization(_user(member.id), {"name": "Old Works", "owner_team_id": team_id})
+    organizations.delete_organization(_user(member.id), trashed.id)
+    theirs = organizations.create_organization(_user(outsider.id), {"name": "Babbage Ltd"})
+    data = (b"First Name,Email,Company\nAda,ada@example.org,analytical engines\nBob,bob@example.org,Old Works\n"
+            b"Cy,cy@example.org,Babbage Ltd\n")
+    job = import_file(_user(member.id), data)
+    assert job.status == "done" and job.result["summary"]["New organizations"] == 2, (job.message, job.result)
+    by_name = {c.first_name: c.organization for c in db.session.scalars(select(Contact))}
+    assert by_name["Ada"].id == mine.id
+    assert by_name["Bob"].id != trashed.id and by_name["Bob"].owner_team_id == team_id
+    assert by_name["Cy"].id != theirs.id and by_name["Cy"].owner_team_id == team_id

@@ -4,7 +4,7 @@ vCard's CATEGORIES become tags and its labelled phones and URLs contact details.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import Contact
@@ -79,3 +79,37 @@ def test_the_dry_run_preview_names_look_alikes_of_rows_it_would_create(ctx, memb
     created = job.result["samples"]["created"]
     assert created[0]["looks_like"][0]["name"] == "Grace Hopper" and "phone" in created[0]["looks_like"][0]["why"]
     assert db.session.scalar(select(Contact.id).where(Contact.email_key == "amazing@example.org")) is None
+
+
+def test_a_new_contact_has_one_audit_entry_with_its_details_tags_and_custom_fields(ctx, member, admin):
+    from core.models import AuditEntry
+    from core.services import audit, custom_fields
+
+    custom_fields.create_field(_user(admin.id), {"key": "shoe_size", "label": "Shoe size", "kind": "number"})
+    actor = _user(member.id)
+    data = CSV.replace(b",Categories\n", b",Categories,Shoe size\n").replace(b"VIP;Math\n", b"VIP;Math,42\n")
+    data = data.replace(b"Alan,Turing,alan@example.org,,,,,\n", b"Alan,Turing,alan@example.org,,,,,,\n")
+    job = import_file(actor, data)
+    assert job.status == "done" and job.error_count == 0, (job.message, job.errors)
+    ada = db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org"))
+    [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "contact",
+                                                          AuditEntry.entity_id == ada.id)).all()
+    assert entry.action == "created"
+    assert entry.changes["email"] == [None, "ada@example.org"]
+    assert entry.changes["title"] == [None, "Countess"] and entry.changes["notes"] == [None, "Met in 1843"]
+    assert entry.changes["phones"][0] is None and "+447700900123" in entry.changes["phones"][1].replace(" ", "")
+    assert entry.changes["tags"] == [None, "Math, VIP"] or entry.changes["tags"] == [None, "VIP, Math"]
+    assert entry.changes["custom.shoe_size"] == [None, 42]
+    assert ada.version == 1  # created, not created then updated
+    alan = db.session.scalar(select(Contact).where(Contact.email_key == "alan@example.org"))
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_id == alan.id,
+                                                                                AuditEntry.entity_type == "contact")) == 1
+    assert audit.verify().ok
+    # An existing contact whose details change still gets an "updated" entry of its own.
+    again = import_file(actor, data.replace(b"Countess", b"Countess of Lovelace"))
+    assert again.status == "done", again.message
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "contact",
+                                                                 AuditEntry.entity_id == ada.id)
+                                 .order_by(AuditEntry.id)).all()
+    assert actions == ["created", "updated"]
+    assert audit.verify().ok
