@@ -91,6 +91,7 @@ def update(group_id: int):
 
 
 @bp.post(f"/groups/{ID}/delete")
+@bp.delete(f"/groups/{ID}", endpoint="delete_by_method")  # what the old /planning/lists/<id> took
 @login_required
 def delete(group_id: int):
     service.delete_group(current_user, group_id)
@@ -133,6 +134,7 @@ def add_member(group_id: int):
 
 
 @bp.post(f"/groups/{ID}/members/{CID}/delete")
+@bp.delete(f"/groups/{ID}/members/{CID}", endpoint="remove_member_by_method")
 @login_required
 def remove_member(group_id: int, contact_id: int):
     service.remove_member(current_user, group_id, contact_id)
