@@ -238,7 +238,8 @@ def test_list_filter_addresses_redirect_to_the_group_filter(member_client, old_l
 def test_the_plugin_adds_no_second_copy_of_the_group_features(app, member_client, old_list):
     relay = app.extensions["contacts_pm"].hook
     assert not [f for answer in relay.contacts_search_filters() for f in answer or [] if f.key == "list"]
-    assert not [a for answer in relay.contacts_bulk_actions() for a in answer or [] if a.key.startswith("list")]
+    offered = [a for answer in relay.contacts_bulk_actions() for a in answer or [] if a.offered]
+    assert not [a for a in offered if a.key.startswith("list")]  # the old keys only run jobs queued before
     page = member_client.get("/").get_data(as_text=True)
     assert ">Lists<" not in page and ">Groups<" in page
 
