@@ -161,6 +161,11 @@ def test_group_page_pages_its_members(app, member_client, member, make):
     assert rest.count('<li id="member-') == 5 and "Load more" not in rest
 
 
+def test_an_empty_category_tree_tells_members_who_adds_categories(admin_client, member_client):
+    assert "Administrators add them here" in member_client.get("/categories").get_data(as_text=True)
+    assert "Administrators add them" not in admin_client.get("/categories").get_data(as_text=True)  # the form is there
+
+
 def test_categories_page_for_admins(app, admin_client, member_client):
     assert admin_client.post("/categories", headers=HX, data={"name": "Top"}).status_code == 200
     with app.app_context():
