@@ -142,6 +142,8 @@ def remove_member(group_id: int, contact_id: int):
         return contact_groups(contact_id)
     if not htmx:
         return redirect(url_for("groups.show", group_id=group_id))
+    if not service.members(current_user, group_id, limit=1).items:  # the last one: say the group is empty
+        return fragment("core/groups/show.html", "emptied")
     return make_response("", 200)
 
 

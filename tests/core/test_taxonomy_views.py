@@ -150,6 +150,17 @@ def test_group_pages_and_contact_panel(app, member_client, outsider_client, memb
     assert member_client.post(f"/groups/{gid}/delete", headers=HX).headers["HX-Redirect"] == "/groups"
 
 
+def test_removing_the_last_member_says_the_group_is_empty(app, member_client, member, make):
+    a, b = make("Ann", "Alpha"), make("Bob", "Beta")
+    gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Pair"}).id)
+    _as(app, member, lambda u: groups.add_to_group(u, [a, b], gid))
+    assert "No contacts in this group yet." not in member_client.get(f"/groups/{gid}").get_data(as_text=True)
+    first = member_client.post(f"/groups/{gid}/members/{a}/delete", headers=HX)
+    assert first.status_code == 200 and first.get_data(as_text=True) == ""  # the row goes; Bob is still there
+    last = member_client.post(f"/groups/{gid}/members/{b}/delete", headers=HX).get_data(as_text=True)
+    assert 'id="members-empty" hx-swap-oob="true"' in last and "No contacts in this group yet." in last
+
+
 def test_group_page_pages_its_members(app, member_client, member, make):
     ids = [make(f"P{i:02d}") for i in range(55)]
     gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Many"}).id)
