@@ -36,6 +36,6 @@ def contacts_bulk_actions():
 
 @hookimpl
 def contacts_job_runners():
-    from .services import bulk
+    from .services import bulk, legacy_jobs
 
-    return {bulk.JOB_KIND: bulk.run_job}
+    return {bulk.JOB_KIND: bulk.run_job, legacy_jobs.VCARD_KIND: legacy_jobs.run_vcard_import}

@@ -83,6 +83,9 @@ class BulkAction:
     permission: str = "contact.edit"
     confirm: str = ""  # a question to confirm before running, e.g. for deletes
     order: int = 50
+    # False: a retired action, no longer offered; it only runs the bulk jobs queued before an
+    # upgrade replaced it (e.g. planning's "list_add", now a group add).
+    offered: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import func, select
 
 from ..database import transaction
-from ..errors import NotFound, PermissionDenied, ValidationError
+from ..errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact
 from ..plugins import collect, hook
@@ -40,10 +40,11 @@ class Result:
     total: int = 0
 
 
-def actions() -> dict:
-    """Every bulk action, by key, in display order."""
+def actions(*, retired: bool = False) -> dict:
+    """Every bulk action offered, by key, in display order; with ``retired``, also those that only
+    run jobs queued before an upgrade (``BulkAction.offered`` False)."""
     found = sorted(collect(hook().contacts_bulk_actions()), key=lambda a: (a.order, a.label))
-    return {a.key: a for a in found}
+    return {a.key: a for a in found if a.offered or retired}
 
 
 def get_action(key: str):
@@ -160,9 +161,11 @@ def acting_as(actor):
 def run_job(ctx) -> dict:
     """The ``contacts.bulk`` runner: batches of ids in id order after ``checkpoint["after"]``."""
     actor = ctx.actor
-    action = actions().get(ctx.params.get("action", ""))
+    key = ctx.params.get("action", "")
+    action = actions(retired=True).get(key)
     if action is None:
-        raise ValidationError({"action": "This bulk action is no longer available."})
+        raise ServiceError(f"The bulk action {key!r} is no longer available (its plugin may be off): "
+                           "choose the contacts again and run one of the actions the contacts list offers.")
     params = ctx.params.get("params") or {}
     done = ctx.checkpoint.get("done", 0)
     changed, skipped = ctx.checkpoint.get("changed", 0), ctx.checkpoint.get("skipped", 0)

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, text
 
-from ..database import run_ddl
+from .side_index import TOKENIZE as _TOKENIZE
+from .side_index import SideIndex, SqlitePlan, shadow_tables, sqlite_contacts
 
 FTS_TABLE = "custom_values_fts"
 SOURCE_VIEW = "custom_values_search_source"
 PG_INDEX = "ix_custom_values_search"
-SEARCH_TABLES = frozenset(f"{FTS_TABLE}{s}" for s in ("", "_data", "_idx", "_docsize", "_config"))
+SEARCH_TABLES = shadow_tables(FTS_TABLE)
 SQLITE_TRIGGER_NAMES = ("custom_values_search_ai", "custom_values_search_ad", "custom_values_search_au")
-_TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
 _HAS_TEXT = "({r}value_text IS NOT NULL OR {r}value_long IS NOT NULL)"  # {r}: "NEW.", "v." or ""
 _VALUE = "coalesce({r}value_text, {r}value_long)"
 # Values of archived fields are not found (a primary key lookup per hit: custom_fields is small).
@@ -60,14 +60,6 @@ def sqlite_ddl() -> list[str]:
     ]
 
 
-def sqlite_drop() -> list[str]:
-    return [
-        *(f"DROP TRIGGER IF EXISTS {n}" for n in SQLITE_TRIGGER_NAMES),
-        f"DROP TABLE IF EXISTS {FTS_TABLE}",
-        f"DROP VIEW IF EXISTS {SOURCE_VIEW}",
-    ]
-
-
 def postgresql_ddl() -> list[str]:
     return [
         f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON custom_field_values USING gin "
@@ -76,49 +68,26 @@ def postgresql_ddl() -> list[str]:
     ]
 
 
-def postgresql_drop() -> list[str]:
-    return [f"DROP INDEX IF EXISTS {PG_INDEX}"]
-
-
-def install(conn) -> None:
-    run_ddl(conn, {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl})
-
-
-def uninstall(conn) -> None:
-    run_ddl(conn, {"sqlite": sqlite_drop, "postgresql": postgresql_drop})
+INDEX = SideIndex(FTS_TABLE, SQLITE_TRIGGER_NAMES, PG_INDEX, sqlite_ddl, postgresql_ddl, views=(SOURCE_VIEW,))
+sqlite_drop, postgresql_drop = INDEX.sqlite_drop, INDEX.postgresql_drop
+install, uninstall = INDEX.install, INDEX.uninstall
 
 
 # ---------------------------------------------------------------------------------------------
 # Queries
 
+_ROWS, _KEY, _WHERE = "custom_field_values v", "v.id", f" AND {_ACTIVE}"  # a contact's values
 # The contacts with a matching value (one id per matching value row; the IN list dedupes).
-SQLITE_CONTACTS = (
-    f"SELECT v.contact_id FROM custom_field_values v WHERE v.id IN "
-    f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m) AND {_ACTIVE}"
-)
-
-
-class SqlitePlan:
-    """How the SQLite search takes custom values in: ``sql``/``params`` to UNION ALL into the id
-    list, or, when the matching values are on very many contacts (``common``: a choice most
-    contacts have), ``probe``: an EXISTS checked on each row of the list's sort index, which looks
-    up that contact's value rows in the matching value ids, read from the index once per query.
-    (Asking FTS5 by rowid per row instead re-reads a 4+ letter prefix's whole doclist each time:
-    "gold" on 25,000 of 100,000 contacts took 143 ms a page that way, 5 ms this way.)"""
-
-    def __init__(self, terms: list[str], quote, very_common):
-        match = " ".join(quote(t) + "*" for t in terms)
-        self.sql = " UNION ALL " + SQLITE_CONTACTS.replace(":m", ":custom_query")
-        self.params = [bindparam("custom_query", match)]
-        self.common = very_common(match, FTS_TABLE)
-        self.probe = text(
-            f"EXISTS (SELECT 1 FROM custom_field_values v WHERE v.contact_id = contacts.id AND v.id IN "
-            f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :custom_probe) AND {_ACTIVE})"
-        ).bindparams(bindparam("custom_probe", match))
+SQLITE_CONTACTS = sqlite_contacts(_ROWS, _KEY, FTS_TABLE, _WHERE)
 
 
 def sqlite_plan(terms: list[str], quote, very_common) -> SqlitePlan:
-    return SqlitePlan(terms, quote, very_common)
+    """Contacts with a custom value that has all ``terms`` as word prefixes: an id list, or a probe
+    when those values are on very many contacts (a choice most contacts have). (Asking FTS5 by
+    rowid per row instead re-reads a 4+ letter prefix's whole doclist each time: "gold" on 25,000
+    of 100,000 contacts took 143 ms a page that way, 5 ms with the probe.)"""
+    return SqlitePlan(terms, quote, very_common, name="custom", fts_table=FTS_TABLE, rows=_ROWS, key=_KEY,
+                      where=_WHERE)
 
 
 def postgresql_condition(tsq: str):

@@ -177,7 +177,8 @@ def run(job_id: int) -> str:
     ctx = JobContext(job_id=job.id, kind=job.kind, params=dict(job.params), actor=actor, checkpoint=dict(job.checkpoint))
     status, values = DONE, {}
     if runner is None:
-        status, values = FAILED, {"message": f"No runner for {job.kind!r}: is its plugin still enabled?"}
+        status, values = FAILED, {"message": f"No runner for {job.kind!r}: enable the plugin that runs it, "
+                                   "or start the work again from its page."}
     elif actor is None or not actor.active:
         status, values = FAILED, {"message": "The user who started this job can no longer sign in."}
     else:

@@ -116,8 +116,10 @@ def count(actor, query: ListQuery, cap: int = COUNT_CAP, *, similar: bool = Fals
     from ..extensions import db
     from ..models import Contact
     from .contacts import contacts_statement
+    from .word_filters import all_hits
 
-    kwargs = query.statement_kwargs(actor)
+    with all_hits():
+        kwargs = query.statement_kwargs(actor)
     stmt = contacts_statement(actor, columns=(Contact.id,), similar=similar, **kwargs).limit(cap + 1)
     found = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     return min(found, cap), found > cap

@@ -421,7 +421,7 @@ def _sqlite_plan(parsed: Parsed, match: str, email_prefixes=()):
         )
         params.append(bindparam("org_query", " ".join(_fts_string(t) + "*" for t in parsed.terms)))
     # ... or all in one of its tags' names (core/services/tag_search.py): in the id list when
-    # the tag is on few contacts, else probed row by row (tag_search.sqlite_probe).
+    # the tag is on few contacts, else probed row by row (side_index.SqlitePlan).
     very_common = functools.partial(_very_common, tops={})
     tag_probe = tag_search.sqlite_plan(parsed.terms, _fts_string, very_common) if (
         parsed.terms and not parsed.emails) else None

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, text
 
-from ..database import run_ddl
+from .side_index import TOKENIZE as _TOKENIZE
+from .side_index import SideIndex, SqlitePlan, shadow_tables, sqlite_contacts
 
 TAG_FTS_TABLE = "tags_fts"
 PG_INDEX = "ix_tags_search"
-SEARCH_TABLES = frozenset(f"{TAG_FTS_TABLE}{s}" for s in ("", "_data", "_idx", "_docsize", "_config"))
+SEARCH_TABLES = shadow_tables(TAG_FTS_TABLE)
 SQLITE_TRIGGER_NAMES = ("tags_search_ai", "tags_search_ad", "tags_search_au")
-_TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
 
 
 def sqlite_ddl() -> list[str]:
@@ -36,57 +36,23 @@ def sqlite_ddl() -> list[str]:
     ]
 
 
-def sqlite_drop() -> list[str]:
-    return [*(f"DROP TRIGGER IF EXISTS {n}" for n in SQLITE_TRIGGER_NAMES), f"DROP TABLE IF EXISTS {TAG_FTS_TABLE}"]
-
-
 def postgresql_ddl() -> list[str]:
     return [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON tags USING gin (contacts_search_org_vector(name))"]
 
 
-def postgresql_drop() -> list[str]:
-    return [f"DROP INDEX IF EXISTS {PG_INDEX}"]
+INDEX = SideIndex(TAG_FTS_TABLE, SQLITE_TRIGGER_NAMES, PG_INDEX, sqlite_ddl, postgresql_ddl)
+sqlite_drop, postgresql_drop = INDEX.sqlite_drop, INDEX.postgresql_drop
+install, uninstall = INDEX.install, INDEX.uninstall
 
 
-def install(conn) -> None:
-    run_ddl(conn, {"sqlite": sqlite_ddl, "postgresql": postgresql_ddl})
-
-
-def uninstall(conn) -> None:
-    run_ddl(conn, {"sqlite": sqlite_drop, "postgresql": postgresql_drop})
-
-
-SQLITE_CONTACTS = (
-    f"SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id IN "
-    f"(SELECT rowid FROM {TAG_FTS_TABLE} WHERE {TAG_FTS_TABLE} MATCH :m)"
-)
-
-
-def sqlite_hits(terms: list[str], quote) -> tuple[str, list]:
-    """SQL (to UNION ALL with the contact hits) for the ids of contacts with a tag whose name has
-    all ``terms`` as word prefixes, and its bind parameters (the last one is the MATCH string:
-    search.py counts its hits, bounded, to see whether a tag is on very many contacts)."""
-    sql = " UNION ALL " + SQLITE_CONTACTS.replace(":m", ":tag_query")
-    return sql, [bindparam("tag_query", " ".join(quote(t) + "*" for t in terms))]
-
-
-class SqlitePlan:
-    """How the SQLite search takes tags in: ``sql``/``params`` to add to the id list, or, when the
-    matching tags are on very many contacts (``common``), ``probe``: an EXISTS checked on each row
-    of the list's sort index (building an id list of 300,000 contacts cost 50 ms)."""
-
-    def __init__(self, terms: list[str], quote, very_common):
-        self.sql, self.params = sqlite_hits(terms, quote)
-        match = self.params[-1].value
-        self.common = very_common(match, TAG_FTS_TABLE)
-        self.probe = text(
-            f"EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag_id IN "
-            f"(SELECT rowid FROM {TAG_FTS_TABLE} WHERE {TAG_FTS_TABLE} MATCH :tag_probe))"
-        ).bindparams(bindparam("tag_probe", match))
+_ROWS, _KEY = "contact_tags ct", "ct.tag_id"  # a contact's tags
+SQLITE_CONTACTS = sqlite_contacts(_ROWS, _KEY, TAG_FTS_TABLE)  # of the tags the MATCH :m finds
 
 
 def sqlite_plan(terms: list[str], quote, very_common) -> SqlitePlan:
-    return SqlitePlan(terms, quote, very_common)
+    """Contacts with a tag whose name has all ``terms`` as word prefixes: an id list, or a probe
+    when those tags are on very many contacts (building an id list of 300,000 cost 50 ms)."""
+    return SqlitePlan(terms, quote, very_common, name="tag", fts_table=TAG_FTS_TABLE, rows=_ROWS, key=_KEY)
 
 
 def postgresql_condition(tsq: str):

@@ -11,6 +11,7 @@ from ..errors import ValidationError
 from ..models.contact_data import FIELD_KINDS
 from ..policy import writable_teams
 from ..services import contact_templates, custom_fields, vocabulary
+from ..services.groups import filter_options as group_options
 from .rendering import page
 
 bp = Blueprint("admin_fields", __name__, url_prefix="/admin", template_folder="../templates")
@@ -102,7 +103,8 @@ def archive_field(field_id: int):
 
 def _template_form() -> dict:
     form = request.form
-    data = {name: form.get(name, "") for name in ("name", "type", "status", "tags", "group_ids")}
+    data = {name: form.get(name, "") for name in ("name", "type", "status", "tags")}
+    data["group_ids"] = form.getlist("group_ids")  # checkboxes
     data["owner_team_id"] = form.get("owner_team_id", "")
     data["custom_fields"] = {
         f.key: (form.getlist("cf_" + f.key) if f.kind == "multi_choice" else form.get("cf_" + f.key, ""))
@@ -114,7 +116,7 @@ def _template_form() -> dict:
 def _template_values(template) -> dict:
     values = {"name": template.name, "type": template.type, "status": template.status,
               "owner_team_id": template.owner_team_id or "", "tags": ", ".join(template.tags),
-              "group_ids": " ".join(map(str, template.group_ids))}
+              "group_ids": [str(i) for i in template.group_ids]}
     for f in custom_fields.definitions():
         if f.key in (template.custom or {}):
             values["cf_" + f.key] = _form_value(f, template.custom[f.key])
@@ -135,7 +137,7 @@ def _templates_page(values=None, errors=None, status=200, template=None):
         values=values if values is not None else ({} if template is None else _template_values(template)),
         errors=errors or {}, custom_fields=custom_fields.definitions(),
         types=vocabulary.terms("type"), statuses=vocabulary.terms("status"),
-        teams=[(t.id, t.name) for t in writable_teams(actor)],
+        teams=[(t.id, t.name) for t in writable_teams(actor)], groups=group_options(actor),
     )
 
 

@@ -13,8 +13,8 @@ from ..access import login_required
 from ..errors import ValidationError
 from ..extensions import db, htmx
 from ..services import bulk, custom_field_queries, filters, list_query, saved_views
-from ..services import contacts as contact_service
 from . import list_state
+from .contacts import SORT_OPTIONS
 
 bp = Blueprint("contact_list", __name__, template_folder="../templates")
 VIEW = "/views/<int(max=2147483647):view_id>"
@@ -135,7 +135,7 @@ def _view_form(view=None, values=None, errors=None, status=200):
         errors=errors or {},
         teams=sorted(user.teams, key=lambda t: t.name),
         columns=saved_views.LIST_COLUMNS,
-        sorts=list(contact_service.SORTS) + [key for key, _label in custom_field_queries.sort_options()],
+        sorts=SORT_OPTIONS + custom_field_queries.sort_options(),  # (key, label), as the list's Sort menu
     ), status
 
 

@@ -91,6 +91,7 @@ def update(group_id: int):
 
 
 @bp.post(f"/groups/{ID}/delete")
+@bp.delete(f"/groups/{ID}", endpoint="delete_by_method")  # what the old /planning/lists/<id> took
 @login_required
 def delete(group_id: int):
     service.delete_group(current_user, group_id)
@@ -133,6 +134,7 @@ def add_member(group_id: int):
 
 
 @bp.post(f"/groups/{ID}/members/{CID}/delete")
+@bp.delete(f"/groups/{ID}/members/{CID}", endpoint="remove_member_by_method")
 @login_required
 def remove_member(group_id: int, contact_id: int):
     service.remove_member(current_user, group_id, contact_id)
@@ -140,6 +142,8 @@ def remove_member(group_id: int, contact_id: int):
         return contact_groups(contact_id)
     if not htmx:
         return redirect(url_for("groups.show", group_id=group_id))
+    if not service.members(current_user, group_id, limit=1).items:  # the last one: say the group is empty
+        return fragment("core/groups/show.html", "emptied")
     return make_response("", 200)
 
 

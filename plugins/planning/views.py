@@ -1,13 +1,15 @@
 """The old addresses of the planning plugin's contact lists, which are core groups since
 planning_0002: ``/planning/lists/<list id>/...`` redirects to ``/groups/<group id>/...`` and a
 contacts-list address (page, export, API) filtering on ``list=<id>`` redirects to the same
-address filtering on the group."""
+address filtering on the group. The group routes take the old methods too (DELETE on a group and
+on a member), so a 308 keeps an old script working; only the old "Add to list" POST, whose body
+names a list id, answers 410 with the address to use instead."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from core.access import login_required
 
@@ -63,6 +65,20 @@ def contact_panel(contact_id: int):
 @login_required
 def add_form(contact_id: int):
     return _moved(url_for("contacts.show", contact_id=contact_id))
+
+
+@bp.post("/contacts/<int(max=2147483647):contact_id>/add")
+@login_required
+def add_from_contact(contact_id: int):
+    """The old "Add to list" form. Not redirected: its body names a list id, which the groups'
+    route would not read (it takes ``group_id``, a different number), so a 308 would end in a
+    misleading "Choose one"; a 410 names the new address and the group id to send instead."""
+    raw = request.form.get("list_id", "")
+    group_id = group_of(int(raw)) if raw.isdigit() else None
+    target = url_for("groups.add_from_contact", contact_id=contact_id)
+    field = f"group_id={group_id}" if group_id else "group_id (the group's id, not the old list's)"
+    message = f"Contact lists are groups now: send POST {target} with {field}."
+    return render_template("error.html", status=410, message=message), 410
 
 
 @bp.before_app_request

@@ -276,6 +276,24 @@ def test_templates_admin_page(app, manager, client_for, team):
     assert "Partner" in client.get("/admin/contact-templates").get_data(as_text=True)
 
 
+def test_the_template_form_offers_groups_by_name(app, manager, client_for, team):
+    from core.models import ContactTemplate, User
+    from core.services import groups
+
+    with app.test_request_context():
+        actor = db.session.get(User, manager.id)
+        vips, news = (groups.create_group(actor, {"name": name}).id for name in ("VIPs", "Newsletter"))
+    client = client_for(manager)
+    form = client.get("/admin/contact-templates").get_data(as_text=True)
+    assert f'name="group_ids" value="{vips}"> VIPs' in form and f'name="group_ids" value="{news}"> Newsletter' in form
+    assert client.post("/admin/contact-templates", data={"name": "Both", "group_ids": [str(vips), str(news)]}).status_code == 302
+    with app.app_context():
+        made = db.session.scalar(select(ContactTemplate).where(ContactTemplate.name == "Both"))
+        assert sorted(made.group_ids) == sorted([vips, news])
+    edit = client.get(f"/admin/contact-templates/{made.id}").get_data(as_text=True)
+    assert f'value="{vips}" checked> VIPs' in edit
+
+
 # --- merge contract --------------------------------------------------------------------------
 
 

@@ -341,3 +341,54 @@ def test_word_and_digit_conditions_use_the_search_index(people, member, arg):
         # the word-start regular expression too); never a scan of contacts
         assert "ix_contacts_search" in plan or "ix_contacts_name_trgm" in plan, plan
         assert "Seq Scan on contacts" not in plan and "~~" not in plan, plan
+
+
+def _walked(actor, arg: str, limit: int = 2) -> list[str]:
+    """Every name a condition lists, page by page."""
+    seen, cursor = [], None
+    while True:
+        query = ListQuery.from_args({"f": [arg]})
+        page = service.list_contacts(actor, limit=limit, cursor=cursor, **query.statement_kwargs(actor))
+        seen += [c.full_name for c in page.items]
+        if not (cursor := page.next_cursor):
+            return seen
+
+
+def test_very_common_words_are_checked_row_by_row_with_the_same_answer(ctx, member, team, monkeypatch):
+    """A very common word (search.COMMON_HITS) is checked on each row the list walks in sort order
+    (SQLite: GLOB for an ASCII text, FTS5 for that row alone for another) instead of against all its
+    hits; case, accents, word starts, phone digits and paging answer as for a rare word."""
+    from core.services import search, word_filters
+
+    t = db.session.merge(team)
+    for first, last, email, phone in [
+        ("José", "Núñez", "jose@mail.example", "+15550100"), ("Jose", "Smith", "JOSE.S@gmail.example", "+15505550"),
+        ("Ana", "Josephs", "ana@gmail.example", ""), ("Bo", "Majose", "bo@jose.example", "+4420555"),
+        ("Zoë", "Gmailson", "zoe@gmail.example", ""), ("Li", "Wei", "li@gmailer.example", "+1202")]:
+        factories.contact(t, first, last, email=email, phone=phone)
+    db.session.commit()
+    actor = _user(member)
+    conditions = ["name.words.jose", "name.words.JOS nu", "name.words.zoe", "email.words.gmail",
+                  "email.words.gmail jose", "name.words.j", "name.words.ose", "phone.contains.555"]
+    answers = {}
+    for common in (10**9, 1):
+        monkeypatch.setattr(search, "COMMON_HITS", common)
+        answers[common] = {arg: _walked(actor, arg) for arg in conditions}
+    assert answers[1] == answers[10**9]
+    assert answers[1]["name.words.jose"] == ["Ana Josephs", "José Núñez", "Jose Smith"]
+    assert answers[1]["name.words.zoe"] == ["Zoë Gmailson"]
+    assert answers[1]["email.words.gmail"] == ["Zoë Gmailson", "Ana Josephs", "Jose Smith", "Li Wei"]
+    assert answers[1]["email.words.gmail jose"] == ["Jose Smith"]
+    assert answers[1]["name.words.ose"] == []
+    assert answers[1]["phone.contains.555"] == ["Bo Majose", "José Núñez", "Jose Smith"]  # any run of digits
+    if db.session.get_bind().dialect.name == "sqlite":
+        def sql(field, words):
+            return str(word_filters._sqlite(field, words).compile(compile_kwargs={"literal_binds": True}))
+
+        assert "rowid = contacts.id" in sql("email", ["gmail"]) and " IN (SELECT rowid" not in sql("email", ["gmail"])
+        assert " IN (SELECT rowid" in sql("name", ["j"])  # one letter: FTS5 has no index for it
+        assert " IN (SELECT rowid" in sql("name", ["zoë"])  # GLOB does not fold this
+        with word_filters.all_hits():  # the lazy count reads 20 pages' worth: all the hits at once
+            assert " IN (SELECT rowid" in sql("email", ["gmail"])
+        monkeypatch.setattr(search, "COMMON_HITS", 10**9)
+        assert "rowid = contacts.id" not in sql("email", ["gmail"])  # rare: the hits, read and sorted

@@ -91,6 +91,7 @@ def test_merge_page_toast_undo_and_history(client_for, member, app, two):
     page = client.get(f"/contacts/{a}/merge?source={b}").get_data(as_text=True)
     assert 'name="pick_last_name" value="source"' in page and f'name="source_id" value="{b}"' in page
     assert 'name="pick_email" value="source" checked' in page  # the target has none: the source's by default
+    assert "communications, groups, tags and other records move over" in page  # lists are groups now
     assert client.get(f"/contacts/{a}/merge?source=abc").status_code == 422
 
     answer = client.post(f"/contacts/{a}/merge", data={"source_id": b, "pick_last_name": "source"},

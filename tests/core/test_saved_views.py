@@ -111,6 +111,7 @@ def test_saving_editing_and_deleting_from_the_page(setup, member, client_for):
     client = client_for(member)
     form = client.get("/views/new?query=f%3Dstatus.is.lead&sort=-name&columns=email")
     assert form.status_code == 200 and 'value="f=status.is.lead"' in form.get_data(as_text=True)
+    assert '<option value="-name" selected>Last name Z–A</option>' in form.get_data(as_text=True)  # labels, not keys
     response = client.post("/views/new", data={"name": "", "query": "f=status.is.lead"})
     assert response.status_code == 422 and 'aria-invalid="true"' in response.get_data(as_text=True)
     response = client.post("/views/new", data={"name": "Leads", "query": "f=status.is.lead", "sort": "-name",

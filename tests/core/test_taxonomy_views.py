@@ -150,6 +150,17 @@ def test_group_pages_and_contact_panel(app, member_client, outsider_client, memb
     assert member_client.post(f"/groups/{gid}/delete", headers=HX).headers["HX-Redirect"] == "/groups"
 
 
+def test_removing_the_last_member_says_the_group_is_empty(app, member_client, member, make):
+    a, b = make("Ann", "Alpha"), make("Bob", "Beta")
+    gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Pair"}).id)
+    _as(app, member, lambda u: groups.add_to_group(u, [a, b], gid))
+    assert "No contacts in this group yet." not in member_client.get(f"/groups/{gid}").get_data(as_text=True)
+    first = member_client.post(f"/groups/{gid}/members/{a}/delete", headers=HX)
+    assert first.status_code == 200 and first.get_data(as_text=True) == ""  # the row goes; Bob is still there
+    last = member_client.post(f"/groups/{gid}/members/{b}/delete", headers=HX).get_data(as_text=True)
+    assert 'id="members-empty" hx-swap-oob="true"' in last and "No contacts in this group yet." in last
+
+
 def test_group_page_pages_its_members(app, member_client, member, make):
     ids = [make(f"P{i:02d}") for i in range(55)]
     gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Many"}).id)
@@ -159,6 +170,11 @@ def test_group_page_pages_its_members(app, member_client, member, make):
     more = re.search(r'hx-get="(/groups/\d+\?cursor=[^"]+)"', first).group(1)
     rest = member_client.get(more.replace("&amp;", "&"), headers=HX).get_data(as_text=True)
     assert rest.count('<li id="member-') == 5 and "Load more" not in rest
+
+
+def test_an_empty_category_tree_tells_members_who_adds_categories(admin_client, member_client):
+    assert "Administrators add them here" in member_client.get("/categories").get_data(as_text=True)
+    assert "Administrators add them" not in admin_client.get("/categories").get_data(as_text=True)  # the form is there
 
 
 def test_categories_page_for_admins(app, admin_client, member_client):
