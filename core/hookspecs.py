@@ -371,6 +371,27 @@ def contacts_record_changed(entity_type, entity_id, action, actor, changes):
 
 
 @hookspec
+def contacts_record_written(entity_type, entity_id, action, actor, changes):
+    """An audited record was written and its transaction is still open: the in-transaction form of
+    ``contacts_record_changed``, with the same arguments, for a listener whose rows belong with the
+    change (the activity feed): add them to ``db.session`` and they commit with the change, in the
+    same commit, or roll back with it. Raising rolls the change back too.
+
+    The core calls it through ``core.plugins.record_changed`` (contacts and their details): a plugin
+    that implements this hook hears of such a change here and is NOT called by
+    ``contacts_record_changed`` for it; other plugins hear of it after commit as before. Changes that
+    are announced with ``contacts_record_changed`` alone (other plugins' records, merges) still
+    reach only that hook, so implement both.
+
+    Example::
+
+        @hookimpl
+        def contacts_record_written(entity_type, entity_id, action, actor, changes):
+            db.session.add(FeedEntry(entity_type=entity_type, entity_id=entity_id, action=action))
+    """
+
+
+@hookspec
 def contacts_records_changed(entity_type, items, actor):
     """Many records of one type changed in one committed transaction (an import batch): the
     batch form of ``contacts_record_changed``, so a listener can write its rows at once.

@@ -13,7 +13,7 @@ from ..database import after_commit, transaction
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
-from ..plugins import hook
+from ..plugins import hook, record_changed
 from ..policy import require, visible_team_ids
 from . import audit, contact_extras, custom_field_queries, hierarchy, search, similar_search, taxonomy, vocabulary
 from .fields import clean_text, normalize_email, normalize_phone
@@ -119,17 +119,13 @@ def _apply(contact: Contact, values: dict) -> dict:
 
 
 def _fire(event: str, contact: Contact, actor, action: str, changes: dict | None = None) -> None:
-    def run():
-        relay = hook()
-        kwargs = {"contact": contact, "actor": actor}
-        if event == "contacts_contact_updated":
-            kwargs["changes"] = changes or {}
-        getattr(relay, event)(**kwargs)
-        relay.contacts_record_changed(
-            entity_type="contact", entity_id=contact.id, action=action, actor=actor, changes=changes or {}
-        )
-
-    after_commit(run)
+    """Inside the write: ``event`` after commit, and the change announced (core/plugins.py
+    ``record_changed``: the activity feed's entry joins this transaction)."""
+    kwargs = {"contact": contact, "actor": actor}
+    if event == "contacts_contact_updated":
+        kwargs["changes"] = changes or {}
+    after_commit(lambda: getattr(hook(), event)(**kwargs))
+    record_changed("contact", contact.id, action, actor, changes or {})
 
 
 def _unique_violation(exc: IntegrityError, email: str | None = None, existing: Contact | None = None):
@@ -232,11 +228,7 @@ def restore_contact(actor, contact_id: int) -> Contact:
         contact.deleted_at = None
         contact.deleted_by_id = None
         audit.record(actor, "restored", "contact", contact.id, {"deleted_at": (before, None)})
-        after_commit(
-            lambda: hook().contacts_record_changed(
-                entity_type="contact", entity_id=contact.id, action="restored", actor=actor, changes={}
-            )
-        )
+        record_changed("contact", contact.id, "restored", actor, {})
     return contact
 
 

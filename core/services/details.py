@@ -22,7 +22,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..models import Contact, utcnow
 from ..models.details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
-from ..plugins import hook
+from ..plugins import hook, record_changed
 from ..policy import require
 from . import audit
 from . import contacts as contacts_service
@@ -187,13 +187,8 @@ def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
     db.session.flush()
     audit.record(actor, "updated", "contact", contact.id, changes)
 
-    def run():
-        relay = hook()
-        relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
-        relay.contacts_record_changed(entity_type="contact", entity_id=contact.id, action="updated", actor=actor,
-                                      changes=changes)
-
-    after_commit(run)
+    after_commit(lambda: hook().contacts_contact_updated(contact=contact, actor=actor, changes=changes))
+    record_changed("contact", contact.id, "updated", actor, changes)  # the activity feed: in this transaction
 
 
 class NewContact(NamedTuple):

@@ -1,8 +1,11 @@
 """Writing and reading the activity feed.
 
-``record`` is called from the ``contacts_record_changed`` event hook, after the change it
-describes was committed: it writes in its own transaction (a savepoint when the caller still has
-one open) and never raises, so a broken feed can not break saving a contact.
+``add`` is called from the ``contacts_record_written`` hook, inside the transaction of the change
+it describes (contacts and their details): the entry commits with the change, in the same commit,
+or rolls back with it. ``record`` is called from the ``contacts_record_changed`` event hook, after
+a change announced only that way was committed (other plugins' records, merges): it writes in its
+own transaction (a savepoint when the caller still has one open) and never raises, so a broken
+feed can not break a change that is already saved.
 """
 
 from __future__ import annotations
@@ -119,6 +122,20 @@ def _values(entity_type: str, entity_id, action: str, actor, changes: dict, know
         "summary": summarize(entity_type, action, changes),
         "owner_team_id": team_id,
     }
+
+
+def add(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:
+    """Append one entry to the caller's open transaction (flushed with the rest of the change, so
+    it commits or rolls back with it). An entry that can not be built is logged and left out: the
+    feed never refuses a change; a failing insert is a failing database, which fails the change."""
+    try:
+        values = _values(entity_type, entity_id, action, actor, dict(changes or {}))
+    except Exception:  # noqa: BLE001 - see ``record``
+        log.exception("activity feed: could not record %s %s %s", action, entity_type, entity_id)
+        return None
+    entry = Activity(occurred_at=utcnow(), **values)
+    db.session.add(entry)
+    return entry
 
 
 def record(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:
