@@ -42,12 +42,24 @@ def jsonable(value):
     return str(value)
 
 
+# The newest entry's hash, read on the transaction's connection: a plain Core statement, built once.
+_LAST_HASH = db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+
+
+def _last_hash(session) -> str | None:
+    """The hash the next entry chains to. Entries of this transaction not yet flushed are flushed
+    first (they come before the new one); the rest of the change is flushed at commit, in the same
+    flush as the entry: no flush of its own for a write's one entry."""
+    if any(isinstance(obj, AuditEntry) for obj in session.new):
+        session.flush()
+    return session.connection().execute(_LAST_HASH).scalar()
+
+
 def record(actor, action: str, entity_type: str, entity_id, changes: dict | None = None) -> AuditEntry:
     """Append an entry in the caller's transaction. ``changes``: field -> [before, after]."""
     session = db.session
     lock_audit_chain(session)
-    session.flush()
-    last = session.execute(db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    last = _last_hash(session)
     clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
     entry = AuditEntry(
         created_at=utcnow(),
@@ -70,8 +82,7 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
 
     session = db.session
     lock_audit_chain(session)
-    session.flush()
-    prev = session.execute(db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    prev = _last_hash(session) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
     rows = []
