@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -324,15 +325,18 @@ def revoke_token(actor, token_id: int) -> None:
         audit.record(actor, "revoked", "api_token", token.id, {})
 
 
+@functools.cache
+def _token_statement():
+    """One query for the token, its user and the user's teams (what every API request needs),
+    built once: every API request runs it."""
+    return (select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.teams))
+            .where(ApiToken.token_hash == bindparam("digest")))
+
+
 def user_for_token(raw: str) -> User | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    # One query for the token, its user and the user's teams (what every API request needs).
-    token = db.session.execute(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user).joinedload(User.teams))
-        .where(ApiToken.token_hash == _digest(raw))
-    ).unique().scalar_one_or_none()
+    token = db.session.execute(_token_statement(), {"digest": _digest(raw)}).unique().scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

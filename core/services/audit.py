@@ -55,8 +55,16 @@ def _last_hash(session) -> str | None:
     return session.connection().execute(_LAST_HASH).scalar()
 
 
-def record(actor, action: str, entity_type: str, entity_id, changes: dict | None = None) -> AuditEntry:
-    """Append an entry in the caller's transaction. ``changes``: field -> [before, after]."""
+def record(
+    actor, action: str, entity_type: str, entity_id, changes: dict | None = None, *, stamped: bool = False
+) -> AuditEntry:
+    """Append an entry in the caller's transaction. ``changes``: field -> [before, after].
+
+    The entry is inserted at once on the transaction's connection (a prebuilt statement, not the
+    unit of work: about a tenth of the CPU) whenever that changes no page's version stamp
+    (core/services/stamps.py): an entry about anything but a contact stamps nothing, and one about
+    a contact stamps that contact's pages, which a caller passing ``stamped=True`` stamps anyway (it
+    creates or changes the contact row in this transaction). Otherwise it goes through the session."""
     session = db.session
     lock_audit_chain(session)
     last = _last_hash(session)
@@ -71,8 +79,15 @@ def record(actor, action: str, entity_type: str, entity_id, changes: dict | None
         prev_hash=last or GENESIS,
     )
     entry.hash = _digest(entry.prev_hash, entry)
-    session.add(entry)
+    if stamped or entity_type != "contact":
+        session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+    else:
+        session.add(entry)
     return entry
+
+
+_INSERT = AuditEntry.__table__.insert()
+_COLUMNS = ("created_at", "actor_id", "action", "entity_type", "entity_id", "changes", "prev_hash", "hash")
 
 
 def record_many(actor, action: str, entity_type: str, items) -> int:

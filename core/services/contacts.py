@@ -156,7 +156,8 @@ def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None 
             changes.update(taxonomy.apply(actor, contact, tax_values, new=True))
             if also is not None:
                 changes |= also(contact)
-            audit.record(actor, "created", "contact", contact.id, {k: (None, v[1]) for k, v in changes.items()})
+            audit.record(actor, "created", "contact", contact.id, {k: (None, v[1]) for k, v in changes.items()},
+                         stamped=True)
             _fire("contacts_contact_created", contact, actor, "created", changes)
     except IntegrityError as exc:
         raise _unique_violation(exc, values.get("email")) from None
@@ -200,7 +201,7 @@ def update_contact(
             if also is not None:
                 changes |= also(contact)
             if changes:
-                audit.record(actor, "updated", "contact", contact.id, changes)
+                audit.record(actor, "updated", "contact", contact.id, changes, stamped=db.session.is_modified(contact))
                 _fire("contacts_contact_updated", contact, actor, "updated", changes)
     except IntegrityError as exc:
         raise _unique_violation(exc, values.get("email"), contact) from None
@@ -213,7 +214,7 @@ def delete_contact(actor, contact_id: int) -> Contact:
     with transaction():
         contact.deleted_at = utcnow()
         contact.deleted_by_id = actor.id
-        audit.record(actor, "deleted", "contact", contact.id, {"deleted_at": (None, contact.deleted_at)})
+        audit.record(actor, "deleted", "contact", contact.id, {"deleted_at": (None, contact.deleted_at)}, stamped=True)
         _fire("contacts_contact_deleted", contact, actor, "deleted")
     return contact
 
@@ -227,7 +228,7 @@ def restore_contact(actor, contact_id: int) -> Contact:
         before = contact.deleted_at
         contact.deleted_at = None
         contact.deleted_by_id = None
-        audit.record(actor, "restored", "contact", contact.id, {"deleted_at": (before, None)})
+        audit.record(actor, "restored", "contact", contact.id, {"deleted_at": (before, None)}, stamped=True)
         record_changed("contact", contact.id, "restored", actor, {})
     return contact
 

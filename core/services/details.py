@@ -194,7 +194,7 @@ def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
     if bump:
         contact.updated_at = utcnow()  # an UPDATE of the row: the version (and the ETag) moves on
     db.session.flush()
-    audit.record(actor, "updated", "contact", contact.id, changes)
+    audit.record(actor, "updated", "contact", contact.id, changes, stamped=bump)  # the bumped row stamps its pages
 
     after_commit(lambda: hook().contacts_contact_updated(contact=contact, actor=actor, changes=changes))
     record_changed("contact", contact.id, "updated", actor, changes)  # the activity feed: in this transaction

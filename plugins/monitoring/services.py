@@ -124,18 +124,23 @@ def _values(entity_type: str, entity_id, action: str, actor, changes: dict, know
     }
 
 
-def add(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:
-    """Append one entry to the caller's open transaction (flushed with the rest of the change, so
-    it commits or rolls back with it). An entry that can not be built is logged and left out: the
-    feed never refuses a change; a failing insert is a failing database, which fails the change."""
+_INSERT = Activity.__table__.insert()
+
+
+def add(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> bool:
+    """Append one entry in the caller's open transaction, so it commits or rolls back with the
+    change. Inserted at once on the transaction's connection, not through the unit of work: a log
+    row that the write never reads back, about a change whose own rows stamp the pages it shows on
+    (core/services/stamps.py). An entry that can not be built is logged and left out: the feed never
+    refuses a change; a failing insert is a failing database, which fails the change.
+    Returns whether an entry was written."""
     try:
         values = _values(entity_type, entity_id, action, actor, dict(changes or {}))
     except Exception:  # noqa: BLE001 - see ``record``
         log.exception("activity feed: could not record %s %s %s", action, entity_type, entity_id)
-        return None
-    entry = Activity(occurred_at=utcnow(), **values)
-    db.session.add(entry)
-    return entry
+        return False
+    db.session.connection().execute(_INSERT, {**values, "occurred_at": utcnow()})
+    return True
 
 
 def record(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:
