@@ -32,16 +32,14 @@ def _app(database_url: str | None, folder: Path, plugins: list[str]):
     from core.extensions import db
     from tests.conftest import drop_everything
 
+    # The production configuration (core/setup.py: the file cache shared by the workers on SQLite,
+    # CSRF checks, the rate limiter), not the test suite's.
     config = {
-        "TESTING": True,
         "INSTANCE_PATH": str(folder),
         "SECRET_KEY": "bench",
-        "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{folder / 'writes.db'}",
         "HUEY_IMMEDIATE": True,
         "HUEY_FILENAME": str(folder / "huey.db"),
-        "RATELIMIT_ENABLED": False,
-        "CACHE_TYPE": "SimpleCache",
         "SERVER_NAME": None,
     }
     app = create_app(config, plugins=plugins)
@@ -116,7 +114,10 @@ def measure(app, user, token, writes: int, profile: str | None, dump: str | None
     api = app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
     web = app.test_client(user=user)
-    htmx = {"HX-Request": "true"}
+    from bench.client import find_csrf
+
+    csrf = find_csrf(web.get("/contacts/new", headers={"HX-Request": "true"}).get_data(as_text=True))
+    htmx = {"HX-Request": "true", "X-CSRFToken": csrf or ""}
     state = {"serial": 0, "etag": None, "cid": None}
 
     def create():
