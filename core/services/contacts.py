@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -168,6 +169,12 @@ def get_contact(actor, contact_id: int, *, deleted: bool = False) -> Contact:
     return get_owned(actor, Contact, contact_id, "contact", deleted=deleted)
 
 
+@functools.cache
+def _fresh():
+    """The contact by id, read again even when the session holds it (built once: every update runs it)."""
+    return select(Contact).where(Contact.id == bindparam("id")).execution_options(populate_existing=True)
+
+
 def update_contact(
     actor, contact_id: int, data: dict, expected_version: int | None, *, also: Callable[[Contact], dict] | None = None
 ) -> Contact:
@@ -179,7 +186,7 @@ def update_contact(
         # Read, check and validate under the write lock: one fresh read serves the permission
         # check and the version check.
         with transaction():
-            contact = db.session.get(Contact, contact_id, populate_existing=True) if 0 < contact_id <= MAX_ID else None
+            contact = db.session.execute(_fresh(), {"id": contact_id}).scalar() if 0 < contact_id <= MAX_ID else None
             if contact is None or contact.deleted_at is not None:
                 raise NotFound("No such contact.")
             require(actor, "contact.view", contact)

@@ -195,3 +195,18 @@ def test_organizations(ctx, member, viewer, outsider, team):
     assert orgs.get_organization(member, org.id).deleted_at is None
     with pytest.raises(ValidationError):
         orgs.list_organizations(member, limit=500)
+
+
+def test_vocabularies_cost_one_cache_read_a_request_and_a_change_shows_at_once(ctx, admin, monkeypatch):
+    from core.extensions import cache
+    from core.services import vocabulary
+
+    reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key: reads.append(key) or real_get(key))
+    types, statuses = vocabulary.terms("type"), vocabulary.terms("status")
+    vocabulary.terms("type")
+    assert types and statuses and len(reads) == 1  # both kinds in one entry, read once a request
+    vocabulary.add_term(admin, "status", "dormant", "Dormant")
+    assert ("dormant", "Dormant") in vocabulary.terms("status")
+    assert vocabulary.terms("type") == types
