@@ -2,7 +2,8 @@
 
 Plugins implement these with ``@core.hookimpl``. The core always calls hooks with keyword
 arguments. Setup hooks run once in ``create_app``; UI hooks run per request and *return data*
-that the core renders; event hooks run after the change is committed and return nothing;
+that the core renders; event hooks run after the change is committed and return nothing (but
+``contacts_record_written``, inside the change's transaction);
 decision hooks are ``firstresult``: the first non-``None`` answer wins.
 
 Hook order is last-registered-first, so event hooks must not depend on each other's order.
