@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from ..database import after_commit, transaction
 from ..errors import Conflict, NotFound, ValidationError
@@ -136,6 +136,34 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
     raise exc
 
 
+_INSERT = Contact.__table__.insert()
+
+
+def _insert(contact: Contact) -> None:
+    """Write a new contact's row and make ``contact`` persistent with its id. With a prebuilt
+    statement on the transaction's connection (a third of the unit of work's CPU), then attached as
+    loaded; through the unit of work when the row names another contact (``reports_to_id``: that
+    contact's pages show it, and the flush stamps them, core/services/stamps.py). A new contact had
+    no page, so its own row stamps nothing either way."""
+    if contact.reports_to_id is not None:
+        db.session.add(contact)
+        db.session.flush()
+        return
+    now = utcnow()
+    row = {}
+    for column in Contact.__table__.columns:
+        if column.key == "id":
+            continue
+        value = getattr(contact, column.key)
+        if value is None and column.key in ("version", "created_at", "updated_at"):
+            value = 1 if column.key == "version" else now
+        setattr(contact, column.key, value)  # every column loaded: nothing to read back after attaching
+        row[column.key] = value
+    contact.id = db.session.connection().execute(_INSERT, row).inserted_primary_key[0]
+    make_transient_to_detached(contact)
+    db.session.add(contact)
+
+
 def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None = None) -> Contact:
     """Create a contact. ``also(contact)`` writes more of the record (its details, see
     core/services/details.py) in the same transaction, after the insert, and returns its changes
@@ -151,8 +179,7 @@ def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None 
             require(actor, "contact.create", Owner(values["owner_team_id"]))
             changes = _apply(contact, values)
             contact.sort_name = sort_name(contact.first_name, contact.last_name)
-            db.session.add(contact)
-            db.session.flush()
+            _insert(contact)
             changes |= contact_extras.apply(actor, contact, extras, changes, created=True)
             changes.update(taxonomy.apply(actor, contact, tax_values, new=True))
             if also is not None:
