@@ -2,7 +2,8 @@
 
 Plugins implement these with ``@core.hookimpl``. The core always calls hooks with keyword
 arguments. Setup hooks run once in ``create_app``; UI hooks run per request and *return data*
-that the core renders; event hooks run after the change is committed and return nothing;
+that the core renders; event hooks run after the change is committed and return nothing (but
+``contacts_record_written``, inside the change's transaction);
 decision hooks are ``firstresult``: the first non-``None`` answer wins.
 
 Hook order is last-registered-first, so event hooks must not depend on each other's order.
@@ -367,6 +368,27 @@ def contacts_record_changed(entity_type, entity_id, action, actor, changes):
         @hookimpl
         def contacts_record_changed(entity_type, entity_id, action, actor, changes):
             feed.append(entity_type, entity_id, action, actor)
+    """
+
+
+@hookspec
+def contacts_record_written(entity_type, entity_id, action, actor, changes):
+    """An audited record was written and its transaction is still open: the in-transaction form of
+    ``contacts_record_changed``, with the same arguments, for a listener whose rows belong with the
+    change (the activity feed): add them to ``db.session`` and they commit with the change, in the
+    same commit, or roll back with it. Raising rolls the change back too.
+
+    The core calls it through ``core.plugins.record_changed`` (contacts and their details): a plugin
+    that implements this hook hears of such a change here and is NOT called by
+    ``contacts_record_changed`` for it; other plugins hear of it after commit as before. Changes that
+    are announced with ``contacts_record_changed`` alone (other plugins' records, merges) still
+    reach only that hook, so implement both.
+
+    Example::
+
+        @hookimpl
+        def contacts_record_written(entity_type, entity_id, action, actor, changes):
+            db.session.add(FeedEntry(entity_type=entity_type, entity_id=entity_id, action=action))
     """
 
 

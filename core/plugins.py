@@ -194,3 +194,37 @@ def records_changed(entity_type: str, items, actor) -> None:
     if single.get_hookimpls():
         for entity_id, action, changes in items:
             single(entity_type=entity_type, entity_id=entity_id, action=action, actor=actor, changes=changes)
+
+
+def record_changed(entity_type: str, entity_id, action: str, actor, changes: dict) -> None:
+    """Announce a change of one audited record from inside its ``transaction()``: plugins that
+    implement ``contacts_record_written`` write with it now (their rows share the change's commit);
+    the others hear ``contacts_record_changed`` once it is committed (a plugin is never told twice)."""
+    from .database import after_commit, in_write, transaction
+
+    pm = current_app.extensions["contacts_pm"]
+    kwargs = {"entity_type": entity_type, "entity_id": entity_id, "action": action, "actor": actor,
+              "changes": changes}
+    writing = pm.hook.contacts_record_written
+    if writing.get_hookimpls():
+        if in_write():
+            writing(**kwargs)
+        else:
+            with transaction():
+                writing(**kwargs)
+    after = _after_commit_listeners(pm)
+    if after.get_hookimpls():
+        after_commit(lambda: after(**kwargs))
+
+
+def _after_commit_listeners(pm):
+    """``contacts_record_changed`` minus the plugins that implement ``contacts_record_written``
+    (kept on the manager: the set changes only when a plugin is registered or unregistered)."""
+    takers = tuple(impl.plugin for impl in pm.hook.contacts_record_written.get_hookimpls())
+    key = (takers, tuple(impl.plugin for impl in pm.hook.contacts_record_changed.get_hookimpls()))
+    memo = getattr(pm, "_contacts_after_commit_listeners", None)
+    if memo is None or memo[0] != key:
+        caller = pm.subset_hook_caller("contacts_record_changed", remove_plugins=takers) if takers else pm.hook.contacts_record_changed
+        memo = (key, caller)
+        pm._contacts_after_commit_listeners = memo
+    return memo[1]

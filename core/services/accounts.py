@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -76,12 +77,18 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+@functools.cache
+def _session_user_statement():
+    """The user and its teams, for every request of a logged-in browser: built once."""
+    return select(User).options(joinedload(User.teams)).where(User.id == bindparam("id"))
+
+
 def user_for_session(user_id: str) -> User | None:
     uid, _, token = (user_id or "").partition(":")
     if not uid.isdigit() or not token:
         return None
     # every page reads the user's teams (permissions): joined in, one statement instead of two a request
-    user = db.session.get(User, int(uid), options=[joinedload(User.teams)])
+    user = db.session.execute(_session_user_statement(), {"id": int(uid)}).unique().scalar_one_or_none()
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user
@@ -324,15 +331,18 @@ def revoke_token(actor, token_id: int) -> None:
         audit.record(actor, "revoked", "api_token", token.id, {})
 
 
+@functools.cache
+def _token_statement():
+    """One query for the token, its user and the user's teams (what every API request needs),
+    built once: every API request runs it."""
+    return (select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.teams))
+            .where(ApiToken.token_hash == bindparam("digest")))
+
+
 def user_for_token(raw: str) -> User | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    # One query for the token, its user and the user's teams (what every API request needs).
-    token = db.session.execute(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user).joinedload(User.teams))
-        .where(ApiToken.token_hash == _digest(raw))
-    ).unique().scalar_one_or_none()
+    token = db.session.execute(_token_statement(), {"digest": _digest(raw)}).unique().scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

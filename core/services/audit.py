@@ -42,12 +42,32 @@ def jsonable(value):
     return str(value)
 
 
-def record(actor, action: str, entity_type: str, entity_id, changes: dict | None = None) -> AuditEntry:
-    """Append an entry in the caller's transaction. ``changes``: field -> [before, after]."""
+# The newest entry's hash, read on the transaction's connection: a plain Core statement, built once.
+_LAST_HASH = db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+
+
+def _last_hash(session) -> str | None:
+    """The hash the next entry chains to. Entries of this transaction not yet flushed are flushed
+    first (they come before the new one); the rest of the change is flushed at commit, in the same
+    flush as the entry: no flush of its own for a write's one entry."""
+    if any(isinstance(obj, AuditEntry) for obj in session.new):
+        session.flush()
+    return session.connection().execute(_LAST_HASH).scalar()
+
+
+def record(
+    actor, action: str, entity_type: str, entity_id, changes: dict | None = None, *, stamped: bool = False
+) -> AuditEntry:
+    """Append an entry in the caller's transaction. ``changes``: field -> [before, after].
+
+    The entry is inserted at once on the transaction's connection (a prebuilt statement, not the
+    unit of work: about a tenth of the CPU) whenever that changes no page's version stamp
+    (core/services/stamps.py): an entry about anything but a contact stamps nothing, and one about
+    a contact stamps that contact's pages, which a caller passing ``stamped=True`` stamps anyway (it
+    creates or changes the contact row in this transaction). Otherwise it goes through the session."""
     session = db.session
     lock_audit_chain(session)
-    session.flush()
-    last = session.execute(db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    last = _last_hash(session)
     clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
     entry = AuditEntry(
         created_at=utcnow(),
@@ -59,8 +79,15 @@ def record(actor, action: str, entity_type: str, entity_id, changes: dict | None
         prev_hash=last or GENESIS,
     )
     entry.hash = _digest(entry.prev_hash, entry)
-    session.add(entry)
+    if stamped or entity_type != "contact":
+        session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+    else:
+        session.add(entry)
     return entry
+
+
+_INSERT = AuditEntry.__table__.insert()
+_COLUMNS = ("created_at", "actor_id", "action", "entity_type", "entity_id", "changes", "prev_hash", "hash")
 
 
 def record_many(actor, action: str, entity_type: str, items) -> int:
@@ -71,8 +98,7 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
 
     session = db.session
     lock_audit_chain(session)
-    session.flush()
-    prev = session.execute(db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    prev = _last_hash(session) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
     encode = _ENCODER.encode

@@ -12,17 +12,18 @@ Every change is audited on the contact and bumps its version (so its ETag change
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, literal, null, select, union_all
+from sqlalchemy import bindparam, delete, func, literal, null, select, union_all
 
 from ..database import after_commit, transaction
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Contact, utcnow
 from ..models.details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
-from ..plugins import hook
+from ..plugins import hook, record_changed
 from ..policy import require
 from . import audit
 from . import contacts as contacts_service
@@ -47,10 +48,13 @@ def empty() -> dict:
             "has_photo": False}
 
 
-def _rows_of(ids: list[int]):
-    """Every detail row of these contacts in ONE query (a UNION ALL of the four tables, in the
-    same columns): the contact page and every API answer read it."""
+@functools.cache
+def _rows_statement():
+    """Every detail row of the contacts in the expanding parameter ``ids``, in ONE query (a UNION
+    ALL of the four tables, in the same columns): the contact page and every API answer read it.
+    Built once: building and keying this statement cost more than running it."""
     d, v, a, p = ContactDetails, ContactValue, ContactAddress, ContactPhoto
+    ids = bindparam("ids", expanding=True)
 
     def row(contact_id, src, kind=None, label=None, value=None, position=None, locality=None, region=None,
             postcode=None, country=None, birthday=None):
@@ -68,7 +72,12 @@ def _rows_of(ids: list[int]):
                     region=a.region, postcode=a.postcode, country=a.country)).where(a.contact_id.in_(ids)),
         select(*row(p.contact_id, "p")).where(p.contact_id.in_(ids)),
     ]
-    return db.session.execute(union_all(*parts).subquery().select())
+    return union_all(*parts).subquery().select()
+
+
+def _rows_of(ids: list[int]):
+    # On the session's connection: plain columns need none of the ORM's result handling.
+    return db.session.connection().execute(_rows_statement(), {"ids": ids})
 
 
 def details_of(contact_ids) -> dict[int, dict]:
@@ -185,15 +194,10 @@ def _record(actor, contact: Contact, changes: dict, bump: bool = True) -> None:
     if bump:
         contact.updated_at = utcnow()  # an UPDATE of the row: the version (and the ETag) moves on
     db.session.flush()
-    audit.record(actor, "updated", "contact", contact.id, changes)
+    audit.record(actor, "updated", "contact", contact.id, changes, stamped=bump)  # the bumped row stamps its pages
 
-    def run():
-        relay = hook()
-        relay.contacts_contact_updated(contact=contact, actor=actor, changes=changes)
-        relay.contacts_record_changed(entity_type="contact", entity_id=contact.id, action="updated", actor=actor,
-                                      changes=changes)
-
-    after_commit(run)
+    after_commit(lambda: hook().contacts_contact_updated(contact=contact, actor=actor, changes=changes))
+    record_changed("contact", contact.id, "updated", actor, changes)  # the activity feed: in this transaction
 
 
 class NewContact(NamedTuple):

@@ -6,11 +6,12 @@ core/policy.py); changing a membership also needs the right to edit the contact.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..database import transaction
@@ -257,14 +258,25 @@ def group_ids_of(actor, contact_id: int) -> list[int]:
     return group_ids_of_many(actor, [contact_id]).get(contact_id, [])
 
 
+@functools.cache
+def _group_ids_statement(by_team: bool):
+    """The groups of the contacts in ``ids`` (and, ``by_team``, owned by the teams in ``teams``):
+    built once, run with plain rows on the session's connection (every API answer reads it)."""
+    stmt = (select(GroupMember.contact_id, ContactGroup.id).join(ContactGroup, ContactGroup.id == GroupMember.group_id)
+            .where(GroupMember.contact_id.in_(bindparam("ids", expanding=True))))
+    if by_team:
+        stmt = stmt.where(ContactGroup.owner_team_id.in_(bindparam("teams", expanding=True)))
+    return stmt.order_by(ContactGroup.id)
+
+
 def group_ids_of_many(actor, contact_ids) -> dict[int, list[int]]:
     ids = list(contact_ids)
     if not ids:
         return {}
-    stmt = _visible(select(GroupMember.contact_id, ContactGroup.id).join(ContactGroup, ContactGroup.id == GroupMember.group_id)
-                    .where(GroupMember.contact_id.in_(ids)), actor).order_by(ContactGroup.id)
+    teams = visible_team_ids(actor)  # as _visible
+    params = {"ids": ids} if teams is None else {"ids": ids, "teams": list(teams) or [-1]}
     out: dict[int, list[int]] = {}
-    for contact_id, gid in db.session.execute(stmt):
+    for contact_id, gid in db.session.connection().execute(_group_ids_statement(teams is not None), params):
         out.setdefault(contact_id, []).append(gid)
     return out
 

@@ -13,14 +13,17 @@ from .records import get_owned
 REASON_MAX = 500
 
 
-def record(actor, contact_id: int, before: str | None, after: str, reason: str = "") -> ContactStatusChange:
-    """Add one entry; call inside the transaction that changes the status."""
-    entry = ContactStatusChange(
-        contact_id=contact_id, from_status=before, to_status=after, actor_id=getattr(actor, "id", None),
-        reason=(reason or "")[:REASON_MAX], changed_at=utcnow(),
-    )
-    db.session.add(entry)
-    return entry
+_INSERT = ContactStatusChange.__table__.insert()
+
+
+def record(actor, contact_id: int, before: str | None, after: str, reason: str = "") -> None:
+    """Add one entry; call inside the transaction that creates the contact or changes its status.
+    Inserted at once on the transaction's connection, not through the unit of work (a log row,
+    never read back by the write): that contact's own change stamps its pages (core/services/stamps.py)."""
+    db.session.connection().execute(_INSERT, {
+        "contact_id": contact_id, "from_status": before, "to_status": after, "actor_id": getattr(actor, "id", None),
+        "reason": (reason or "")[:REASON_MAX], "changed_at": utcnow(),
+    })
 
 
 def record_many(actor, changes, reason: str = "") -> None:

@@ -187,10 +187,10 @@ def preload(actor, contacts) -> None:
     from . import groups, tags
 
     ids = [c.id for c in contacts]
-    by_contact = tags.tags_of(ids)
+    by_contact = tags.tag_names_of(ids)
     group_map = groups.group_ids_of_many(actor, ids)
     for c in contacts:
-        c.__dict__["tag_names"] = [t.name for t in by_contact.get(c.id, [])]
+        c.__dict__["tag_names"] = by_contact.get(c.id, [])
         c.__dict__["group_ids"] = group_map.get(c.id, [])
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from flask import g
+
 from ..database import transaction
 from ..errors import ValidationError
 from ..extensions import cache, db
@@ -15,7 +17,7 @@ from . import audit, relationship_types
 from .fields import clean_text
 
 KINDS = {"type": ContactType, "status": ContactStatus}
-_CACHE_KEY = "vocab:{kind}"
+_CACHE_KEY = "vocab:terms"  # both kinds in one entry: a write reads both, one cache read (a file on SQLite)
 
 
 _PINNED: ContextVar[dict | None] = ContextVar("vocabulary_pinned", default=None)
@@ -43,16 +45,27 @@ def terms(kind: str) -> list[tuple[str, str]]:
 
 
 def _terms(kind: str) -> list[tuple[str, str]]:
-    key = _CACHE_KEY.format(kind=kind)
-    found = cache.get(key)
+    found = g.get("_vocabulary")  # read once a request
     if found is None:
-        model = KINDS[kind]
-        found = [
-            (t.key, t.label)
-            for t in db.session.scalars(db.select(model).where(model.active.is_(True)).order_by(model.position, model.label))
-        ]
-        cache.set(key, found, timeout=300)
-    return found
+        found = cache.get(_CACHE_KEY)
+        if found is None:
+            found = {
+                name: [
+                    (t.key, t.label)
+                    for t in db.session.scalars(
+                        db.select(model).where(model.active.is_(True)).order_by(model.position, model.label)
+                    )
+                ]
+                for name, model in KINDS.items()
+            }
+            cache.set(_CACHE_KEY, found, timeout=300)
+        g._vocabulary = found
+    return found[kind]
+
+
+def _forget() -> None:
+    g.pop("_vocabulary", None)
+    cache.delete(_CACHE_KEY)
 
 
 def all_terms(kind: str):
@@ -82,7 +95,7 @@ def add_term(actor, kind: str, key: str, label_: str) -> None:
         db.session.add(term)
         db.session.flush()
         audit.record(actor, "created", f"contact_{kind}", term.id, {"key": [None, key], "label": [None, label_]})
-    cache.delete(_CACHE_KEY.format(kind=kind))
+    _forget()
 
 
 def set_active(actor, kind: str, term_id: int, active: bool) -> None:
@@ -95,7 +108,7 @@ def set_active(actor, kind: str, term_id: int, active: bool) -> None:
         if term.active != active:
             audit.record(actor, "updated", f"contact_{kind}", term.id, {"active": [term.active, active]})
             term.active = active
-    cache.delete(_CACHE_KEY.format(kind=kind))
+    _forget()
 
 
 def ensure_defaults() -> None:
@@ -107,6 +120,5 @@ def ensure_defaults() -> None:
                 continue
             for position, (key, label_) in enumerate(defaults):
                 db.session.add(model(key=key, label=label_, position=position, active=True))
-    for kind in KINDS:
-        cache.delete(_CACHE_KEY.format(kind=kind))
+    _forget()
     relationship_types.ensure_defaults()  # the relationship types' defaults (core/services/relationship_types.py)

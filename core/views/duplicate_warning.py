@@ -13,6 +13,10 @@ def warning(user, data: dict) -> dict:
     An identical email is not a warning: the save refuses it (and links the holder)."""
     if request.form.get("confirm_duplicates"):
         return {}
+    # By phone and name first: most new contacts look like nobody, and then an email match alone
+    # could only silence the warning, so its lookup (and a second email validation) is skipped.
+    if not duplicates.find_similar(user, {k: v for k, v in data.items() if k != "email"}):
+        return {}
     similar = duplicates.find_similar(user, data)
     if not similar or any("email" in s.reasons for s in similar):
         return {}

@@ -55,9 +55,19 @@ def contacts_dashboard_widgets(user):
 @hookimpl
 def contacts_record_changed(entity_type, entity_id, action, actor, changes):
     # Only this hook, not contacts_contact_created/updated/deleted: the core calls both for contacts.
+    # Changes announced after their commit (other plugins' records, merges): a transaction of its own.
     from .services import record
 
     record(entity_type, entity_id, action, actor, changes)
+
+
+@hookimpl
+def contacts_record_written(entity_type, entity_id, action, actor, changes):
+    # Contacts and their details: the entry joins the change's transaction (one commit per write)
+    # and is not announced again through contacts_record_changed.
+    from .services import add
+
+    add(entity_type, entity_id, action, actor, changes)
 
 
 @hookimpl

@@ -1,8 +1,11 @@
 """Writing and reading the activity feed.
 
-``record`` is called from the ``contacts_record_changed`` event hook, after the change it
-describes was committed: it writes in its own transaction (a savepoint when the caller still has
-one open) and never raises, so a broken feed can not break saving a contact.
+``add`` is called from the ``contacts_record_written`` hook, inside the transaction of the change
+it describes (contacts and their details): the entry commits with the change, in the same commit,
+or rolls back with it. ``record`` is called from the ``contacts_record_changed`` event hook, after
+a change announced only that way was committed (other plugins' records, merges): it writes in its
+own transaction (a savepoint when the caller still has one open) and never raises, so a broken
+feed can not break a change that is already saved.
 """
 
 from __future__ import annotations
@@ -120,6 +123,25 @@ def _values(entity_type: str, entity_id, action: str, actor, changes: dict, know
         "summary": summarize(entity_type, action, changes),
         "owner_team_id": team_id,
     }
+
+
+_INSERT = Activity.__table__.insert()
+
+
+def add(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> bool:
+    """Append one entry in the caller's open transaction, so it commits or rolls back with the
+    change. Inserted at once on the transaction's connection, not through the unit of work: a log
+    row that the write never reads back, about a change whose own rows stamp the pages it shows on
+    (core/services/stamps.py). An entry that can not be built is logged and left out: the feed never
+    refuses a change; a failing insert is a failing database, which fails the change.
+    Returns whether an entry was written."""
+    try:
+        values = _values(entity_type, entity_id, action, actor, dict(changes or {}))
+    except Exception:  # noqa: BLE001 - see ``record``
+        log.exception("activity feed: could not record %s %s %s", action, entity_type, entity_id)
+        return False
+    db.session.connection().execute(_INSERT, {**values, "occurred_at": utcnow()})
+    return True
 
 
 def record(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> Activity | None:

@@ -96,6 +96,25 @@ def test_same_email_is_refused_with_a_link_to_the_holder(member_client, team):
     assert answer.status_code == 422 and "already has this email" in body and f'href="/contacts/{holder}"' in body
 
 
+def test_form_warning_reads_no_email_when_nothing_else_looks_alike(member_client, team, monkeypatch):
+    with member_client.application.app_context():
+        _contact(team, "Grace", "Hopper", email="grace@example.org", phone="+442079460958")
+    asked = []
+    real = duplicates.find_similar
+    monkeypatch.setattr(duplicates, "find_similar", lambda actor, values, **kw: asked.append(dict(values)) or real(
+        actor, values, **kw))
+    fresh = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.org"}
+    answer = member_client.post("/contacts/new", data=fresh, headers={"HX-Request": "true"})
+    assert "was created" in answer.get_data(as_text=True)
+    assert len(asked) == 1 and "email" not in asked[0]  # one look, without the email
+    # same phone AND same email: no warning, the save refuses the email and links its holder (as before)
+    asked.clear()
+    both = {"first_name": "G", "phone": "+44 20 7946 0958", "email": "grace@example.org"}
+    answer = member_client.post("/contacts/new", data=both, headers={"HX-Request": "true"})
+    assert answer.status_code == 422 and "already has this email" in answer.get_data(as_text=True)
+    assert len(asked) == 2 and asked[1]["email"] == "grace@example.org"
+
+
 def test_api_create_lists_possible_duplicates(app, member, team):
     with app.app_context():
         existing = _contact(team, "Grace", "Hopper", phone="+442079460958")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from core import create_app, hookimpl
 from core.access import login_required
+from core.database import in_write
 from core.errors import PermissionDenied, ValidationError
 from core.extensions import db
 from core.models import Contact, GroupMember
@@ -260,6 +261,50 @@ def test_contacts_record_changed_follows_every_change(lifecycle, ctx, member):
     assert records == [("record", "contact", contact_id, a) for a in ("created", "updated", "deleted", "restored")]
     org = org_service.create_organization(member, {"name": "Analytical Engines"})
     assert calls[-1] == ("record", "organization", org.id, "created")
+
+
+class Writer:
+    """A plugin that writes with the change (``contacts_record_written``) and may refuse it."""
+
+    def __init__(self):
+        self.calls, self.after, self.refuse = [], [], False
+
+    @hookimpl
+    def contacts_record_written(self, entity_type, entity_id, action, actor, changes):
+        self.calls.append((entity_type, entity_id, action, dict(changes), in_write()))
+        if self.refuse:
+            raise RuntimeError("refused")
+
+    @hookimpl
+    def contacts_record_changed(self, entity_type, entity_id, action, actor, changes):
+        self.after.append((entity_type, entity_id, action))
+
+
+@pytest.fixture
+def writer(app):
+    plugin = Writer()
+    pm = app.extensions["contacts_pm"]
+    pm.register(plugin, name="writer")
+    yield plugin
+    pm.unregister(plugin)
+
+
+def test_contacts_record_written_runs_inside_the_transaction(ctx, writer, recorder, member):
+    contact = contact_service.create_contact(member, {"first_name": "Ada", "email": "ada@example.org"})
+    contact_service.update_contact(member, contact.id, {"last_name": "Lovelace"}, None)
+    created, updated = writer.calls
+    assert created[:3] == ("contact", contact.id, "created") and created[4] is True  # inside transaction()
+    assert updated == ("contact", contact.id, "updated", {"last_name": ("", "Lovelace")}, True)
+    assert writer.after == []  # told once, in the transaction, not again after commit
+    assert [c[1:] for c in recorder.calls if c[0] == "record"] == [("contact", contact.id, "created"),
+                                                                    ("contact", contact.id, "updated")]
+
+    writer.refuse = True  # a listener that raises rolls the change back; nobody hears of it after commit
+    with pytest.raises(RuntimeError):
+        contact_service.update_contact(member, contact.id, {"last_name": "Byron"}, None)
+    db.session.rollback()
+    assert db.session.get(Contact, contact.id, populate_existing=True).last_name == "Lovelace"
+    assert len([c for c in recorder.calls if c[0] == "record"]) == 2
 
 
 def test_no_event_when_the_change_fails(ctx, recorder, member):

@@ -80,3 +80,24 @@ def test_jsonable():
     assert audit.jsonable(None) is None and audit.jsonable(3) == 3 and audit.jsonable("x") == "x"
     assert audit.jsonable(date(2024, 2, 29)) == "2024-02-29"
     assert audit.jsonable({1, 2}) in ("{1, 2}", "{2, 1}")
+
+
+def test_direct_and_session_entries_chain_in_order_and_stamp_as_before(ctx, member, team):
+    """Entries inserted directly (not about a contact, or ``stamped``) and through the session (a
+    contact whose pages nothing else in the transaction stamps) form one chain, in call order."""
+    from core.services import stamps
+    from core.services.contacts import create_contact
+
+    contact = create_contact(member, {"first_name": "Ada"})
+    scope = stamps.contact_scope(contact.id)
+    before = stamps.read([scope, stamps.SHARED])
+    with transaction():
+        audit.record(member, "viewed", "contact", contact.id, {})  # through the session: it stamps the page
+        audit.record(member, "created", "tag", 7, {"name": (None, "vip")})  # directly
+        audit.record(member, "noted", "contact", contact.id, {}, stamped=True)  # directly
+        audit.record(member, "viewed", "contact", contact.id, {"n": (1, 2)})
+    after = stamps.read([scope, stamps.SHARED])
+    assert after[scope] != before[scope] and after[stamps.SHARED] == before[stamps.SHARED]
+    rows = audit.history("contact", contact.id, limit=10)
+    assert [r.action for r in rows][:3] == ["viewed", "noted", "viewed"]
+    assert audit.verify().ok

@@ -195,3 +195,35 @@ def test_organizations(ctx, member, viewer, outsider, team):
     assert orgs.get_organization(member, org.id).deleted_at is None
     with pytest.raises(ValidationError):
         orgs.list_organizations(member, limit=500)
+
+
+def test_vocabularies_cost_one_cache_read_a_request_and_a_change_shows_at_once(ctx, admin, monkeypatch):
+    from core.extensions import cache
+    from core.services import vocabulary
+
+    reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key: reads.append(key) or real_get(key))
+    types, statuses = vocabulary.terms("type"), vocabulary.terms("status")
+    vocabulary.terms("type")
+    assert types and statuses and len(reads) == 1  # both kinds in one entry, read once a request
+    vocabulary.add_term(admin, "status", "dormant", "Dormant")
+    assert ("dormant", "Dormant") in vocabulary.terms("status")
+    assert vocabulary.terms("type") == types
+
+
+def test_a_new_contact_is_written_directly_unless_it_names_another(ctx, member, team):
+    """The new row goes in with a prebuilt statement and the object is attached fully loaded; a new
+    contact that reports to another still goes through the unit of work, which stamps the manager's
+    pages (they list it) as before (core/services/stamps.py)."""
+    from core.services import stamps
+
+    boss = service.create_contact(member, {"first_name": "Ada", "email": "ada@example.org"})
+    assert db.session.get(Contact, boss.id) is boss and boss.version == 1 and boss.deleted_at is None
+    assert not db.session.is_modified(boss)
+    scope = stamps.contact_scope(boss.id)
+    before = stamps.read([scope])[scope]
+    report = service.create_contact(member, {"first_name": "Grace", "reports_to_id": boss.id})
+    assert report.reports_to_id == boss.id and stamps.read([scope])[scope] != before
+    changed = service.update_contact(member, boss.id, {"last_name": "Lovelace"}, boss.version)
+    assert changed.version == 2

@@ -10,6 +10,7 @@ from sqlalchemy import func, inspect, select
 
 from core import create_app
 from core.database import transaction
+from core.errors import ValidationError
 from core.extensions import db
 from core.models import Contact, Team
 from core.plugins import hook, records_changed
@@ -60,6 +61,34 @@ def test_contact_lifecycle_is_recorded_with_actor(ctx, member, team):
     assert rows[0].summary == "created contact"
     assert rows[1].summary == "changed email, status"
     assert len(entries()) == 4  # one entry per change: the contact-specific hooks are not doubled
+
+
+def test_contacts_record_written_entry_commits_and_rolls_back_with_the_change(ctx, member, team):
+    with pytest.raises(RuntimeError), transaction():
+        contact = contact_service.create_contact(member, {"first_name": "Ada", "email": "ada@example.org"})
+        # written with the contact, before anything is committed (contacts_record_written)
+        assert [(e.action, e.contact_id) for e in entries()] == [("created", contact.id)]
+        raise RuntimeError("the write fails after the feed's entry")
+    assert entries() == []
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_an_update_refused_at_commit_leaves_no_entry(ctx, member, team):
+    contact_service.create_contact(member, {"first_name": "Ada", "email": "ada@example.org"})
+    grace = contact_service.create_contact(member, {"first_name": "Grace", "email": "grace@example.org"})
+    with pytest.raises(ValidationError) as refused:  # the unique index refuses the e-mail at the commit
+        contact_service.update_contact(member, grace.id, {"email": "ada@example.org"}, None)
+    assert "email" in refused.value.errors
+    assert [e.action for e in entries()] == ["created", "created"]
+
+
+def test_contact_changes_reach_the_feed_once_not_again_after_commit(ctx, member, team, monkeypatch):
+    after = []
+    monkeypatch.setattr(services, "record", lambda *a, **k: after.append(a))
+    contact = contact_service.create_contact(member, {"first_name": "Ada"})
+    contact_service.update_contact(member, contact.id, {"last_name": "Lovelace"}, None)
+    assert after == []  # contacts_record_changed skips a plugin that took contacts_record_written
+    assert [e.action for e in entries()] == ["created", "updated"]
 
 
 def test_plugin_records_derive_contact_and_team(ctx, member, team, app):
@@ -128,14 +157,15 @@ def test_owner_team_from_changes_wins(ctx, member, other_team):
 
 
 def test_broken_feed_never_breaks_saving_a_contact(ctx, member, monkeypatch, caplog):
-    monkeypatch.setattr(services, "actor_label", lambda actor: None)  # NOT NULL violation at insert
+    # The entry is written in the change's transaction (contacts_record_written): one that can not
+    # be built is left out and logged, and the contact is saved.
+    monkeypatch.setattr(services, "summarize", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
     with caplog.at_level(logging.ERROR, logger="plugins.monitoring.services"):
         contact = contact_service.create_contact(member, {"first_name": "Grace"})
     assert contact_service.get_contact(member, contact.id).first_name == "Grace"
     assert entries() == []
     assert "could not record" in caplog.text
 
-    monkeypatch.setattr(services, "summarize", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
     contact_service.update_contact(member, contact.id, {"last_name": "Hopper"}, None)
     assert contact_service.get_contact(member, contact.id).last_name == "Hopper"
 
