@@ -49,6 +49,40 @@ def can(user, action: str, obj=None) -> bool:
     return bool(answer)
 
 
+def contact_permissions(user, contacts, actions: tuple[str, ...]) -> dict[int, tuple[bool, ...]]:
+    """contact id -> ``can(user, action, contact)`` for each of ``actions`` (``contact.<verb>``), for a
+    page of list rows: the same answers, without a trip through pluggy per row and action.
+
+    The hook's implementations are called in the hook's order, first answer wins, as pluggy would;
+    the core's rule, which for a contact depends only on its owner team, once per team. A wrapper
+    implementation (it may change any answer) sends every row through ``can``."""
+    from . import builtin_hooks
+
+    impls = list(reversed(hook().contacts_permission.get_hookimpls()))  # pluggy calls the last registered first
+    if any(impl.hookwrapper or impl.wrapper for impl in impls):
+        return {c.id: tuple(can(user, action, c) for action in actions) for c in contacts}
+    deciders = [None if impl.function is builtin_hooks.contacts_permission else (impl.function, impl.argnames)
+                for impl in impls]
+    by_team: dict = {}
+
+    def decide(action, obj) -> bool:
+        kwargs = {"user": user, "action": action, "obj": obj}
+        for decider in deciders:
+            if decider is None:
+                key = (action, getattr(obj, "owner_team_id", None))
+                if key not in by_team:
+                    by_team[key] = core_rule(user, action, obj)
+                answer = by_team[key]
+            else:
+                function, argnames = decider
+                answer = function(*[kwargs[name] for name in argnames])
+            if answer is not None:
+                return bool(answer)
+        return False
+
+    return {c.id: tuple(decide(action, c) for action in actions) for c in contacts}
+
+
 def require(user, action: str, obj=None) -> None:
     """Raise if ``user`` may not ``action`` ``obj``.
 

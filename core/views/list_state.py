@@ -102,9 +102,10 @@ def read(user, args: MultiDict) -> ListState:
     return ListState(query, sort, view, columns, rows, errors, from_builder)
 
 
-def builder_context(state_rows: list, user) -> dict:
+def builder_context(state_rows: list, user, choices: dict | None = None) -> dict:
     """What the builder template needs: the fields (with their options for "is"), operators and the
-    rows grouped (each with its index in the form)."""
+    rows grouped (each with its index in the form). ``choices``: the plugin filters' options already
+    read (core/services/list_choices.py), used instead of asking them again."""
     fields = filters.available_fields()
     groups: dict[int, list] = {}
     for i, c in enumerate(state_rows):
@@ -114,7 +115,8 @@ def builder_context(state_rows: list, user) -> dict:
     for key, f in fields.items():
         if f.options is not None and key in used:
             try:
-                options[key] = [(str(k), v) for k, v in f.options(user)]
+                found = choices[key] if choices is not None and key in choices else f.options(user)
+                options[key] = [(str(k), v) for k, v in found]
             except Exception:  # noqa: BLE001 - a plugin's options must not break the list page
                 options[key] = []
     return {
