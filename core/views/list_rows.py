@@ -12,6 +12,7 @@ the ``action_button`` macro (``_action.html``) the contact page uses.
 from __future__ import annotations
 
 import functools
+from operator import attrgetter
 
 from flask import get_template_attribute
 from markupsafe import Markup, escape
@@ -26,62 +27,80 @@ def phone(value) -> str:
 
 def select_options(options, selected=None) -> Markup:
     """``<option>``s for ``options`` ((value, text) pairs), the one whose value (as text) is ``selected``
-    marked: the toolbar's selects hold hundreds (organizations, tags, groups, categories...)."""
-    chosen = None if selected is None else str(selected)
-    html = "".join(
-        f'<option value="{escape(key)}"{" selected" if chosen is not None and str(key) == chosen else ""}>'
-        f"{escape(text)}</option>"
-        for key, text in options
-    )
+    marked. The toolbar's selects hold hundreds (organizations, tags, groups, categories...) and are the
+    same on every page: their HTML is kept (``_options_html``), and the selection put in it."""
+    try:
+        html = _options_html(tuple(options))
+    except TypeError:  # unhashable pairs (lists): build them
+        html = _options_html.__wrapped__(tuple(options))
+    if selected is not None:
+        chosen = f'<option value="{escape(str(selected))}">'
+        html = html.replace(chosen, chosen[:-1] + " selected>", 1)
     return Markup(html)  # noqa: S704 - every value in it went through escape
+
+
+@functools.lru_cache(maxsize=256)
+def _options_html(options: tuple) -> str:
+    return "".join(f'<option value="{escape(key)}">{escape(text)}</option>' for key, text in options)
+
+
+def _by(key: str, build):
+    """A cell that depends on one value of the row only (a status, an organization...): built once
+    per value and page, then looked up."""
+    read = attrgetter(key)
+
+    def cells(_page):
+        built: dict = {}
+
+        def cell(c) -> str:
+            value = read(c)
+            found = built.get(value)
+            if found is None:
+                found = built[value] = build(value, _page)
+            return found
+
+        return cell
+
+    return cells
 
 
 def _date(key: str, label: str):
     head = f'  <td data-label="{escape(label)}" class="nowrap"><time datetime="'
+    read = attrgetter(key)
 
-    def cell(c, _page) -> str:
-        when = getattr(c, key)
+    def cell(c) -> str:
+        when = read(c)
         return f'{head}{when.isoformat()}Z">{when.strftime("%Y-%m-%d")}</time></td>'
 
-    return cell
+    return lambda _page: cell
 
 
-def _email(c, _page) -> str:
+def _email(c) -> str:
     if not c.email:
         return '  <td data-label="Email"></td>'
     email = escape(c.email)
     return f'  <td data-label="Email"><a href="mailto:{email}">{email}</a></td>'
 
 
-def _phone(c, _page) -> str:
-    return f'  <td data-label="Phone" class="nowrap">{escape(phone(c.phone))}</td>'
-
-
-def _organization(c, page) -> str:
-    name = page["organization_names"].get(c.organization_id)
-    return f'  <td data-label="Organization">{escape(name) if name is not None else ""}</td>'
-
-
-def _type(c, page) -> str:
-    return f'  <td data-label="Type"><span class="badge">{escape(page["type_labels"].get(c.type, c.type))}</span></td>'
-
-
-def _status(c, page) -> str:
-    label = escape(page["status_labels"].get(c.status, c.status))
-    return f'  <td data-label="Status"><span class="badge status status-{escape(c.status)}">{label}</span></td>'
-
-
-def _team(c, page) -> str:
-    return f'  <td data-label="Owner team">{escape(page["team_labels"].get(c.owner_team_id, ""))}</td>'
-
-
-CELLS = {
-    "email": _email,
-    "phone": _phone,
-    "organization": _organization,
-    "type": _type,
-    "status": _status,
-    "team": _team,
+CELLS = {  # column key -> (page -> (row -> the cell's HTML))
+    "email": lambda _page: _email,
+    "phone": _by("phone", lambda v, _p: f'  <td data-label="Phone" class="nowrap">{escape(phone(v))}</td>'),
+    "organization": _by(
+        "organization_id",
+        lambda v, p: f'  <td data-label="Organization">{escape(p["organization_names"].get(v, ""))}</td>',
+    ),
+    "type": _by(
+        "type",
+        lambda v, p: f'  <td data-label="Type"><span class="badge">{escape(p["type_labels"].get(v, v))}</span></td>',
+    ),
+    "status": _by(
+        "status",
+        lambda v, p: f'  <td data-label="Status"><span class="badge status status-{escape(v)}">'
+        f"{escape(p['status_labels'].get(v, v))}</span></td>",
+    ),
+    "team": _by(
+        "owner_team_id", lambda v, p: f'  <td data-label="Owner team">{escape(p["team_labels"].get(v, ""))}</td>'
+    ),
     "created": _date("created_at", "Created"),
     "updated": _date("updated_at", "Updated"),
 }
@@ -89,7 +108,7 @@ CELLS = {
 
 def _empty(label: str):
     cell = f'  <td data-label="{escape(label)}"></td>'
-    return lambda _c, _page: cell
+    return lambda _page: lambda _c: cell
 
 
 def render(contacts, page: dict) -> Markup:
@@ -99,7 +118,7 @@ def render(contacts, page: dict) -> Markup:
     ``organization_names``, ``type_labels``, ``status_labels`` and (with the team column) ``team_labels``."""
     if not contacts:
         return Markup("")
-    cells = [CELLS.get(key) or _empty(page["column_labels"][key]) for key in page["columns"]]
+    cells = [(CELLS.get(key) or _empty(page["column_labels"][key]))(page) for key in page["columns"]]
     urls = {key: (escape(before), escape(after)) for key, (before, after) in page["row_urls"].items()}
     show, edit, delete_form, delete = urls["show"], urls["edit"], urls["delete_form"], urls["delete"]
     perms, chips, actions = page["row_perms"], page["row_chips"], page["actions"]
@@ -119,7 +138,7 @@ def render(contacts, page: dict) -> Markup:
         parts.append(f'\n  <td data-label="Name"><a href="{show[0]}{cid}{show[1]}">{name}</a>{chips.get(cid, "")}</td>')
         for cell in cells:
             parts.append("\n")
-            parts.append(cell(c, page))
+            parts.append(cell(c))
         parts.append('\n  <td class="actions">')
         may_edit, may_delete = perms[cid]
         if may_edit:
