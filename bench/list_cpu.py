@@ -32,6 +32,10 @@ def scenarios(deep_cursor: str) -> list[tuple[str, str, bool]]:
         ("first page, HTMX rows", "/", True),
         ("status filter", "/?status=inactive", False),
         ("tag filter (common)", "/?tag=1", False),
+        ("tag filter (rare)", "/?tag=3", False),
+        ("group filter", "/?group=1", False),
+        ("category subtree", "/?category=1", False),
+        ("custom-field filter", "/?cf_tier=gold", False),
         (
             "builder filter (OR)",
             "/?" + urlencode({"f": ["status.is.inactive", "or", "type.is.supplier"]}, doseq=True),
@@ -101,8 +105,10 @@ def main(argv=None) -> int:
             for _ in range(5):
                 resp = client.get(path, headers=headers)
                 if resp.status_code != 200:
-                    print(f"{name}: GET {path} answered {resp.status_code}", file=sys.stderr)
-                    return 1
+                    break
+            if resp.status_code != 200:  # e.g. a dataset without the custom fields (bench/contact_data.py)
+                print(f"| {name} | skipped: GET {path} answered {resp.status_code} | | |", flush=True)
+                continue
             statements[0] = 0
             client.get(path, headers=headers)
             count = statements[0]

@@ -292,9 +292,9 @@ def list_contacts(
         if legs:
             parts = [contacts_statement(actor, **filters, search_leg=leg, columns=(Contact.id,)) for leg in legs]
             return paginate_union(db.session, select(*selected).options(*options), parts, columns, [kind, int],
-                                  cursor, limit, descending, key_of)
+                                  cursor, limit, descending, key_of, unique=not rows)
         stmt = contacts_statement(actor, **filters, **extra, columns=selected).options(*options)
-        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of)
+        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of, unique=not rows)
 
     result = page()
     if similar_names and not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
