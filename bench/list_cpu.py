@@ -132,7 +132,7 @@ def main(argv=None) -> int:
                 prof.disable()
                 stats = pstats.Stats(prof, stream=sys.stderr)
                 stats.sort_stats("cumulative").print_stats(60)
-                stats.print_callees("_rows_html|list_page.py.*context|row_chips|list_rows.py.*render")
+                stats.print_callees("contacts.py.*[(]index[)]|contacts.py.*list_contacts|contacts.py.*[(]page[)]|list_state.py.*[(]read[)]")
                 stats.sort_stats("tottime").print_stats(40)
     return 0
 

@@ -61,26 +61,35 @@ def contact_permissions(user, contacts, actions: tuple[str, ...]) -> dict[int, t
     impls = list(reversed(hook().contacts_permission.get_hookimpls()))  # pluggy calls the last registered first
     if any(impl.hookwrapper or impl.wrapper for impl in impls):
         return {c.id: tuple(can(user, action, c) for action in actions) for c in contacts}
-    deciders = [None if impl.function is builtin_hooks.contacts_permission else (impl.function, impl.argnames)
-                for impl in impls]
     by_team: dict = {}
 
+    def core(user, action, obj):
+        key = (action, obj.owner_team_id)
+        if key not in by_team:
+            by_team[key] = core_rule(user, action, obj)
+        return by_team[key]
+
+    def plugin(impl):  # called with its arguments as pluggy would
+        names, keywords = tuple(impl.argnames), tuple(impl.kwargnames or ())
+        if names == ("user", "action", "obj") and not keywords:
+            return impl.function
+
+        def call(user, action, obj):
+            given = {"user": user, "action": action, "obj": obj}
+            return impl.function(*[given[n] for n in names], **{k: given[k] for k in keywords if k in given})
+
+        return call
+
+    deciders = [core if impl.function is builtin_hooks.contacts_permission else plugin(impl) for impl in impls]
+
     def decide(action, obj) -> bool:
-        kwargs = {"user": user, "action": action, "obj": obj}
         for decider in deciders:
-            if decider is None:
-                key = (action, getattr(obj, "owner_team_id", None))
-                if key not in by_team:
-                    by_team[key] = core_rule(user, action, obj)
-                answer = by_team[key]
-            else:
-                function, argnames = decider
-                answer = function(*[kwargs[name] for name in argnames])
+            answer = decider(user, action, obj)
             if answer is not None:
                 return bool(answer)
         return False
 
-    return {c.id: tuple(decide(action, c) for action in actions) for c in contacts}
+    return {c.id: tuple([decide(action, c) for action in actions]) for c in contacts}
 
 
 def require(user, action: str, obj=None) -> None:

@@ -20,7 +20,7 @@ from ..extensions import cache, db, htmx
 from ..models import Team, User
 from ..plugins import collect, hook
 from ..policy import can, contact_permissions, visible_team_ids, writable_teams
-from ..services import audit, cache_keys, contact_rows, custom_field_queries, vocabulary
+from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, vocabulary
 from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
@@ -117,10 +117,6 @@ def _organization_choices(selected_id=None, selected=None):
     return choices
 
 
-def _plugin_filters():
-    return sorted(collect(hook().contacts_search_filters()), key=lambda f: f.label)
-
-
 def _row_actions(contacts) -> dict:
     """Plugin buttons per row. The hook is called for every contact (its answer may depend on the
     contact: a plugin's action may be offered only where the user may edit), and not at all when no
@@ -162,10 +158,10 @@ def _rows_html(contacts, context: dict) -> Markup:
 @login_required
 def index():
     user = _user()
-    state = list_state.read(user, request.args)  # search, filters, builder, sort, saved view: core/views/list_state.py
+    filters = list_query.plugin_filters()  # asked once: the state, the statement and the toolbar share them
+    state = list_state.read(user, request.args, filters)  # search, filters, builder, sort, saved view: list_state.py
     errors = state.errors
     cursor = request.args.get("cursor") or None
-    filters = _plugin_filters()
     contacts, next_cursor, similar = [], None, False
     if not errors:
         try:

@@ -35,7 +35,7 @@ def context(user, state: ListState, *, full_page: bool, more: bool, search_filte
         choices = out["filter_choices"] = menus.filter_choices
         out["saved_views"] = menus.views
     if full_page or not more:  # "load more" pages bring rows only
-        out.update(builder_context(state.rows, user, choices))
+        out.update(builder_context(state.rows, user, choices, state.query.fields()))
     if "team" in columns:
         out["team_labels"] = dict(db.session.execute(db.select(Team.id, Team.name)).all())
     if full_page:

@@ -228,3 +228,19 @@ def test_toolbar_selects_mark_the_current_values(app, team, member_client):
     plain = member_client.get("/").get_data(as_text=True)
     status = re.search(r'<select id="filter-status".*?</select>', plain, re.S).group(0)
     assert " selected" not in status
+
+
+class RefusesByKeyword:
+    @hookimpl
+    def contacts_permission(self, action, obj=None):  # a subset of the arguments, one with a default
+        if action == "contact.edit" and getattr(obj, "first_name", "") == "Locked":
+            return False
+        return None
+
+
+def test_a_plugin_taking_some_arguments_is_called_as_pluggy_would(app, team, member_client, plugin):
+    locked, other = _contacts(app, team, ("Locked", "Lee"), ("Otto", "Other"))
+    plugin(RefusesByKeyword())
+    html = member_client.get("/", headers=HX).get_data(as_text=True)
+    assert _actions_of(html, locked) == (False, True)
+    assert _actions_of(html, other) == (True, True)
