@@ -7,9 +7,10 @@ The dataset's SQLite file is opened read-only (``mode=ro``): nothing is written 
 member (``member@bench.example.org``, as bench/run.py logs in) is put in the Flask test client's
 session directly (logging in would write). Each scenario is one of the list URLs bench/run.py
 times (full page or HTMX rows, as it asks them); after a few warm-up requests it reports the
-median CPU time (``time.process_time``) of ``--repeat`` requests (the lowest of ``--rounds`` such medians:
-neighbours on a shared machine only ever add) and the SQL statements one
-request runs. Wall clock is not reported: on a shared machine it measures the neighbours.
+median CPU time (``time.process_time``) of ``--repeat`` requests, the lowest of ``--rounds`` such
+medians taken round-robin over the scenarios (neighbours on a shared machine only ever add, and
+meet each scenario alike), and the SQL statements one request runs. Wall clock is not reported:
+on a shared machine it measures the neighbours.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def _app(db_path: str, instance: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.list_cpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", required=True, help="the dataset's SQLite file (opened read-only)")
-    parser.add_argument("--repeat", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3, help="the lowest median of this many rounds is reported")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5, help="the lowest median of this many rounds is reported")
     parser.add_argument("--only", default="", help="scenarios whose name contains this")
     parser.add_argument("--profile", default="", help="cProfile the scenario of this name; top functions printed")
     args = parser.parse_args(argv)
@@ -96,8 +97,7 @@ def main(argv=None) -> int:
         with client.session_transaction() as sess:
             sess["_user_id"] = session_id
             sess["_fresh"] = True
-        print(f"| scenario | ms CPU / page (median of {args.repeat}, best of {args.rounds}) | SQL statements | bytes |")
-        print("|---|---|---|---|")
+        chosen = []
         for name, path, is_htmx in scenarios(cursor):
             if args.only and args.only not in name:
                 continue
@@ -107,20 +107,25 @@ def main(argv=None) -> int:
                 if resp.status_code != 200:
                     break
             if resp.status_code != 200:  # e.g. a dataset without the custom fields (bench/contact_data.py)
-                print(f"| {name} | skipped: GET {path} answered {resp.status_code} | | |", flush=True)
+                print(f"{name}: skipped, GET {path} answered {resp.status_code}", file=sys.stderr)
                 continue
             statements[0] = 0
             client.get(path, headers=headers)
-            count = statements[0]
-            medians = []
-            for _ in range(args.rounds):
+            chosen.append((name, path, headers, statements[0], len(resp.data)))
+        medians: dict[str, list[float]] = {name: [] for name, *_ in chosen}
+        for _ in range(args.rounds):  # round-robin: every scenario meets the same neighbours
+            for name, path, headers, _count, _size in chosen:
                 times = []
                 for _ in range(args.repeat):
                     started = time.process_time()
-                    resp = client.get(path, headers=headers)
+                    client.get(path, headers=headers)
                     times.append(time.process_time() - started)
-                medians.append(statistics.median(times))
-            print(f"| {name} | {min(medians) * 1000:.2f} | {count} | {len(resp.data):,} |", flush=True)
+                medians[name].append(statistics.median(times))
+        print(f"| scenario | ms CPU / page (median of {args.repeat}, best of {args.rounds}) | SQL statements | bytes |")
+        print("|---|---|---|---|")
+        for name, _path, _headers, count, size in chosen:
+            print(f"| {name} | {min(medians[name]) * 1000:.2f} | {count} | {size:,} |")
+        for name, path, headers, *_ in chosen:
             if args.profile and args.profile == name:
                 import cProfile
                 import pstats
@@ -132,7 +137,6 @@ def main(argv=None) -> int:
                 prof.disable()
                 stats = pstats.Stats(prof, stream=sys.stderr)
                 stats.sort_stats("cumulative").print_stats(60)
-                stats.print_callees("contacts.py.*[(]index[)]|contacts.py.*list_contacts|contacts.py.*[(]page[)]|list_state.py.*[(]read[)]")
                 stats.sort_stats("tottime").print_stats(40)
     return 0
 

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from core import hookimpl
 from core.database import transaction
 from core.extensions import db
-from core.models import Contact
+from core.models import Contact, utcnow
 from core.policy import can, contact_permissions
 from core.services import contact_rows, custom_fields, saved_views, tags
 from core.services import contacts as contact_service
@@ -244,3 +244,42 @@ def test_a_plugin_taking_some_arguments_is_called_as_pluggy_would(app, team, mem
     html = member_client.get("/", headers=HX).get_data(as_text=True)
     assert _actions_of(html, locked) == (False, True)
     assert _actions_of(html, other) == (True, True)
+
+
+def test_every_column_a_view_can_choose(app, team, other_team, member, member_client):
+    with app.app_context():
+        t = db.session.merge(team)
+        org = factories.organization(t, "Acme")
+        cid = factories.contact(t, "Ada", "Lovelace", email="ada@example.org", phone="+442079460958",
+                                organization_id=org.id, status="lead", type="customer").id
+        contact = db.session.get(Contact, cid)
+        created, updated = contact.created_at, contact.updated_at
+    with app.test_request_context():
+        view = saved_views.create_view(db.session.merge(member), {
+            "name": "Everything", "query": "", "columns": [k for k, _label in saved_views.LIST_COLUMNS]})
+    html = member_client.get(f"/?view={view.id}", headers=HX).get_data(as_text=True)
+    row = re.search(rf'<tr id="contact-{cid}">(.*?)</tr>', html, re.S).group(1)
+    cells = re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.S)
+    assert [label for label, _ in cells] == ["Name", "Email", "Phone", "Organization", "Type", "Status",
+                                              "Owner team", "Created", "Updated"]
+    values = dict(cells)
+    assert values["Email"] == '<a href="mailto:ada@example.org">ada@example.org</a>'
+    assert values["Phone"] == "+44 20 7946 0958"
+    assert values["Organization"] == "Acme"
+    assert values["Type"] == '<span class="badge">Customer</span>'
+    assert values["Status"] == '<span class="badge status status-lead">Lead</span>'
+    assert values["Owner team"] == "Sales"
+    assert values["Created"] == f'<time datetime="{created.isoformat()}Z">{created:%Y-%m-%d}</time>'
+    assert values["Updated"] == f'<time datetime="{updated.isoformat()}Z">{updated:%Y-%m-%d}</time>'
+
+
+def test_an_organization_in_the_trash_is_not_shown(app, team, member, member_client):
+    with app.app_context():
+        t = db.session.merge(team)
+        org = factories.organization(t, "Gone Ltd")
+        cid = factories.contact(t, "Ada", "Lovelace", organization_id=org.id).id
+        org.deleted_at = utcnow()
+        db.session.commit()
+    html = member_client.get("/", headers=HX).get_data(as_text=True)
+    row = re.search(rf'<tr id="contact-{cid}">(.*?)</tr>', html, re.S).group(1)
+    assert '<td data-label="Organization"></td>' in row and "Gone Ltd" not in html
