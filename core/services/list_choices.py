@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..extensions import cache
+from sqlalchemy import select
+
+from ..extensions import cache, db
+from ..models import CacheStamp
 from . import saved_views, stamps
 
 TIMEOUT = 300
+_STAMPS = CacheStamp.__table__
+# ``stamps.read([SHARED])`` as a statement built once and run on the connection: a third of the cost
+_SHARED = select(_STAMPS.c.stamp).where(_STAMPS.c.name == stamps.SHARED)
+
+
+def _shared_stamp() -> int:
+    """The current ``shared`` stamp (0 when never written), as ``stamps.read`` answers it."""
+    return db.session.connection().execute(_SHARED).scalar() or 0
 
 
 class ViewChoice(NamedTuple):
@@ -29,7 +40,7 @@ class Menus(NamedTuple):
 
 
 def menus(user, search_filters) -> Menus:
-    shared = stamps.read([stamps.SHARED])[stamps.SHARED]
+    shared = _shared_stamp()
     key = f"list-menus:{shared}:{user.id}"
     found = cache.get(key)
     wanted = [f for f in search_filters if f.options is not None]

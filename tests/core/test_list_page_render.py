@@ -16,7 +16,7 @@ from core.database import transaction
 from core.extensions import db
 from core.models import Contact, utcnow
 from core.policy import can, contact_permissions
-from core.services import contact_rows, custom_fields, saved_views, tags
+from core.services import contact_rows, custom_fields, groups, saved_views, tags
 from core.services import contacts as contact_service
 from tests import factories
 
@@ -204,6 +204,9 @@ def test_full_page_reads_choices_and_views_from_the_cache_until_they_change(app,
     html = member_client.get("/").get_data(as_text=True)
     assert re.search(r'<option value="\d+">Brand new tag</option>', html)
     assert "My leads" in html
+    with app.test_request_context():
+        groups.create_group(db.session.merge(member), {"name": "Golfers", "owner_team_id": team.id})
+    assert re.search(r'<option value="\d+">Golfers</option>', member_client.get("/").get_data(as_text=True))
 
 
 def test_full_page_costs_the_fragment_plus_one_stamp_read(app, team, member_client, statements):
