@@ -1,12 +1,12 @@
 """The contacts list's rows as HTML, built in Python: the page's hottest markup.
 
-A list page prints 50 rows of ~8 cells. Through Jinja each value is an attribute lookup through the
-sandbox-aware ``getattr``, an ``escape`` into a new ``Markup`` and a join, and every row walks the
+A list page prints 50 rows of ~8 cells. Through Jinja each value is an attribute lookup through
+the environment's ``getattr``, an ``escape`` into a new ``Markup`` and a join, and every row walks the
 columns' ``elif`` chain: about half the CPU of a page. Here what is the same on every row (the
 links' prefixes, the CSRF token, the chosen columns' cell builders, the labels) is worked out once
 per page, and a row is one string built from pieces, only its own values escaped. The markup is
-what ``core/templates/core/contacts/index.html`` had inline; a plugin's row button still comes from
-the ``action_button`` macro (``_action.html``) the contact page uses.
+what the ``_rows.html`` template made, byte for byte; a plugin's row button still comes from the
+``action_button`` macro (``_action.html``) the contact page uses. index.html prints ``rows_html``.
 """
 
 from __future__ import annotations
