@@ -228,6 +228,11 @@ def contacts_bulk_actions():
 def contacts_contact_actions(contact, user):
     """Return a list of ``core.ui.Action`` (buttons) for a contact row or page.
 
+    On the contacts list ``contact`` is a ``core.services.contact_rows.ContactRow``: the listed
+    columns (``id``, names, ``email``, ``phone``, ``organization_id``, ``type``, ``status``,
+    ``owner_team_id``, ``category_id``, dates, ``full_name``) as plain values, not the entity.
+    The list does not call this hook at all when no plugin implements it.
+
     Example::
 
         @hookimpl
@@ -419,7 +424,9 @@ def contacts_permission(user, action, obj):
     """Decide whether ``user`` may do ``action`` on ``obj``: return True, False or None.
 
     ``firstresult``: the first non-None answer wins. The core's own rule is registered
-    ``trylast``, so a plugin can grant or refuse before it.
+    ``trylast``, so a plugin can grant or refuse before it. For the contacts list's rows ``obj``
+    is a ``core.services.contact_rows.ContactRow`` (the listed columns as plain values), and the
+    implementations are called directly in the hook's order (``policy.contact_permissions``).
 
     Example::
 

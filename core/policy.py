@@ -55,6 +55,49 @@ def can(user, action: str, obj=None) -> bool:
     return bool(answer)
 
 
+def contact_permissions(user, contacts, actions: tuple[str, ...]) -> dict[int, tuple[bool, ...]]:
+    """contact id -> ``can(user, action, contact)`` for each of ``actions`` (``contact.<verb>``), for a
+    page of list rows: the same answers, without a trip through pluggy per row and action.
+
+    The hook's implementations are called in the hook's order, first answer wins, as pluggy would;
+    the core's rule, which for a contact depends only on its owner team, once per team. A wrapper
+    implementation (it may change any answer) sends every row through ``can``."""
+    from . import builtin_hooks
+
+    impls = list(reversed(hook().contacts_permission.get_hookimpls()))  # pluggy calls the last registered first
+    if any(impl.hookwrapper or impl.wrapper for impl in impls):
+        return {c.id: tuple(can(user, action, c) for action in actions) for c in contacts}
+    by_team: dict = {}
+
+    def core(user, action, obj):
+        key = (action, obj.owner_team_id)
+        if key not in by_team:
+            by_team[key] = core_rule(user, action, obj)
+        return by_team[key]
+
+    def plugin(impl):  # called with its arguments as pluggy would
+        names, keywords = tuple(impl.argnames), tuple(impl.kwargnames or ())
+        if names == ("user", "action", "obj") and not keywords:
+            return impl.function
+
+        def call(user, action, obj):
+            given = {"user": user, "action": action, "obj": obj}
+            return impl.function(*[given[n] for n in names], **{k: given[k] for k in keywords if k in given})
+
+        return call
+
+    deciders = [core if impl.function is builtin_hooks.contacts_permission else plugin(impl) for impl in impls]
+
+    def decide(action, obj) -> bool:
+        for decider in deciders:
+            answer = decider(user, action, obj)
+            if answer is not None:
+                return bool(answer)
+        return False
+
+    return {c.id: tuple([decide(action, c) for action in actions]) for c in contacts}
+
+
 def require(user, action: str, obj=None) -> None:
     """Raise if ``user`` may not ``action`` ``obj``.
 

@@ -16,7 +16,17 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
 from ..plugins import hook, record_changed
 from ..policy import require, visible_team_ids
-from . import audit, contact_extras, custom_field_queries, hierarchy, search, similar_search, taxonomy, vocabulary
+from . import (
+    audit,
+    contact_extras,
+    contact_rows,
+    custom_field_queries,
+    hierarchy,
+    search,
+    similar_search,
+    taxonomy,
+    vocabulary,
+)
 from .fields import clean_text, normalize_email, normalize_phone
 from .pagination import Page, paginate, paginate_union
 from .records import Owner, apply_changes, clean_owner_team, get_owned, int_or_none, stale_changes
@@ -280,12 +290,14 @@ def list_contacts(
     cursor: str | None = None,
     limit: int = 50,
     similar_names: bool = False,
+    rows: bool = False,
     **filters,
 ) -> Page:
     """One keyset page of the contacts ``actor`` may see, filtered (see ``contacts_statement``) and sorted.
     ``similar_names``: when the search finds nothing, list similar names instead and say so in
     ``page.extra["similar"]`` (PostgreSQL with pg_trgm: core/services/similar_search.py; the UI list
-    asks for it, the API does not)."""
+    asks for it, the API does not). ``rows``: the items are ``contact_rows.ContactRow`` (the listed
+    columns as plain values, for the list page) instead of entities with their organization and team."""
     require(actor, "contact.list")
     if sort not in SORTS and not custom_field_queries.is_sort(sort):
         raise ValidationError({"sort": f"Choose one of: {', '.join(SORTS)} or cf_<custom field key>."})
@@ -293,10 +305,12 @@ def list_contacts(
         raise ValidationError({"limit": "Between 1 and 200."})
     # The page's organizations and teams load in one extra query each, not joined into the
     # main query: that query stays a plain walk of the sort index (or of the search hits).
+    options = () if rows else (selectinload(Contact.organization), selectinload(Contact.owner_team))
+    selected = (contact_rows.ROW,) if rows else (Contact,)
+
     def page(**extra):
-        options = (selectinload(Contact.organization), selectinload(Contact.owner_team))
         if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
-            stmt = contacts_statement(actor, **filters, **extra).options(*options)
+            stmt = contacts_statement(actor, **filters, **extra, columns=selected).options(*options)
             return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
         column, kind, descending = SORTS[sort]
         columns, key_of = (column, Contact.id), lambda c: [getattr(c, column.key), c.id]
@@ -304,10 +318,10 @@ def list_contacts(
         legs = search.sorted_legs(filters.get("q", "")) if column is Contact.sort_name and not extra else None
         if legs:
             parts = [contacts_statement(actor, **filters, search_leg=leg, columns=(Contact.id,)) for leg in legs]
-            return paginate_union(db.session, select(Contact).options(*options), parts, columns, [kind, int],
-                                  cursor, limit, descending, key_of)
-        stmt = contacts_statement(actor, **filters, **extra).options(*options)
-        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of)
+            return paginate_union(db.session, select(*selected).options(*options), parts, columns, [kind, int],
+                                  cursor, limit, descending, key_of, unique=not rows)
+        stmt = contacts_statement(actor, **filters, **extra, columns=selected).options(*options)
+        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of, unique=not rows)
 
     result = page()
     if similar_names and not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names

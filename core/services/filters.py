@@ -397,9 +397,12 @@ def plugin_field(f) -> Field:
     return Field(f.key, f.label, getattr(f, "kind", "choice") or "choice", operators, clause, f.options)
 
 
-def available_fields() -> dict[str, Field]:
-    """The core fields, then the plugins' filters in label order (a plugin cannot shadow a core key)."""
+def available_fields(search_filters=None) -> dict[str, Field]:
+    """The core fields, then the plugins' filters in label order (a plugin cannot shadow a core key).
+    ``search_filters``: the ``contacts_search_filters`` answers when the caller has them already."""
     found = {f.key: f for f in CORE_FIELDS}
-    for f in sorted(collect(hook().contacts_search_filters()), key=lambda f: f.label):
+    if search_filters is None:
+        search_filters = collect(hook().contacts_search_filters())
+    for f in sorted(search_filters, key=lambda f: f.label):
         found.setdefault(f.key, plugin_field(f))
     return found

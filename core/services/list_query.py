@@ -29,11 +29,14 @@ class ListQuery:
     organization_id: int | None = None
     filter: filters.Filter = field(default_factory=filters.Filter)
     extra: dict = field(default_factory=dict)  # plugin filter key -> value (the toolbar's selects)
+    # the plugins' filters it was read with (``plugin_filters()``), asked once a request instead of per use
+    search_filters: list | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_args(cls, args, *, rows: list | None = None) -> ListQuery:
+    def from_args(cls, args, *, rows: list | None = None, search_filters: list | None = None) -> ListQuery:
         """Read ``args`` (a MultiDict, or a dict of str); raise ValidationError naming the parameter.
-        ``rows``: the filter builder's conditions, used instead of the ``f`` parameters."""
+        ``rows``: the filter builder's conditions, used instead of the ``f`` parameters.
+        ``search_filters``: ``plugin_filters()`` when the caller has them already."""
         if not isinstance(args, MultiDict):
             args = MultiDict(args)
         errors: dict = {}
@@ -41,6 +44,7 @@ class ListQuery:
             q=(args.get("q") or "").strip()[:MAX_Q],
             status=args.get("status") or "",
             type=args.get("type") or "",
+            search_filters=search_filters if search_filters is not None else plugin_filters(),
         )
         raw_org = (args.get("organization_id") or "").strip()
         if raw_org:
@@ -48,14 +52,15 @@ class ListQuery:
                 query.organization_id = int(raw_org)
             else:
                 errors["organization_id"] = "Choose an organization from the list."
-        for f in plugin_filters():
+        for f in query.search_filters:
             if args.get(f.key):
                 query.extra[f.key] = args.get(f.key)
         if rows is not None:
             query.filter = filters.Filter([c for c in rows if c.field])
         else:
             try:
-                query.filter = filters.parse(args.getlist(filters.PARAM))
+                wanted = args.getlist(filters.PARAM)
+                query.filter = filters.parse(wanted, query.fields()) if any(wanted) else filters.Filter()
             except ValidationError as exc:
                 errors.update(exc.errors)
         if errors:
@@ -65,6 +70,10 @@ class ListQuery:
     @classmethod
     def from_string(cls, raw: str) -> ListQuery:
         return cls.from_args(MultiDict(parse_qsl((raw or "").lstrip("?"))))
+
+    def fields(self) -> dict:
+        """The filter builder's fields (``filters.available_fields``) with this query's plugin filters."""
+        return filters.available_fields(self.search_filters if self.search_filters is not None else plugin_filters())
 
     @property
     def filtered(self) -> bool:
@@ -92,13 +101,13 @@ class ListQuery:
     def statement_kwargs(self, actor) -> dict:
         """Keyword arguments for ``contacts.list_contacts`` / ``contacts_statement``."""
         extra = []
-        by_key = {f.key: f for f in plugin_filters()}
+        by_key = {f.key: f for f in (self.search_filters if self.search_filters is not None else plugin_filters())}
         for key, value in self.extra.items():
             f = by_key.get(key)
             if f is not None:
                 extra.append(lambda stmt, f=f, value=value: f.apply(stmt, value))
         if self.filter:
-            extra.append(self.filter.apply(actor))
+            extra.append(self.filter.apply(actor, self.fields()))
         return {
             "q": self.q, "status": self.status, "type": self.type,
             "organization_id": self.organization_id, "extra_filters": extra,

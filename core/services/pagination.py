@@ -68,15 +68,17 @@ def _window(stmt, columns, kinds, cursor, limit, descending):
     return stmt.order_by(*order).limit(limit + 1)
 
 
-def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of):
-    """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page."""
-    rows = session.scalars(_window(stmt, columns, kinds, cursor, limit, descending)).unique().all()
+def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):
+    """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page.
+    ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows."""
+    found = session.scalars(_window(stmt, columns, kinds, cursor, limit, descending))
+    rows = (found.unique() if unique else found).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(key_of(rows[-1])) if more and rows else None)
 
 
-def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of):
+def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):
     """``paginate`` over the union of ``parts``: selects of the rows' ids (first column), overlapping or
     not, each cheap to read in ``columns`` order where their union is not (a range of an index and a
     few other rows). Each part gives its first ``limit + 1`` ids from ``cursor``, and the page is
@@ -84,4 +86,4 @@ def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descendi
     firsts = [select(_window(part, columns, kinds, cursor, limit, descending).subquery().c[0]) for part in parts]
     id_column = parts[0].selected_columns[0]
     return paginate(session, stmt.where(id_column.in_(union_all(*firsts))), columns, kinds, cursor, limit,
-                    descending, key_of)
+                    descending, key_of, unique)

@@ -7,27 +7,27 @@ Every route answers a plain browser (full page, redirect after POST) and htmx (a
 
 from __future__ import annotations
 
-import functools
 import json
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from ..access import login_required
 from ..errors import Conflict, ValidationError
 from ..extensions import cache, db, htmx
 from ..models import Team, User
 from ..plugins import collect, hook
-from ..policy import can, visible_team_ids, writable_teams
-from ..services import audit, cache_keys, custom_field_queries, vocabulary
+from ..policy import can, contact_permissions, visible_team_ids, writable_teams
+from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, vocabulary
 from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
 from . import contact_form_extras as form_extras
 from . import details as details_view
-from . import duplicate_warning, list_page, list_state, taxonomy_form
+from . import duplicate_warning, list_page, list_rows, list_state, taxonomy_form
 from . import panels as panel_views
 from .rendering import fragment_request, page, url_parts
 
@@ -63,9 +63,13 @@ ID_MAX = 2147483647
 
 
 @bp.app_template_filter("phone")
-@functools.lru_cache(maxsize=4096)  # parsing costs ~40 µs a number: 2 ms a list page; the result depends only on it
 def _phone_filter(value):
-    return format_phone(value or "")
+    return list_rows.phone(value)
+
+
+@bp.app_template_global("select_options")
+def _select_options(options, selected=None):
+    return list_rows.select_options(options, selected)
 
 
 @bp.app_template_global("term_label")
@@ -113,15 +117,14 @@ def _organization_choices(selected_id=None, selected=None):
     return choices
 
 
-def _plugin_filters():
-    return sorted(collect(hook().contacts_search_filters()), key=lambda f: f.label)
-
-
 def _row_actions(contacts) -> dict:
-    """Plugin buttons per row. The hook is called for every contact: its answer may depend on the
-    contact (a plugin's action may be offered only where the user may edit), so it is not templated."""
+    """Plugin buttons per row. The hook is called for every contact (its answer may depend on the
+    contact: a plugin's action may be offered only where the user may edit), and not at all when no
+    plugin implements it."""
     user = _user()
     relay = hook().contacts_contact_actions
+    if not relay.get_hookimpls():
+        return {}
     return {c.id: collect(relay(contact=c, user=user)) for c in contacts}
 
 
@@ -135,29 +138,34 @@ def _row_urls() -> dict:
     }
 
 
-def _row_context(contacts) -> dict:
+def _rows_html(contacts, context: dict) -> Markup:
+    """The page's rows (``ContactRow``s) as HTML (core/views/list_rows.py), with what every row needs
+    worked out once: the permissions, the tag chips (one query), the organizations' names (one query)."""
     user = _user()
-    perms = {c.id: (can(user, "contact.edit", c), can(user, "contact.delete", c)) for c in contacts}
-    return {
+    perms = contact_permissions(user, contacts, ("contact.edit", "contact.delete"))
+    return list_rows.render(contacts, {
+        **context,
         "actions": _row_actions(contacts),
         "row_perms": perms,
         "row_urls": _row_urls(),
         "row_csrf": generate_csrf() if any(d for _e, d in perms.values()) else "",
-    }
+        "row_chips": taxonomy_form.row_chips(contacts),
+        "organization_names": contact_rows.organization_names(contacts) if "organization" in context["columns"] else {},
+    })
 
 
 @bp.get("/")
 @login_required
 def index():
     user = _user()
-    state = list_state.read(user, request.args)  # search, filters, builder, sort, saved view: core/views/list_state.py
+    filters = list_query.plugin_filters()  # asked once: the state, the statement and the toolbar share them
+    state = list_state.read(user, request.args, filters)  # search, filters, builder, sort, saved view: list_state.py
     errors = state.errors
     cursor = request.args.get("cursor") or None
-    filters = _plugin_filters()
     contacts, next_cursor, similar = [], None, False
     if not errors:
         try:
-            result = service.list_contacts(user, cursor=cursor, sort=state.sort, similar_names=True,
+            result = service.list_contacts(user, cursor=cursor, sort=state.sort, similar_names=True, rows=True,
                                            **state.query.statement_kwargs(user))
         except ValidationError as exc:
             errors = exc.errors
@@ -169,6 +177,7 @@ def index():
               "sort": state.sort}
     extra_values = {f.key: query.extra.get(f.key, "") for f in filters}
     fragment_only = fragment_request()
+    types, statuses = vocabulary.terms("type"), vocabulary.terms("status")
     context = {
         "contacts": contacts,
         "next_url": url_for("contacts.index", cursor=next_cursor, **state.url_args()) if next_cursor else None,
@@ -177,17 +186,16 @@ def index():
         "filtered": query.filtered,
         "list_errors": errors,
         "params": params,
-        **_row_context(contacts),
-        "row_chips": taxonomy_form.row_chips(contacts),
         "plugin_filters": filters,
         "extra_values": extra_values,
         "user_can": {"create": can(user, "contact.create")},
-        "can": can,
-        "types": vocabulary.terms("type"),
-        "statuses": vocabulary.terms("status"),
-        **list_page.context(user, state, full_page=not fragment_only, more=bool(cursor)),
+        "types": types,
+        "statuses": statuses,
+        "type_labels": dict(types),
+        "status_labels": dict(statuses),
+        **list_page.context(user, state, full_page=not fragment_only, more=bool(cursor), search_filters=filters),
     }
-    context["type_labels"], context["status_labels"] = dict(context["types"]), dict(context["statuses"])
+    context["rows_html"] = _rows_html(contacts, context)
     if not fragment_only:
         context.update(
             organizations=_organization_choices(params["organization_id"]),

@@ -8,11 +8,13 @@ from flask import url_for
 from ..extensions import db
 from ..models import Team
 from ..policy import can
-from ..services import bulk, saved_views
+from ..services import bulk, list_choices, saved_views
 from .list_state import ListState, builder_context
 
 
-def context(user, state: ListState, *, full_page: bool, more: bool) -> dict:
+def context(user, state: ListState, *, full_page: bool, more: bool, search_filters=()) -> dict:
+    """``search_filters``: the plugins' list filters (the toolbar's selects, the builder's fields):
+    their choices are read from the cache (core/services/list_choices.py) when the page shows them."""
     columns = state.columns
     out = {
         "state": state,
@@ -27,12 +29,16 @@ def context(user, state: ListState, *, full_page: bool, more: bool) -> dict:
         "oob_parts": not full_page and not more,
         "may_bulk": can(user, "contact.create") or user.role == "admin",
     }
+    choices = None
+    if full_page:  # the toolbar's selects and the views menu
+        menus = list_choices.menus(user, search_filters)
+        choices = out["filter_choices"] = menus.filter_choices
+        out["saved_views"] = menus.views
     if full_page or not more:  # "load more" pages bring rows only
-        out.update(builder_context(state.rows, user))
+        out.update(builder_context(state.rows, user, choices, state.query.fields()))
     if "team" in columns:
         out["team_labels"] = dict(db.session.execute(db.select(Team.id, Team.name)).all())
     if full_page:
-        out["saved_views"] = saved_views.list_views(user)
         out["may_change_view"] = state.view is not None and saved_views.may_change(user, state.view)
         out["bulk_actions"] = list(bulk.actions().values())
         out["new_view_url"] = url_for(

@@ -57,14 +57,17 @@ class ListState:
         return messages[0] if isinstance(messages, list) else str(messages)
 
 
-def _list_keys() -> set[str]:
+def _list_keys(search_filters) -> set[str]:
     return {"q", "status", "type", "organization_id", "sort", filters.PARAM, BUILDER_MARK} | {
-        f.key for f in plugin_filters()
+        f.key for f in search_filters
     }
 
 
-def read(user, args: MultiDict) -> ListState:
-    """Read the list's state; problems are collected in ``errors`` (field -> [messages]), not raised."""
+def read(user, args: MultiDict, search_filters: list | None = None) -> ListState:
+    """Read the list's state; problems are collected in ``errors`` (field -> [messages]), not raised.
+    ``search_filters``: ``plugin_filters()`` when the caller has them already."""
+    if search_filters is None:
+        search_filters = plugin_filters()
     errors: dict = {}
     view = None
     if args.get("view"):
@@ -73,14 +76,14 @@ def read(user, args: MultiDict) -> ListState:
         except NotFound:
             errors["view"] = ["This saved view does not exist, or is not shared with you."]
     base = args
-    if view is not None and not (set(args) & _list_keys()):
+    if view is not None and not (set(args) & _list_keys(search_filters)):
         base = MultiDict(parse_qsl(view.query))
         base["sort"] = view.sort
     sort = base.get("sort") or DEFAULT_SORT
     if sort not in contact_service.SORTS and not custom_field_queries.is_sort(sort):
         errors["sort"] = [f"Choose one of: {', '.join(contact_service.SORTS)}."]
         sort = DEFAULT_SORT
-    fields = filters.available_fields()
+    fields = filters.available_fields(search_filters)
     from_builder = BUILDER_MARK in args
     rows = None
     if from_builder:
@@ -88,10 +91,11 @@ def read(user, args: MultiDict) -> ListState:
         if not ok:
             errors[filters.PARAM] = [next(c.error for c in rows if c.error)]
     try:
-        query = ListQuery.from_args(base, rows=[c for c in rows if not c.error] if from_builder else None)
+        query = ListQuery.from_args(base, rows=[c for c in rows if not c.error] if from_builder else None,
+                                    search_filters=search_filters)
     except ValidationError as exc:
         errors.update({k: v if isinstance(v, list) else [v] for k, v in exc.errors.items()})
-        query = ListQuery()
+        query = ListQuery(search_filters=search_filters)
     if rows is None:
         rows = [filters.Condition(c.field, c.op, c.value, c.group) for c in query.filter.conditions]
     if filters.PARAM not in errors and query.filter:
@@ -102,10 +106,12 @@ def read(user, args: MultiDict) -> ListState:
     return ListState(query, sort, view, columns, rows, errors, from_builder)
 
 
-def builder_context(state_rows: list, user) -> dict:
+def builder_context(state_rows: list, user, choices: dict | None = None, fields: dict | None = None) -> dict:
     """What the builder template needs: the fields (with their options for "is"), operators and the
-    rows grouped (each with its index in the form)."""
-    fields = filters.available_fields()
+    rows grouped (each with its index in the form). ``choices``: the plugin filters' options already
+    read (core/services/list_choices.py), used instead of asking them again; ``fields``: the fields,
+    when the caller has them."""
+    fields = fields if fields is not None else filters.available_fields()
     groups: dict[int, list] = {}
     for i, c in enumerate(state_rows):
         groups.setdefault(c.group, []).append((i, c))
@@ -114,7 +120,8 @@ def builder_context(state_rows: list, user) -> dict:
     for key, f in fields.items():
         if f.options is not None and key in used:
             try:
-                options[key] = [(str(k), v) for k, v in f.options(user)]
+                found = choices[key] if choices is not None and key in choices else f.options(user)
+                options[key] = [(str(k), v) for k, v in found]
             except Exception:  # noqa: BLE001 - a plugin's options must not break the list page
                 options[key] = []
     return {

@@ -1,0 +1,145 @@
+"""CPU per contacts-list page, in process: what the Python of ``GET /`` costs, without HTTP or load.
+
+    python -m bench.list_cpu --db bench/data/sqlite-1000000-50000-10000000/contacts.db
+    python -m bench.list_cpu --db ... --repeat 200 --profile "first page"   # + a cProfile of one scenario
+
+The dataset's SQLite file is opened read-only (``mode=ro``): nothing is written into it. The
+member (``member@bench.example.org``, as bench/run.py logs in) is put in the Flask test client's
+session directly (logging in would write). Each scenario is one of the list URLs bench/run.py
+times (full page or HTMX rows, as it asks them); after a few warm-up requests it reports the
+median CPU time (``time.process_time``) of ``--repeat`` requests, the lowest of ``--rounds`` such
+medians taken round-robin over the scenarios (neighbours on a shared machine only ever add, and
+meet each scenario alike), and the SQL statements one request runs. Wall clock is not reported:
+on a shared machine it measures the neighbours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from urllib.parse import urlencode
+
+MEMBER = "member@bench.example.org"
+
+
+def scenarios(deep_cursor: str) -> list[tuple[str, str, bool]]:
+    """(name, path, as HTMX): the list scenarios of bench/run.py, and the HTMX partial of the first page."""
+    return [
+        ("first page", "/", False),
+        ("first page, HTMX rows", "/", True),
+        ("status filter", "/?status=inactive", False),
+        ("tag filter (common)", "/?tag=1", False),
+        ("tag filter (rare)", "/?tag=3", False),
+        ("group filter", "/?group=1", False),
+        ("category subtree", "/?category=1", False),
+        ("custom-field filter", "/?cf_tier=gold", False),
+        (
+            "builder filter (OR)",
+            "/?" + urlencode({"f": ["status.is.inactive", "or", "type.is.supplier"]}, doseq=True),
+            True,
+        ),
+        ("deep keyset page", "/?" + urlencode({"cursor": deep_cursor}), True),
+    ]
+
+
+def _app(db_path: str, instance: str):
+    os.environ["CONTACTS_INSTANCE_PATH"] = instance
+    os.environ["CONTACTS_DATABASE_URL"] = f"sqlite:///file:{os.path.abspath(db_path)}?mode=ro&uri=true"
+    os.environ.setdefault("CONTACTS_SQLITE_CHECKPOINT_SECONDS", "0")
+    from core import create_app
+
+    return create_app()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.list_cpu", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True, help="the dataset's SQLite file (opened read-only)")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5, help="the lowest median of this many rounds is reported")
+    parser.add_argument("--only", default="", help="scenarios whose name contains this")
+    parser.add_argument("--profile", default="", help="cProfile the scenario of this name; top functions printed")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import event, select
+
+    with tempfile.TemporaryDirectory(prefix="list-cpu-") as instance:
+        app = _app(args.db, instance)
+        from core.extensions import db
+        from core.models import Contact, User
+        from core.policy import visible_team_ids
+        from core.services.pagination import encode_cursor
+
+        with app.app_context():
+            member = db.session.scalar(select(User).where(User.email == MEMBER))
+            if member is None:
+                print(f"no {MEMBER} in {args.db}", file=sys.stderr)
+                return 2
+            session_id = f"{member.id}:{member.session_token}"
+            teams = visible_team_ids(member)
+            visible = select(Contact.sort_name, Contact.id).where(
+                Contact.owner_team_id.in_(teams), Contact.deleted_at.is_(None)
+            )
+            total = db.session.scalar(select(db.func.count()).select_from(visible.subquery()))
+            half = db.session.execute(visible.order_by(Contact.sort_name, Contact.id).offset(total // 2).limit(1)).one()
+            cursor = encode_cursor([half[0], half[1]])
+            engine = db.engine
+        statements = [0]
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(*_a):
+            statements[0] += 1
+
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"] = session_id
+            sess["_fresh"] = True
+        chosen = []
+        for name, path, is_htmx in scenarios(cursor):
+            if args.only and args.only not in name:
+                continue
+            headers = {"HX-Request": "true"} if is_htmx else {}
+            for _ in range(5):
+                resp = client.get(path, headers=headers)
+                if resp.status_code != 200:
+                    break
+            if resp.status_code != 200:  # e.g. a dataset without the custom fields (bench/contact_data.py)
+                print(f"{name}: skipped, GET {path} answered {resp.status_code}", file=sys.stderr)
+                continue
+            statements[0] = 0
+            client.get(path, headers=headers)
+            chosen.append((name, path, headers, statements[0], len(resp.data)))
+        medians: dict[str, list[float]] = {name: [] for name, *_ in chosen}
+        for _ in range(args.rounds):  # round-robin: every scenario meets the same neighbours
+            for name, path, headers, _count, _size in chosen:
+                times = []
+                for _ in range(args.repeat):
+                    started = time.process_time()
+                    client.get(path, headers=headers)
+                    times.append(time.process_time() - started)
+                medians[name].append(statistics.median(times))
+        print(f"| scenario | ms CPU / page (median of {args.repeat}, best of {args.rounds}) | SQL statements | bytes |")
+        print("|---|---|---|---|")
+        for name, _path, _headers, count, size in chosen:
+            print(f"| {name} | {min(medians[name]) * 1000:.2f} | {count} | {size:,} |")
+        for name, path, headers, *_ in chosen:
+            if args.profile and args.profile == name:
+                import cProfile
+                import pstats
+
+                prof = cProfile.Profile()
+                prof.enable()
+                for _ in range(args.repeat):
+                    client.get(path, headers=headers)
+                prof.disable()
+                stats = pstats.Stats(prof, stream=sys.stderr)
+                stats.sort_stats("cumulative").print_stats(60)
+                stats.sort_stats("tottime").print_stats(40)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
