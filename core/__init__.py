@@ -8,6 +8,7 @@ from flask import Flask
 
 from .config import PROJECT_ROOT, from_environ, load_secret_key
 from .plugins import hookimpl
+from .routing import LazyRule
 
 __all__ = ["create_app", "hookimpl"]
 __version__ = "0.1.0"
@@ -31,6 +32,7 @@ def create_app(config: dict | None = None, plugins: list | None = None) -> Flask
         static_folder="static",
         static_url_path="/static",
     )
+    app.url_rule_class = LazyRule  # URL builders compiled on first use, not at start-up
     app.config.update(settings)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(instance)

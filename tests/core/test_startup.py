@@ -1,0 +1,50 @@
+"""What a web worker does at start-up: URL builders compiled on first use, heavy modules left out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flask import url_for
+
+from core.routing import LazyRule
+
+ROOT = Path(__file__).resolve().parents[2]
+# Imported where they are used (imports, vCards, duplicates, notes, migrations), never by the web
+# app's start-up: each costs a web worker's start time and memory.
+DEFERRED = ("alembic", "flask_migrate", "vobject", "phonenumbers", "rapidfuzz", "markdown_it", "nh3", "email_validator")
+
+
+def _rule(app, endpoint):
+    (rule,) = [r for r in app.url_map.iter_rules() if r.endpoint == endpoint]
+    return rule
+
+
+def test_url_builders_are_compiled_on_first_use(app):
+    rule = _rule(app, "contacts.show")
+    assert isinstance(rule, LazyRule)
+    with app.test_request_context():
+        lazy = rule._build_unknown
+        assert url_for("contacts.show", contact_id=7, tab="notes x") == "/contacts/7?tab=notes+x"
+        assert rule._build_unknown is not lazy  # compiled now, and kept
+        compiled = rule._build_unknown
+        assert url_for("contacts.show", contact_id=8, _external=True) == "http://localhost/contacts/8"
+        assert rule._build_unknown is compiled
+        assert url_for("static", filename="app.css").startswith("/static/app.css")
+
+
+def test_import_of_the_wsgi_app_leaves_the_heavy_modules_out(tmp_path):
+    code = f"import json, sys; import core.wsgi; print(json.dumps([m for m in {DEFERRED!r} if m in sys.modules]))"
+    env = {
+        **os.environ,
+        "CONTACTS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        "CONTACTS_INSTANCE_PATH": str(tmp_path),
+        "CONTACTS_SECRET_KEY": "startup-test",
+    }
+    env.pop("CONTACTS_REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
