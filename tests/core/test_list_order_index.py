@@ -39,6 +39,24 @@ def test_the_list_order_is_an_index_walk(ctx, member, team, column, index):
         assert index in plan and "Sort" not in plan, plan
 
 
+@pytest.mark.parametrize(("field", "index"), [
+    ("status", "ix_contacts_status_sort_pg"), ("type", "ix_contacts_type_sort_pg"),
+    ("organization_id", "ix_contacts_org_sort_pg"),
+])
+def test_a_filtered_list_walks_the_order_within_the_value(ctx, member, team, field, index):
+    t = db.session.merge(team)
+    grace = factories.contact(t, "Grace", "Hopper", organization_id=factories.organization(t, "Navy").id)
+    user = db.session.get(User, member.id)
+    value = getattr(grace, field)
+    page = service.contacts_statement(user, columns=(Contact.id,), **{field: value})
+    plan = _plan(page.order_by(Contact.sort_name, Contact.id).limit(51))
+    if db.session.get_bind().dialect.name == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    else:
+        assert index in plan and "Sort" not in plan, plan
+    assert db.session.scalars(page).all() == [grace.id]
+
+
 def test_a_rare_tag_is_its_ids_and_a_common_one_a_probe(ctx, member, team, monkeypatch):
     t = db.session.merge(team)
     tag = Tag(name="vip", name_key="vip", color="#aa0000")
