@@ -48,3 +48,32 @@ def test_import_of_the_wsgi_app_leaves_the_heavy_modules_out(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_production_app_keeps_compiled_templates_for_the_next_start(tmp_path_factory):
+    from core import create_app
+    from tests.conftest import test_config
+
+    config = test_config(tmp_path_factory, TEMPLATE_BYTECODE_CACHE=True)
+    first = create_app(config, plugins=[])
+    assert first.test_client().get("/login").status_code == 200
+    cache = Path(config["INSTANCE_PATH"]) / "template-cache"
+    kept = sorted(cache.glob("__jinja2_*.cache"))
+    assert kept  # /login's templates, compiled once
+    second = create_app(config, plugins=[])  # the next worker, or the next start: reads them
+    bytecode = second.jinja_env.bytecode_cache
+    found = []
+
+    def load(bucket, original=bytecode.load_bytecode):
+        original(bucket)
+        found.append(bucket.code is not None)  # compiled code read from the file
+
+    bytecode.load_bytecode = load
+    assert second.test_client().get("/login").status_code == 200
+    assert found and all(found)
+    assert sorted(cache.glob("__jinja2_*.cache")) == kept
+
+
+def test_apps_built_for_tests_and_the_cli_compile_templates_in_memory(app):
+    assert app.jinja_env.bytecode_cache is None
+    assert not (Path(app.instance_path) / "template-cache").exists()
