@@ -238,6 +238,7 @@ def serve(host, port, workers, worker_threads, admin_email):
     count = supervisor.compress_static(folders, log=click.echo)
     if count:
         click.echo(f"compressed {count} static files")
+    supervisor.compile_bytecode(supervisor.code_folders(app), log=click.echo)
     db.session.remove()
     db.engine.dispose()
     click.echo(f"serving on http://{host}:{port}")

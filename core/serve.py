@@ -49,6 +49,39 @@ def compress_static(folders, log=print) -> int:
     return done
 
 
+def compile_bytecode(folders, log=print) -> bool:
+    """Write the bytecode (``__pycache__/*.pyc``) of every module under ``folders`` that lacks an
+    up-to-date one, as installing a package does; modules already compiled are only checked.
+
+    An editable install, or an environment with ``PYTHONDONTWRITEBYTECODE``, otherwise compiles
+    every module again in every web worker at every start (~0.3 CPU s of ~1 s). ``compileall``
+    writes even when that variable is set: the server reads what it finds either way. A folder
+    that cannot be written (an installed, read-only package) is reported and left alone. Returns
+    whether everything is compiled.
+    """
+    import compileall
+
+    ok = True
+    for folder in folders:
+        if not Path(folder).is_dir():
+            continue
+        if not compileall.compile_dir(str(folder), quiet=2):
+            log(f"could not write the bytecode of every module in {folder}")
+            ok = False
+    return ok
+
+
+def code_folders(app) -> list[Path]:
+    """The folders of the code a web worker of ``app`` imports from this project: the core and
+    each enabled plugin's package."""
+    folders = [Path(__file__).resolve().parent]
+    for info in app.extensions["contacts_plugins"].values():
+        module = sys.modules.get(info.module) if info.enabled else None
+        if module is not None and getattr(module, "__path__", None) and getattr(module, "__file__", None):
+            folders.append(Path(module.__file__).resolve().parent)
+    return folders
+
+
 REQUEST_TIMEOUT = 600  # seconds a worker may spend on one request (streamed exports) before it is killed
 
 

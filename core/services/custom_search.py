@@ -90,10 +90,26 @@ def sqlite_plan(terms: list[str], quote, very_common) -> SqlitePlan:
                       where=_WHERE)
 
 
-def postgresql_condition(tsq: str):
-    """contacts.id is one of those with a custom value matching the tsquery string ``tsq``."""
-    return text(
-        f"contacts.id = ANY(ARRAY(SELECT v.contact_id FROM custom_field_values v WHERE {_HAS_TEXT.format(r='v.')} "
-        f"AND contacts_search_org_vector({_VALUE.format(r='v.')}) @@ to_tsquery('simple', "
-        f"contacts_search_fold(:tsq_custom)) AND {_ACTIVE}))"
-    ).bindparams(bindparam("tsq_custom", tsq))
+# The matching values' rows, alias v, for the tsquery string ``{tsq}`` (a bind parameter).
+_PG_MATCH = (
+    f"{_HAS_TEXT.format(r='v.')} AND contacts_search_org_vector({_VALUE.format(r='v.')}) @@ "
+    f"to_tsquery('simple', contacts_search_fold({{tsq}})) AND {_ACTIVE}"
+)
+# The contacts with a matching value (search.py counts them, bounded), for the tsquery string :m.
+POSTGRESQL_CONTACTS = f"SELECT v.contact_id FROM custom_field_values v WHERE {_PG_MATCH.format(tsq=':m')}"
+
+
+def postgresql_condition(tsq: str, common: bool = False):
+    """contacts.id is one of those with a custom value matching the tsquery string ``tsq``.
+
+    Few such contacts: their ids, read by primary key and sorted. Very many (``common``: a choice
+    most contacts have): an EXISTS probed on each row of the list's sort index, reading that
+    contact's few value rows, which stops after a page instead of building the whole id list."""
+    if common:
+        sql = (
+            "EXISTS (SELECT 1 FROM custom_field_values v WHERE v.contact_id = contacts.id "
+            f"AND {_PG_MATCH.format(tsq=':tsq_custom')} OFFSET 0)"
+        )
+    else:
+        sql = f"contacts.id = ANY(ARRAY({POSTGRESQL_CONTACTS.replace(':m', ':tsq_custom')}))"
+    return text(sql).bindparams(bindparam("tsq_custom", tsq))

@@ -337,13 +337,15 @@ COMMON_HITS = 20_000  # below this, reading the hits and sorting them takes ~25 
 
 
 def _very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -> bool:
-    """Whether ``match`` hits at least a tenth of the contacts (and COMMON_HITS): a bounded count,
+    """Whether ``match`` hits at least a tenth of the contacts (and COMMON_HITS; PostgreSQL's tag
+    and custom-value hits, ``table`` one of PG_CONTACTS: PG_COMMON_HITS contacts): a bounded count,
     remembered for a few minutes (it only picks the plan; "load more" pages and repeated searches
     would otherwise count the hits again: 10-35 ms at 1M contacts). ``tops``: one search's memo of
     the contacts' max(id), read once for its several probes (contacts, tags, custom values)."""
     from ..extensions import cache
 
-    key = f"search-common:{table}:{COMMON_HITS}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
+    cap = PG_COMMON_HITS if table in PG_CONTACTS else COMMON_HITS
+    key = f"search-common:{table}:{cap}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
     known = cache.get(key)
     if isinstance(known, bool):
         return known
@@ -352,8 +354,22 @@ def _very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -
     return answer
 
 
+# PostgreSQL: the tag and custom-value hits (tag_search.py, custom_search.py) are ids to look up
+# and sort up to this many contacts, an EXISTS probed on each row of the list's sort index above it
+# (as the list filtered by a tag, taxonomy.COMMON_MEMBERS). At 200,000 contacts: ids cost ~2.5 µs
+# each (10,000: 68 ms), the walk a few ms for anything on more than ~2 % of the contacts.
+PG_COMMON_HITS = 5_000
+PG_CONTACTS = {
+    tag_search.PG_INDEX: tag_search.POSTGRESQL_CONTACTS,
+    custom_search.PG_INDEX: custom_search.POSTGRESQL_CONTACTS,
+}
+
+
 def _count_very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -> bool:
     session = db.session
+    if table in PG_CONTACTS:  # the contacts with matching tags or custom values
+        probe = text(f"SELECT count(*) FROM ({PG_CONTACTS[table]} LIMIT :cap) AS hits")
+        return session.execute(probe, {"m": match, "cap": PG_COMMON_HITS}).scalar() >= PG_COMMON_HITS
     tops = {} if tops is None else tops
     if "top" not in tops:
         tops["top"] = session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
@@ -506,8 +522,11 @@ def _pg_condition(parsed: Parsed, email_prefixes):
                 "contacts.organization_id = ANY(ARRAY(SELECT o.id FROM organizations o WHERE "
                 "contacts_search_org_vector(o.name) @@ to_tsquery('simple', contacts_search_fold(:tsq_org))))"
             ).bindparams(bindparam("tsq_org", tsq))
-            words_cond = or_(words_cond, orgs, tag_search.postgresql_condition(tsq),  # or in a tag's name
-                             custom_search.postgresql_condition(tsq))  # or in a custom value
+            # ... or in a tag's name, or in a custom value: ids when few contacts have them, else an
+            # EXISTS per row of the walk (_count_very_common)
+            tags = tag_search.postgresql_condition(tsq, common=_very_common(tsq, tag_search.PG_INDEX))
+            custom = custom_search.postgresql_condition(tsq, common=_very_common(tsq, custom_search.PG_INDEX))
+            words_cond = or_(words_cond, orgs, tags, custom)
     elif not parsed.empty:
         words_cond = false()
     if parsed.phone:

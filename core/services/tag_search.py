@@ -55,10 +55,25 @@ def sqlite_plan(terms: list[str], quote, very_common) -> SqlitePlan:
     return SqlitePlan(terms, quote, very_common, name="tag", fts_table=TAG_FTS_TABLE, rows=_ROWS, key=_KEY)
 
 
-def postgresql_condition(tsq: str):
-    """contacts.id is one of those carrying a tag whose name matches the tsquery string ``tsq``."""
-    return text(
-        "contacts.id = ANY(ARRAY(SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id = ANY(ARRAY("
-        "SELECT t.id FROM tags t WHERE contacts_search_org_vector(t.name) @@ "
-        "to_tsquery('simple', contacts_search_fold(:tsq_tag))))))"
-    ).bindparams(bindparam("tsq_tag", tsq))
+# The contacts carrying a tag whose name matches the tsquery string :m (search.py counts them, bounded).
+POSTGRESQL_CONTACTS = (
+    "SELECT ct.contact_id FROM contact_tags ct WHERE ct.tag_id = ANY(ARRAY("
+    "SELECT t.id FROM tags t WHERE contacts_search_org_vector(t.name) @@ to_tsquery('simple', contacts_search_fold(:m))))"
+)
+
+
+def postgresql_condition(tsq: str, common: bool = False):
+    """contacts.id is one of those carrying a tag whose name matches the tsquery string ``tsq``.
+
+    Few such contacts: their ids, read by primary key and sorted. Very many (``common``): an EXISTS
+    probed on each row of the list's sort index, which stops after a page, instead of building
+    the whole id list first (a tag on 30 % of 200,000 contacts: 150 ms a page that way, 1.5 ms so)."""
+    if common:
+        sql = (
+            "EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag_id = ANY(ARRAY("
+            "SELECT t.id FROM tags t WHERE contacts_search_org_vector(t.name) @@ "
+            "to_tsquery('simple', contacts_search_fold(:tsq_tag)))) OFFSET 0)"  # OFFSET 0: see custom_search.py
+        )
+    else:
+        sql = f"contacts.id = ANY(ARRAY({POSTGRESQL_CONTACTS.replace(':m', ':tsq_tag')}))"
+    return text(sql).bindparams(bindparam("tsq_tag", tsq))

@@ -420,6 +420,39 @@ def test_compress_static_writes_gzip_once(tmp_path):
     assert compress_static([tmp_path]) == 1
 
 
+def test_compile_bytecode_writes_each_module_once_even_when_python_is_told_not_to(tmp_path, monkeypatch):
+    import importlib.util
+
+    from core.serve import compile_bytecode
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("X = 1\n")
+    (package / "sub" / "mod.py").write_text("Y = 2\n")
+    assert compile_bytecode([package, tmp_path / "missing"]) is True
+    modules = (package / "__init__.py", package / "sub" / "mod.py")
+    caches = [Path(importlib.util.cache_from_source(str(p))) for p in modules]
+    assert all(c.exists() for c in caches)
+    written = [c.stat().st_mtime_ns for c in caches]
+    os.utime(caches[0], ns=(written[0] - 10**9, written[0] - 10**9))  # so a rewrite would show
+    assert compile_bytecode([package]) is True
+    assert caches[0].stat().st_mtime_ns == written[0] - 10**9  # up to date: not written again
+
+
+def test_compile_bytecode_reports_a_folder_it_cannot_write(tmp_path):
+    from core.serve import compile_bytecode
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "mod.py").write_text("Y = 2\n")
+    (package / "broken.py").write_text("def (:\n")  # a module that cannot compile stands for any failure
+    said = []
+    assert compile_bytecode([package], log=said.append) is False
+    assert said == [f"could not write the bytecode of every module in {package}"]
+
+
 def test_gunicorn_command_serves_the_wsgi_app():
     from core.serve import gunicorn_command, worker_command
 
@@ -516,8 +549,9 @@ def test_serve_prepares_the_database_before_starting_the_children(make_app, monk
     import core.serve as serve_module
     from core.models import ContactType
 
-    started = []
+    started, compiled = [], []
     monkeypatch.setattr(serve_module, "supervise", lambda commands, log: started.append(commands) or 0)
+    monkeypatch.setattr(serve_module, "compile_bytecode", lambda folders, log: compiled.append(folders))
     app = make_app(["planning"])
     runner = app.test_cli_runner()
     first = runner.invoke(cli, ["serve", "--port", "5999", "--workers", "3", "--worker-threads", "4"])
@@ -527,6 +561,11 @@ def test_serve_prepares_the_database_before_starting_the_children(make_app, monk
     (commands,) = started
     assert commands["web"][-1] == "core.wsgi:app" and "127.0.0.1:5999" in commands["web"]
     assert commands["worker"][-3:] == ["worker", "--workers", "4"]
+    import core
+    import plugins.planning
+
+    code = [Path(core.__file__).resolve().parent, Path(plugins.planning.__file__).resolve().parent]
+    assert compiled == [code]  # the code the web workers import, compiled before they start
     with app.app_context():
         from sqlalchemy import func, inspect
 

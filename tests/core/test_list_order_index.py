@@ -5,6 +5,7 @@ sort of every live contact; and a tag's plan on PostgreSQL (few: its ids; many: 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import insert, text
 
 from core.extensions import cache, db
 from core.models import Contact, ContactTag, Tag, User
@@ -37,6 +38,30 @@ def test_the_list_order_is_an_index_walk(ctx, member, team, column, index):
         assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
     else:
         assert index in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize(("field", "index"), [
+    ("status", "ix_contacts_status_sort_pg"), ("type", "ix_contacts_type_sort_pg"),
+    ("organization_id", "ix_contacts_org_sort_pg"),
+])
+def test_a_filtered_list_walks_the_order_within_the_value(ctx, member, team, field, index):
+    t = db.session.merge(team)
+    navy = factories.organization(t, "Navy")
+    grace = factories.contact(t, "Grace", "Hopper", status="lead", type="partner", organization_id=navy.id)
+    crowd = [{"first_name": "P", "last_name": f"P{i:03}", "sort_name": f"p p{i:03}", "type": "person",
+              "status": "active", "owner_team_id": t.id, "version": 1} for i in range(300)]
+    db.session.execute(insert(Contact), crowd)  # many others: walking every live contact would cost more
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE contacts"))
+    user = db.session.get(User, member.id)
+    page = service.contacts_statement(user, columns=(Contact.id,), **{field: getattr(grace, field)})
+    plan = _plan(page.order_by(Contact.sort_name, Contact.id).limit(51))
+    if db.session.get_bind().dialect.name == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    else:
+        assert index in plan and "Sort" not in plan, plan
+    assert db.session.scalars(page).all() == [grace.id]
 
 
 def test_a_rare_tag_is_its_ids_and_a_common_one_a_probe(ctx, member, team, monkeypatch):

@@ -190,6 +190,28 @@ def test_downgrading_one_plugin_removes_only_its_tables(make_app, outside_plugin
         assert schema_diff(labels) == []
 
 
+def test_core_0019_builds_the_filter_indexes_on_postgresql_only_and_drops_them(make_app):
+    app = make_app([])
+    wanted = {"ix_contacts_status_sort_pg", "ix_contacts_type_sort_pg", "ix_contacts_org_sort_pg"}
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+
+        def built() -> dict:
+            found = {ix["name"]: ix for ix in inspect(db.engine).get_indexes("contacts")}
+            return {name: found[name] for name in wanted & set(found)}
+
+        flask_migrate.upgrade(revision="heads")
+        assert set(built()) == (wanted if postgresql else set())
+        for index in built().values():  # partial, in the list's order, carrying the owner team
+            assert index["column_names"][1:] == ["sort_name", "id"]
+            assert index["dialect_options"]["postgresql_include"] == ["owner_team_id"]
+            assert "deleted_at IS NULL" in str(index["dialect_options"]["postgresql_where"])
+        flask_migrate.downgrade(revision="core_0017")
+        assert built() == {}
+        flask_migrate.upgrade(revision="heads")
+        assert set(built()) == (wanted if postgresql else set())
+
+
 def test_plain_upgrade_head_refuses_several_heads(make_app):
     """Why ``contacts db upgrade`` applies ``heads``: with plugins there are several."""
     app = make_app(conftest.ALL_PLUGINS)

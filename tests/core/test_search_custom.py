@@ -133,8 +133,9 @@ def test_others_teams_contacts_stay_hidden(people, member, outsider):
 
 
 def test_a_value_on_very_many_contacts_is_probed_row_by_row(people, member, team, monkeypatch):
-    """SQLite: when the matching values are on at least a tenth of the contacts, the query walks
-    the sort index and probes each contact's values instead of building the id list; same answer."""
+    """SQLite: when the matching values are on at least a tenth of the contacts (PostgreSQL: on
+    PG_COMMON_HITS), the query walks the sort index and probes each contact's values instead of
+    building the id list; same answer, page after page."""
     t = db.session.merge(team)
     actor = _u(member)
     for first in ("Mia", "Max", "Mo"):
@@ -143,6 +144,10 @@ def test_a_value_on_very_many_contacts_is_probed_row_by_row(people, member, team
     answers = {}
     for common in (10**9, 2):
         monkeypatch.setattr(search, "COMMON_HITS", common)
+        monkeypatch.setattr(search, "PG_COMMON_HITS", common)
+        if db.session.get_bind().dialect.name == "postgresql":  # an id list, or an EXISTS per row of the walk
+            sql = str(search.search_condition("silv").compile(db.session.get_bind()))
+            assert ("EXISTS (SELECT 1 FROM custom_field_values" in sql) is (common == 2), sql
         seen, cursor = [], None
         while True:
             page = service.list_contacts(actor, q="silv", limit=2, cursor=cursor)
@@ -154,6 +159,9 @@ def test_a_value_on_very_many_contacts_is_probed_row_by_row(people, member, team
     if db.session.get_bind().dialect.name == "sqlite":
         assert search._count_very_common('"silv"*', custom_search.FTS_TABLE)
         assert not search._count_very_common('"countess"*', custom_search.FTS_TABLE)
+    else:
+        assert search._count_very_common("'silv':*", custom_search.PG_INDEX)
+        assert not search._count_very_common("'countess':*", custom_search.PG_INDEX)
 
 
 def test_rebuilding_the_index_gives_the_same_answers(people, member):
