@@ -25,9 +25,9 @@ from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
+from . import conditional, duplicate_warning, list_page, list_state, page_cache, taxonomy_form
 from . import contact_form_extras as form_extras
 from . import details as details_view
-from . import duplicate_warning, list_page, list_state, taxonomy_form
 from . import panels as panel_views
 from .rendering import fragment_request, page, url_parts
 
@@ -148,6 +148,8 @@ def _row_context(contacts) -> dict:
 
 @bp.get("/")
 @login_required
+@page_cache.shared
+@conditional.lists_contacts
 def index():
     user = _user()
     state = list_state.read(user, request.args)  # search, filters, builder, sort, saved view: core/views/list_state.py
@@ -351,6 +353,7 @@ def _shown(field: str, value) -> str:
 
 @bp.get("/contacts/<int(max=2147483647):contact_id>")
 @login_required
+@page_cache.shared
 def show(contact_id: int):
     user = _user()
     contact = service.get_contact(user, contact_id)
