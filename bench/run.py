@@ -18,6 +18,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import sys
 import threading
 import time
@@ -1103,6 +1104,9 @@ def main(argv=None) -> int:
     env.setdefault("CONTACTS_PAGE_CACHE_ENTRIES", str(max(20_000, args.zipf_warmup // 2)))
     log(f"dataset {'reused' if info['reused'] else 'generated'}: {info['counts']}")
     data_folder = Path(env["CONTACTS_INSTANCE_PATH"]).parent
+    # every run starts with an empty shared page cache (a past run's entries are unreachable anyway:
+    # its writes changed the stamps their keys hold) and does not pile up a past run's files
+    shutil.rmtree(Path(env["CONTACTS_INSTANCE_PATH"]) / "page-cache", ignore_errors=True)
     server = Server(env, data_folder / "logs", with_worker=not args.no_worker)
     floor = Floor(env["CONTACTS_DATABASE_URL"], info["member"]["team_ids"])
     raw_server = None
