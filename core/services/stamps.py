@@ -24,8 +24,9 @@ Nothing has to remember to invalidate: a session listener sees every ORM write, 
 stamps are written in the same transaction just before it commits, so a reader sees the rows and
 their stamps together (one snapshot on SQLite; on PostgreSQL it reads the stamps first, and data
 can only be newer than its stamps, never older). Stamps are random, not counters, so a restored
-backup or a recycled id can never bring back a key that was issued for other rows. Writes through
-a raw connection would escape the listener: there are none (bulk statements go through the session).
+backup or a recycled id can never bring back a key that was issued for other rows. A write through
+``session.connection()`` escapes the listener: the only ones (communications' dashboard rollup)
+change nothing a versioned page shows; bulk statements go through the session and are seen.
 
 Audit entries are the one exception to the rule above: they accompany a write that has already
 bumped its scope; an entry about a contact touches that contact (its history shows on its page).
