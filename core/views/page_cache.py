@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import zlib
 
 from flask import Flask, current_app, g, request, session
@@ -38,6 +39,7 @@ from ..extensions import pages
 from ..policy import personal
 from . import conditional
 
+log = logging.getLogger(__name__)
 _SHARED = "_contacts_shared_page"
 PERSONAL = "personal"  # stored under the shared key when the answer was the viewer's own
 KEPT_HEADERS = ("Content-Type", "HX-Push-Url", "HX-Trigger", "HX-Retarget", "HX-Reswap")
@@ -53,7 +55,9 @@ def shared(view):
 def _placeholders() -> tuple[bytes, bytes]:
     found = current_app.extensions.get("contacts_page_marks")
     if found is None:
-        digest = hmac.new(current_app.secret_key.encode(), b"contacts page cache", hashlib.sha256).hexdigest()
+        secret = current_app.secret_key
+        secret = secret if isinstance(secret, bytes) else secret.encode()
+        digest = hmac.new(secret, b"contacts page cache", hashlib.sha256).hexdigest()
         found = current_app.extensions["contacts_page_marks"] = (
             f"csrf{digest[:24]}".encode(),
             f"name{digest[24:48]}".encode(),
@@ -90,6 +94,15 @@ def _key(scope, user, own: bool = False) -> str:
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 
 
+def _store(method: str, *args):
+    """A call to the store that cannot fail the page: an unreachable Redis is a miss, not a 500."""
+    try:
+        return getattr(pages, method)(*args)
+    except Exception:  # noqa: BLE001 - any backend error
+        log.warning("page cache %s failed", method, exc_info=True)
+        return None
+
+
 def _csrf_field() -> str:
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
@@ -114,9 +127,9 @@ def _before():
         return None
     user = current_user._get_current_object()
     key = _key(scope, user)
-    entry = pages.get(key)
+    entry = _store("get", key)
     if entry == PERSONAL:
-        entry = pages.get(_key(scope, user, own=True))
+        entry = _store("get", _key(scope, user, own=True))
     if entry is not None:
         body, headers = entry
         response = current_app.response_class(_fill(zlib.decompress(body)), headers=headers)
@@ -140,16 +153,16 @@ def _after(response):
     g.pop(_csrf_field(), None)
     if real is not None:
         setattr(g, _csrf_field(), real)
-    if response.is_streamed or response.direct_passthrough:
+    if response.direct_passthrough:  # a file sent as is: no template, no placeholder
         return response
     body = response.get_data()
     if response.status_code == 200 and dict(session) == g.pop("contacts_page_session", None):
         entry = (zlib.compress(body, 1), [(k, v) for k, v in response.headers.items() if k in KEPT_HEADERS])
         if g.get("contacts_personal"):  # the marker under the shared key, the page under the user's
             user = current_user._get_current_object()
-            pages.set_many({key: PERSONAL, _key(g.contacts_page_scope, user, own=True): entry})
+            _store("set_many", {key: PERSONAL, _key(g.contacts_page_scope, user, own=True): entry})
         else:  # the same for everyone with these rights (even where a marker was: it said more than needed)
-            pages.set(key, entry)
+            _store("set", key, entry)
     response.set_data(_fill(body))
     response.headers["X-Cache"] = "miss"
     return response

@@ -298,3 +298,27 @@ def test_the_file_store_prunes_a_fifth_at_once(tmp_path):
 def test_the_cache_is_shared_by_every_worker_of_the_host(app):
     backend = app.extensions["cache"][pages]
     assert type(backend).__name__ == ("RedisCache" if app.config.get("REDIS_URL") else "PageFileCache")
+
+
+def test_an_unreachable_store_is_a_miss_not_an_error(app, client_for, ann, ada, monkeypatch):
+    def down(*_args, **_kwargs):
+        raise ConnectionError("store down")
+
+    monkeypatch.setattr(pages, "get", down)
+    monkeypatch.setattr(pages, "set", down)
+    page = _get(client_for(ann), f"/contacts/{ada}")
+    assert page.status_code == 200 and page.headers["X-Cache"] == "miss" and b"Ann Anders" in page.data
+
+
+def test_templates_reading_who_the_viewer_is_make_the_page_personal(app, ann):
+    from flask import g
+
+    from core.views.page_cache import Viewer
+
+    with app.test_request_context():
+        user = db.session.get(User, ann.id)
+        viewer = Viewer(user, "placeholder")
+        assert (viewer.role, viewer.team_ids, viewer.display_name) == ("member", user.team_ids, "placeholder")
+        assert not g.get("contacts_personal")
+        assert viewer.email == user.email
+        assert g.contacts_personal
