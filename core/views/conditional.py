@@ -3,8 +3,10 @@ for the pages that list contacts (views marked ``@conditional.lists_contacts``: 
 
 Such a page is a function of: the data of its scopes (``core/services/stamps.py``: the contact's
 own stamp and the shared ones, or for a list every contacts stripe and the shared ones, all
-changed in the transaction of any write that could change the page); who asks (user, role, teams, session token, the session's CSRF token that forms embed);
-what is asked (the URL with its query, the htmx headers that pick the fragment); and the code
+changed in the transaction of any write that could change the page); who asks (user, role,
+teams, session token, the session's CSRF token that forms embed); what is asked (the URL with its
+query, the htmx headers that pick the fragment, but ``HX-Current-URL``: no view reads it, and it
+would split the shared page cache by the page a request came from); and the code
 (the build: version, enabled plugins, the files' times). The ETag is a hash of all of these,
 computed BEFORE the view runs and from one query, so a browser that sends it back in
 ``If-None-Match`` gets a 304 without anything being rendered. Browsers (and htmx's requests
