@@ -57,6 +57,7 @@ class Client:
         self.responses = 0
         self.cache_hits = 0  # sums of X-Bench-Cache-Hits / -Misses (the counting server only)
         self.cache_misses = 0
+        self.marks: dict[str, int] = {}  # X-Cache values seen (hit, miss, bypass)
 
     def clone(self) -> Client:
         other = Client(self.port, self.cookies, self.headers, self.timeout)
@@ -103,6 +104,9 @@ class Client:
             self.queries += int(resp.headers.get("X-Bench-Queries") or 0)
             self.cache_hits += int(resp.headers.get("X-Bench-Cache-Hits") or 0)
             self.cache_misses += int(resp.headers.get("X-Bench-Cache-Misses") or 0)
+            mark = resp.headers.get("X-Cache")
+            if mark:
+                self.marks[mark] = self.marks.get(mark, 0) + 1
             for value in resp.headers.get_all("Set-Cookie") or []:
                 name, _, rest = value.partition("=")
                 cookie_value = rest.split(";", 1)[0]

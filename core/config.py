@@ -66,6 +66,10 @@ def from_environ(env=None) -> dict:
         # production web processes checkpoint the WAL in a thread this often (core/checkpoints.py; 0: in commits)
         "SQLITE_CHECKPOINT_SECONDS": float(env.get("CONTACTS_SQLITE_CHECKPOINT_SECONDS", "1")),
         "SQLITE_CACHE_KIB": int(env.get("CONTACTS_SQLITE_CACHE_KIB", "8000")),
+        # the shared page cache (core/views/page_cache.py): entries kept on disk without Redis (0: no
+        # page cache), and how long an entry lives (it is never served stale: its key holds the stamps)
+        "PAGE_CACHE_ENTRIES": int(env.get("CONTACTS_PAGE_CACHE_ENTRIES", "20000")),
+        "PAGE_CACHE_SECONDS": int(env.get("CONTACTS_PAGE_CACHE_SECONDS", "86400")),
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # flask-smorest
         "API_TITLE": "Contacts API",

@@ -113,6 +113,17 @@ def require(user, action: str, obj=None) -> None:
     raise PermissionDenied("You do not have permission to do that.")
 
 
+def personal() -> None:
+    """Say that the answer being built shows something of the user's own, beyond what their role and
+    teams decide (their personal saved views, buttons on the notes they wrote): the shared page
+    cache (core/views/page_cache.py) then keeps that answer for this user only. Call it wherever a
+    read or a permission depends on who the user is."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.contacts_personal = True
+
+
 def visible_team_ids(user) -> list[int] | None:
     """Team ids whose records ``user`` may see; ``None`` means every team (admins)."""
     if user.role == "admin":

@@ -13,7 +13,7 @@ from . import access
 from . import plugins as plugin_loader
 from .config import PROJECT_ROOT
 from .database import configure_engine, default_sqlalchemy_options
-from .extensions import cache, csrf, db, htmx, limiter, login_manager
+from .extensions import cache, csrf, db, htmx, limiter, login_manager, pages
 from .tasks import make_huey
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,22 @@ def init_migrations(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
 
+def page_cache_config(app: Flask) -> dict:
+    """The shared page cache's store: Redis when configured (entries expire after PAGE_CACHE_SECONDS),
+    else files under the instance folder shared by every worker of this host, at most
+    PAGE_CACHE_ENTRIES of them (core/page_store.py). PAGE_CACHE_ENTRIES = 0 turns the cache off."""
+    config = {"CACHE_DEFAULT_TIMEOUT": app.config.get("PAGE_CACHE_SECONDS", 86400), "CACHE_NO_NULL_WARNING": True}
+    if not app.config.get("PAGE_CACHE_ENTRIES", 20000):
+        config["CACHE_TYPE"] = "NullCache"
+    elif app.config.get("REDIS_URL"):
+        config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=app.config["REDIS_URL"], CACHE_KEY_PREFIX="contacts:page:")
+    else:
+        config.update(CACHE_TYPE="core.page_store.PageFileCache", CACHE_KEY_PREFIX="",
+                      CACHE_DIR=str(PROJECT_ROOT / app.instance_path / "page-cache"),
+                      CACHE_THRESHOLD=app.config.get("PAGE_CACHE_ENTRIES", 20000))
+    return config
+
+
 def init_extensions(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", default_sqlalchemy_options(app))
     app.config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False)
@@ -56,6 +72,7 @@ def init_extensions(app: Flask) -> None:
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
     cache.init_app(app)
+    pages.init_app(app, config=page_cache_config(app))
     limiter.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -111,7 +128,7 @@ def init_plugins(app: Flask, wanted) -> None:
 
 def init_web(app: Flask) -> None:
     from .api import init_api
-    from .views import conditional, register_views
+    from .views import conditional, page_cache, register_views
 
     pm = app.extensions["contacts_pm"]
     register_views(app)
@@ -126,6 +143,7 @@ def init_web(app: Flask) -> None:
     access.public(app.view_functions["static"])
     app.before_request(access.enforce)
     conditional.init_app(app)  # after the access check: a 304 goes only to whom may see the page
+    page_cache.init_app(app)  # after conditional GETs: a 304 costs less than a cached page
 
     @app.after_request
     def _vary(response):

@@ -9,7 +9,7 @@ import pytest
 from flask_login import FlaskLoginClient
 
 from core import create_app
-from core.extensions import cache, db
+from core.extensions import cache, db, pages
 from core.services import vocabulary
 from tests import factories
 
@@ -60,6 +60,7 @@ def reset_database(app) -> None:
             db.session.execute(table.delete())
         db.session.commit()
         cache.clear()
+        pages.clear()
         vocabulary.ensure_defaults()
 
 

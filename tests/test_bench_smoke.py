@@ -44,6 +44,7 @@ def test_small_benchmark_runs_and_writes_a_report(tmp_path):
     command = [
         sys.executable, "-m", "bench", "--small", "--contacts", "500", "--orgs", "50", "--communications", "2000",
         "--requests", "20", "--concurrent-seconds", "0.5", "--sequential-seconds", "5", "--write-seconds", "2",
+        "--zipf-warmup", "150", "--zipf-measure", "60", "--zipf-warmup-seconds", "10",
         "--data-dir", str(tmp_path / "data"), "--results-dir", str(tmp_path / "results"),
     ]
     url = _database_url()
@@ -91,6 +92,11 @@ def test_small_benchmark_runs_and_writes_a_report(tmp_path):
     assert imported["contacts_created"] + imported["job_errors"] == imported["rows"]
     assert report["cleaned_rows"] >= imported["contacts_created"]
     assert by_name["search: a common surname"]["sql_floor_ms"]["p50"] > 0  # the FTS floor runs
+    zipf = by_name["mixed reads (Zipf)"]
+    assert zipf["zipf"]["steady"]["actions"] > 0 and zipf["zipf"]["warmup_actions"] >= 100
+    assert zipf["cache_hit_rate"] > 0.5  # 500 contacts: the shared cache holds most pages after the warm-up
+    assert zipf["zipf"]["steady"]["hits"] <= zipf["zipf"]["steady"]["shared_ceiling"] + zipf["zipf"]["steady"]["marked"]
+    assert "from the shared page cache" in " ".join(by_name["list: first page"]["notes"])
     assert "| target |" in done.stdout
     assert "| list: first page |" in done.stdout
 

@@ -24,6 +24,7 @@ from . import (
     hierarchy,
     search,
     similar_search,
+    stamps,
     taxonomy,
     vocabulary,
 )
@@ -154,7 +155,7 @@ def _insert(contact: Contact) -> None:
     statement on the transaction's connection (a third of the unit of work's CPU), then attached as
     loaded; through the unit of work when the row names another contact (``reports_to_id``: that
     contact's pages show it, and the flush stamps them, core/services/stamps.py). A new contact had
-    no page, so its own row stamps nothing either way."""
+    no page of its own; the lists show it, so either way one stripe of the lists' stamps changes."""
     if contact.reports_to_id is not None:
         db.session.add(contact)
         db.session.flush()
@@ -170,6 +171,7 @@ def _insert(contact: Contact) -> None:
         setattr(contact, column.key, value)  # every column loaded: nothing to read back after attaching
         row[column.key] = value
     contact.id = db.session.connection().execute(_INSERT, row).inserted_primary_key[0]
+    stamps.contact_created(db.session, contact.id)  # lists show it: the unit of work would have said so
     make_transient_to_detached(contact)
     db.session.add(contact)
 

@@ -2,7 +2,7 @@
 (tags, groups, categories, custom fields...: ``SearchFilter.options(user)``) and the saved views.
 
 They change only when a tag, group, category, custom field, saved view, team or membership does:
-writes that change the ``shared`` version stamp (core/services/stamps.py, written in the writing
+writes that change one of the ``shared`` version stamps (core/services/stamps.py, written in the writing
 transaction), which is part of the key. So a page costs one small stamp read and one cache read
 instead of a query per filter and one for the views, and no write can leave them stale.
 """
@@ -11,21 +11,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import select
-
-from ..extensions import cache, db
-from ..models import CacheStamp
+from ..extensions import cache
 from . import saved_views, stamps
 
 TIMEOUT = 300
-_STAMPS = CacheStamp.__table__
-# ``stamps.read([SHARED])`` as a statement built once and run on the connection: a third of the cost
-_SHARED = select(_STAMPS.c.stamp).where(_STAMPS.c.name == stamps.SHARED)
-
-
-def _shared_stamp() -> int:
-    """The current ``shared`` stamp (0 when never written), as ``stamps.read`` answers it."""
-    return db.session.connection().execute(_SHARED).scalar() or 0
 
 
 class ViewChoice(NamedTuple):
@@ -40,7 +29,7 @@ class Menus(NamedTuple):
 
 
 def menus(user, search_filters) -> Menus:
-    shared = _shared_stamp()
+    shared = stamps.shared_version()
     key = f"list-menus:{shared}:{user.id}"
     found = cache.get(key)
     wanted = [f for f in search_filters if f.options is not None]

@@ -15,6 +15,7 @@ from ..database import transaction
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, SavedView, Team
+from ..policy import personal
 from . import audit, custom_field_queries, filters
 from .fields import clean_text
 
@@ -118,6 +119,7 @@ def _clean(actor, data: dict, existing: SavedView | None) -> dict:
 
 
 def _visible(stmt, actor):
+    personal()  # the actor's own views are among them
     if actor.role == "admin":
         return stmt.where(or_(SavedView.owner_id == actor.id, SavedView.team_id.is_not(None)))
     return stmt.where(or_(SavedView.owner_id == actor.id, SavedView.team_id.in_(actor.team_ids or [-1])))
@@ -135,6 +137,7 @@ def get_view(actor, view_id) -> SavedView:
     except (TypeError, ValueError):
         raise NotFound("No such saved view.") from None
     view = db.session.get(SavedView, view_id) if 0 < view_id <= MAX_ID else None
+    personal()  # whether it is the actor's own decides
     if view is None or not (
         view.owner_id == actor.id or (view.team_id is not None and (actor.role == "admin" or view.team_id in actor.team_ids))
     ):
@@ -143,6 +146,7 @@ def get_view(actor, view_id) -> SavedView:
 
 
 def may_change(actor, view: SavedView) -> bool:
+    personal()
     if view.owner_id == actor.id or actor.role == "admin":
         return True
     return actor.role == "manager" and view.team_id is not None and view.team_id in actor.team_ids

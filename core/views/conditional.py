@@ -1,9 +1,12 @@
-"""Conditional GET for every page about one contact: the contact page, its panels, its forms.
+"""Conditional GET for every page about one contact (the contact page, its panels, its forms) and
+for the pages that list contacts (views marked ``@conditional.lists_contacts``: the list, search).
 
 Such a page is a function of: the data of its scopes (``core/services/stamps.py``: the contact's
-own stamp and the shared one, both changed in the transaction of any write that could change the
-page); who asks (user, role, teams, session token, the session's CSRF token that forms embed);
-what is asked (the URL with its query, the htmx headers that pick the fragment); and the code
+own stamp and the shared ones, or for a list every contacts stripe and the shared ones, all
+changed in the transaction of any write that could change the page); who asks (user, role,
+teams, session token, the session's CSRF token that forms embed); what is asked (the URL with its
+query, the htmx headers that pick the fragment, but ``HX-Current-URL``: no view reads it, and it
+would split the shared page cache by the page a request came from); and the code
 (the build: version, enabled plugins, the files' times). The ETag is a hash of all of these,
 computed BEFORE the view runs and from one query, so a browser that sends it back in
 ``If-None-Match`` gets a 304 without anything being rendered. Browsers (and htmx's requests
@@ -30,13 +33,30 @@ from ..config import PROJECT_ROOT
 from ..services import stamps
 
 _EXEMPT = "_contacts_no_conditional"
+_LISTS = "_contacts_lists_contacts"
 CACHE_CONTROL = "private, no-cache"
+LIST = "list"  # the page scope of a view marked lists_contacts (a contact page's is its id)
 
 
 def exempt(view):
     """Never answer this view with a 304 (it depends on something no stamp covers)."""
     setattr(view, _EXEMPT, True)
     return view
+
+
+def lists_contacts(view):
+    """This GET view shows contacts, their chips and what the shared stamps cover, nothing else:
+    any write to any contact may change it (``stamps.page_scopes(None)``)."""
+    setattr(view, _LISTS, True)
+    return view
+
+
+def marked(view, attr: str) -> bool:
+    while view is not None:
+        if getattr(view, attr, False):
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
 
 
 def build_id(app: Flask) -> str:
@@ -57,43 +77,57 @@ def build_id(app: Flask) -> str:
     return hashlib.sha256(repr((__version__, plugins, newest)).encode()).hexdigest()[:16]
 
 
-def _contact_id():
+def page_scope():
+    """The scope of the current request's page: a contact id, ``LIST``, or None (not versioned)."""
     if request.method not in ("GET", "HEAD") or request.path.startswith("/api/"):
         return None
-    contact_id = (request.view_args or {}).get("contact_id")
-    if not isinstance(contact_id, int) or not current_user.is_authenticated or session.get("_flashes"):
+    if not current_user.is_authenticated or session.get("_flashes"):
         return None
     view = current_app.view_functions.get(request.endpoint)
-    while view is not None:
-        if getattr(view, _EXEMPT, False):
-            return None
-        view = getattr(view, "__wrapped__", None)
-    return contact_id
+    if marked(view, _EXEMPT):
+        return None
+    contact_id = (request.view_args or {}).get("contact_id")
+    if isinstance(contact_id, int):
+        return contact_id
+    return LIST if marked(view, _LISTS) else None
 
 
-def etag_for(contact_id: int) -> str:
+def htmx_headers() -> list:
+    """The request's htmx headers but the page it was sent from (no view reads that one)."""
+    return sorted((k, v) for k, v in request.headers.items()
+                  if k.lower().startswith("hx-") and k.lower() != "hx-current-url")
+
+
+def page_version(scope) -> tuple:
+    """What the answer to this request is a function of, but the user: the build, the stamps of the
+    scope (read once a request), the URL and the htmx headers."""
+    found = g.get("contacts_page_version")
+    if found is None:
+        stamped = stamps.page_version(None if scope == LIST else scope)
+        found = g.contacts_page_version = (current_app.extensions["contacts_build"], stamped, request.full_path,
+                                           htmx_headers())
+    return found
+
+
+def etag_for(scope) -> str:
     """The ETag of the current request's answer (see the module's docstring for its parts)."""
     user = current_user._get_current_object()
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if field not in session:
         generate_csrf()  # the page would create the session's token: make it part of this first key
-    scope = stamps.contact_scope(contact_id)
-    found = stamps.read([stamps.SHARED, scope])
-    htmx_headers = sorted((k, v) for k, v in request.headers.items() if k.lower().startswith("hx-"))
     parts = (
-        current_app.extensions["contacts_build"],
-        found[stamps.SHARED], found[scope],
+        page_version(scope),
         user.id, user.role, sorted(t.id for t in user.teams), user.session_token, session.get(field),
-        request.full_path, htmx_headers,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 def _before():
-    contact_id = _contact_id()
-    if contact_id is None:
+    g.pop("contacts_page_version", None)  # a test's requests may share one app context, and with it g
+    scope = g.contacts_page_scope = page_scope()
+    if scope is None:
         return None
-    tag = g.contacts_etag = etag_for(contact_id)
+    tag = g.contacts_etag = etag_for(scope)
     if tag in request.if_none_match:
         response = current_app.response_class(status=304)
         response.headers["X-Cache"] = "hit"
@@ -104,7 +138,7 @@ def _before():
 def _after(response):
     tag = g.pop("contacts_etag", None)
     if tag is not None and response.status_code == 200 and not response.direct_passthrough:
-        response.headers["X-Cache"] = "miss"
+        response.headers.setdefault("X-Cache", "miss")
         _mark(response, tag)
     return response
 

@@ -25,9 +25,9 @@ from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
+from . import conditional, duplicate_warning, list_page, list_rows, list_state, page_cache, taxonomy_form
 from . import contact_form_extras as form_extras
 from . import details as details_view
-from . import duplicate_warning, list_page, list_rows, list_state, taxonomy_form
 from . import panels as panel_views
 from .rendering import fragment_request, page, url_parts
 
@@ -156,6 +156,8 @@ def _rows_html(contacts, context: dict) -> Markup:
 
 @bp.get("/")
 @login_required
+@page_cache.shared
+@conditional.lists_contacts
 def index():
     user = _user()
     filters = list_query.plugin_filters()  # asked once: the state, the statement and the toolbar share them
@@ -359,6 +361,7 @@ def _shown(field: str, value) -> str:
 
 @bp.get("/contacts/<int(max=2147483647):contact_id>")
 @login_required
+@page_cache.shared
 def show(contact_id: int):
     user = _user()
     contact = service.get_contact(user, contact_id)

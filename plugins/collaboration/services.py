@@ -14,7 +14,7 @@ from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db
 from core.models import utcnow
 from core.plugins import hook
-from core.policy import can, require
+from core.policy import can, personal, require
 from core.services import audit
 from core.services.contacts import get_contact
 from core.services.pagination import Page, decode_cursor, encode_cursor
@@ -35,6 +35,7 @@ def rule(user, action: str, obj):
     if verb == "create":
         return can(user, "contact.edit", obj.contact)
     if verb in ("edit", "delete"):
+        personal()  # the author's answer differs from their teammates'
         mine = getattr(user, "role", None) == "admin" or (obj.author_id is not None and obj.author_id == user.id)
         return mine and can(user, "contact.edit", obj.contact)
     return False

@@ -171,13 +171,26 @@ def test_pending_flash_messages_are_shown_not_skipped(app, member_client, people
 
 def test_a_write_stamps_its_scopes_in_the_same_transaction(app, ctx, member, people):
     a, b = people
-    before = stamps.read([stamps.SHARED, stamps.contact_scope(a), stamps.contact_scope(b)])
+    names = (*stamps.SHARED_STRIPES, stamps.contact_scope(a), stamps.contact_scope(b))
+    before = stamps.read(names)
     notes.add_note(_actor(member.id), a, "Stamped")
     db.session.remove()
-    after = stamps.read([stamps.SHARED, stamps.contact_scope(a), stamps.contact_scope(b)])
+    after = stamps.read(names)
     assert after[stamps.contact_scope(a)] != before[stamps.contact_scope(a)]
     assert after[stamps.contact_scope(b)] == before[stamps.contact_scope(b)]
-    assert after[stamps.SHARED] == before[stamps.SHARED]
+    assert all(after[n] == before[n] for n in stamps.SHARED_STRIPES)
     db.session.add(Team(name="Stamps team"))
     db.session.rollback()  # nothing committed: nothing stamped
-    assert stamps.read([stamps.SHARED]) == {stamps.SHARED: after[stamps.SHARED]}
+    assert stamps.read(stamps.SHARED_STRIPES) == {n: after[n] for n in stamps.SHARED_STRIPES}
+
+def test_the_list_answers_304_until_any_contact_changes(app, member_client, member, people):
+    a, b = people
+    rows = {"HX-Request": "true"}
+    first = _get(member_client, "/?q=Lovelace", **rows)
+    assert first.status_code == 200
+    assert _get(member_client, "/?q=Lovelace", first.headers["ETag"], **rows).status_code == 304
+    with app.test_request_context():
+        taxonomy.add_tags(_actor(member.id), [a], ["listed-tag"])  # only the contact's own rows change
+        db.session.remove()
+    fresh = _get(member_client, "/?q=Lovelace", first.headers["ETag"], **rows)
+    assert fresh.status_code == 200 and b"listed-tag" in fresh.data

@@ -20,7 +20,9 @@ from core.services import contact_rows, custom_fields, groups, saved_views, tags
 from core.services import contacts as contact_service
 from tests import factories
 
-HX = {"HX-Request": "true"}
+# The render path itself: the shared page cache (core/views/page_cache.py) is bypassed, as the bench does
+FRESH = {"Cache-Control": "no-cache"}
+HX = {"HX-Request": "true", **FRESH}
 
 
 @pytest.fixture
@@ -191,9 +193,9 @@ def test_page_permissions_equal_can_per_row(ctx, request, team, other_team, role
 
 def test_full_page_reads_choices_and_views_from_the_cache_until_they_change(app, team, member, member_client, statements):
     _contacts(app, team, ("Ada", "Lovelace"))
-    member_client.get("/")
+    member_client.get("/", headers=FRESH)
     with statements() as seen:
-        html = member_client.get("/").get_data(as_text=True)
+        html = member_client.get("/", headers=FRESH).get_data(as_text=True)
     for table in ("tags", "contact_groups", "categories", "saved_views"):
         assert not [s for s in seen if f"FROM {table}" in s], table
     assert "Brand new tag" not in html and "My leads" not in html
@@ -201,34 +203,34 @@ def test_full_page_reads_choices_and_views_from_the_cache_until_they_change(app,
         user = db.session.merge(member)
         tags.create_tag(user, {"name": "Brand new tag"})
         saved_views.create_view(user, {"name": "My leads", "query": "status=lead"})
-    html = member_client.get("/").get_data(as_text=True)
+    html = member_client.get("/", headers=FRESH).get_data(as_text=True)
     assert re.search(r'<option value="\d+">Brand new tag</option>', html)
     assert "My leads" in html
     with app.test_request_context():
         groups.create_group(db.session.merge(member), {"name": "Golfers", "owner_team_id": team.id})
-    assert re.search(r'<option value="\d+">Golfers</option>', member_client.get("/").get_data(as_text=True))
+    assert re.search(r'<option value="\d+">Golfers</option>', member_client.get("/", headers=FRESH).get_data(as_text=True))
 
 
 def test_full_page_costs_the_fragment_plus_one_stamp_read(app, team, member_client, statements):
     _contacts(app, team, *[("Ann", f"Row{i:02d}") for i in range(5)])
-    member_client.get("/")
+    member_client.get("/", headers=FRESH)
     member_client.get("/", headers=HX)
     with statements() as fragment:
         member_client.get("/", headers=HX)
     with statements() as full:
-        member_client.get("/")
+        member_client.get("/", headers=FRESH)
     assert len(full) == len(fragment) + 1
     assert [s for s in full if s not in fragment and "cache_stamps" not in s] == []
 
 
 def test_toolbar_selects_mark_the_current_values(app, team, member_client):
     _contacts(app, team, ("Ada", "Lovelace"))
-    html = member_client.get("/?status=inactive&sort=-created").get_data(as_text=True)
+    html = member_client.get("/?status=inactive&sort=-created", headers=FRESH).get_data(as_text=True)
     status = re.search(r'<select id="filter-status".*?</select>', html, re.S).group(0)
     assert '<option value="inactive" selected>' in status and status.count(" selected") == 1
     sort = re.search(r'<select id="filter-sort".*?</select>', html, re.S).group(0)
     assert '<option value="-created" selected>' in sort and sort.count(" selected") == 1
-    plain = member_client.get("/").get_data(as_text=True)
+    plain = member_client.get("/", headers=FRESH).get_data(as_text=True)
     status = re.search(r'<select id="filter-status".*?</select>', plain, re.S).group(0)
     assert " selected" not in status
 

@@ -13,7 +13,7 @@ from core.models import Contact
 from core.services import organizations as org_service
 from tests import factories
 
-HX = {"HX-Request": "true"}
+HX = {"HX-Request": "true", "Cache-Control": "no-cache"}  # the render path, not the shared page cache
 
 
 @pytest.fixture
