@@ -3,6 +3,8 @@ add by search, remove), and the contact page's Groups panel (add to / remove fro
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -143,8 +145,11 @@ def remove_member(group_id: int, contact_id: int):
     if not htmx:
         return redirect(url_for("groups.show", group_id=group_id))
     if not service.members(current_user, group_id, limit=1).items:  # the last one: say the group is empty
-        return fragment("core/groups/show.html", "emptied")
-    return make_response("", 200)
+        response = make_response(fragment("core/groups/show.html", "emptied"))
+    else:
+        response = make_response("", 200)
+    response.headers["HX-Trigger"] = json.dumps({"groupMembersChanged": True})  # the search results re-read
+    return response
 
 
 # --- the contact page's panel ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ extra query a page), the autocomplete, the manage pages, the group page and pane
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -159,6 +160,19 @@ def test_removing_the_last_member_says_the_group_is_empty(app, member_client, me
     assert first.status_code == 200 and first.get_data(as_text=True) == ""  # the row goes; Bob is still there
     last = member_client.post(f"/groups/{gid}/members/{b}/delete", headers=HX).get_data(as_text=True)
     assert 'id="members-empty" hx-swap-oob="true"' in last and "No contacts in this group yet." in last
+
+
+def test_a_removed_member_can_be_added_again_from_the_search(app, member_client, member, make):
+    """The search results said "Added" after a removal: they now re-read on groupMembersChanged."""
+    a = make("Ann", "Alpha")
+    gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Pair"}).id)
+    assert member_client.post(f"/groups/{gid}/members", headers=HX, data={"contact_id": str(a)}).status_code == 200
+    results = member_client.get(f"/groups/{gid}/search?q=ann", headers=HX).get_data(as_text=True)
+    assert 'hx-trigger="groupMembersChanged from:body" hx-include="#group-search"' in results and "In group" in results
+    removed = member_client.post(f"/groups/{gid}/members/{a}/delete", headers=HX)
+    assert json.loads(removed.headers["HX-Trigger"]) == {"groupMembersChanged": True}
+    again = member_client.get(f"/groups/{gid}/search?q=ann", headers=HX).get_data(as_text=True)
+    assert "In group" not in again and f'name="contact_id" value="{a}"' in again
 
 
 def test_group_page_pages_its_members(app, member_client, member, make):
