@@ -205,3 +205,13 @@ def test_categories_page_for_admins(app, admin_client, member_client):
     assert "New category" not in member_client.get("/categories").get_data(as_text=True)
     assert member_client.post("/categories", data={"name": "X"}).status_code == 403
     assert admin_client.post(f"/categories/{top}/delete", headers=HX).status_code == 200
+
+
+def test_the_groups_panel_offers_to_create_a_group_when_there_is_none(app, member_client, viewer_client, member, make):
+    cid = make("Ann", "Alpha")
+    empty = member_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
+    assert "Not in any group." in empty and 'href="/groups/new">create a group</a>' in empty
+    assert "create a group" not in viewer_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
+    gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Board"}).id)
+    offered = member_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
+    assert f'<option value="{gid}">Board</option>' in offered and "create a group" not in offered
