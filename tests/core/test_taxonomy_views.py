@@ -207,6 +207,13 @@ def test_categories_page_for_admins(app, admin_client, member_client):
     assert admin_client.post(f"/categories/{top}/delete", headers=HX).status_code == 200
 
 
+def test_a_new_category_without_a_name_says_so_under_the_name(admin_client):
+    response = admin_client.post("/categories", data={"name": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'aria-describedby="new-cat-name-error"' in html
+    assert '<p class="field-error" id="new-cat-name-error" role="alert">' in html
+
+
 def test_the_groups_panel_offers_to_create_a_group_when_there_is_none(app, member_client, viewer_client, member, make):
     cid = make("Ann", "Alpha")
     empty = member_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
