@@ -72,6 +72,8 @@ def test_small_benchmark_runs_and_writes_a_report(tmp_path):
         assert row["concurrent"]["requests"] > 0, name
         assert row["errors"] == 0, (name, row.get("error_kinds"))
     assert by_name["list: first page"]["status"] == "ok"
+    # the plugins are on: the timeline is measured even though it renders inline with the contact page
+    assert by_name["communications timeline panel"]["status"] == "ok", by_name["communications timeline panel"]
     assert by_name["list: first page"]["sql_floor_ms"]["p50"] > 0
     assert by_name["list: first page"]["ratios"]["p50_vs_sql"] > 0
     assert report["bare"]["latency_ms"]["p50"] > 0

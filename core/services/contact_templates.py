@@ -11,7 +11,7 @@ from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, ContactTemplate, Team
 from ..policy import can, require
-from . import audit, custom_fields, vocabulary
+from . import audit, custom_fields, groups, vocabulary
 from .fields import clean_text
 from .records import int_or_none
 
@@ -58,7 +58,8 @@ def _names(raw, errors: dict) -> list[str]:
     return out
 
 
-def _ids(raw, errors: dict) -> list[int]:
+def _ids(actor, raw, errors: dict) -> list[int]:
+    """Ids of existing groups ``actor`` may see: a template never stores a dangling reference."""
     items = [i for i in raw.replace(",", " ").split()] if isinstance(raw, str) else raw
     if not isinstance(items, list):
         errors["group_ids"] = "A list of group ids."
@@ -71,10 +72,13 @@ def _ids(raw, errors: dict) -> list[int]:
         number = int_or_none(item, "group_ids", errors)
         if number is not None and number not in out:
             out.append(number)
-    return out[:100]
+    if len(out) > 100:
+        errors["group_ids"] = "At most 100 groups."
+        return []
+    return groups.usable_ids(actor, out, errors) if "group_ids" not in errors else []
 
 
-def _clean(data: dict, existing: ContactTemplate | None) -> dict:
+def _clean(actor, data: dict, existing: ContactTemplate | None) -> dict:
     errors: dict = {}
     out: dict = {}
     for name in sorted(set(data) - set(FIELDS)):
@@ -106,7 +110,7 @@ def _clean(data: dict, existing: ContactTemplate | None) -> dict:
     if "tags" in data:
         out["tags"] = _names(data["tags"], errors)
     if "group_ids" in data:
-        out["group_ids"] = _ids(data["group_ids"], errors)
+        out["group_ids"] = _ids(actor, data["group_ids"], errors)
     if errors:
         raise ValidationError(errors)
     return out
@@ -114,7 +118,7 @@ def _clean(data: dict, existing: ContactTemplate | None) -> dict:
 
 def create_template(actor, data: dict) -> ContactTemplate:
     _require_manage(actor)
-    values = _clean(data, None)
+    values = _clean(actor, data, None)
     with transaction():
         template = ContactTemplate(type="", status="", custom={}, tags=[], group_ids=[])
         for name, value in values.items():
@@ -128,7 +132,7 @@ def create_template(actor, data: dict) -> ContactTemplate:
 def update_template(actor, template_id: int, data: dict) -> ContactTemplate:
     _require_manage(actor)
     get_template(actor, template_id)
-    values = _clean(data, db.session.get(ContactTemplate, template_id))
+    values = _clean(actor, data, db.session.get(ContactTemplate, template_id))
     with transaction():
         template = db.session.get(ContactTemplate, template_id)
         changes = {}

@@ -15,6 +15,7 @@ from ..extensions import db, htmx
 from ..services import bulk, custom_field_queries, filters, list_query, saved_views
 from . import list_state
 from .contacts import SORT_OPTIONS
+from .rendering import fragment_request, page
 
 bp = Blueprint("contact_list", __name__, template_folder="../templates")
 VIEW = "/views/<int(max=2147483647):view_id>"
@@ -128,15 +129,18 @@ def _view_form(view=None, values=None, errors=None, status=200):
         {"name": view.name, "team_id": view.team_id or "", "query": view.query, "sort": view.sort, "columns": view.columns}
         if view else {}
     )
-    return render_template(
-        "core/contacts/_view_form.html",
+    return page(  # a modal's body for HTMX, a page of its own when opened directly
+        "core/contacts/view_form.html",
+        "form",
+        status=status,
+        modal=fragment_request(),
         view=view,
         values=values,
         errors=errors or {},
         teams=sorted(user.teams, key=lambda t: t.name),
         columns=saved_views.LIST_COLUMNS,
         sorts=SORT_OPTIONS + custom_field_queries.sort_options(),  # (key, label), as the list's Sort menu
-    ), status
+    )
 
 
 def _view_data() -> dict:

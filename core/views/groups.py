@@ -3,6 +3,8 @@ add by search, remove), and the contact page's Groups panel (add to / remove fro
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -143,8 +145,11 @@ def remove_member(group_id: int, contact_id: int):
     if not htmx:
         return redirect(url_for("groups.show", group_id=group_id))
     if not service.members(current_user, group_id, limit=1).items:  # the last one: say the group is empty
-        return fragment("core/groups/show.html", "emptied")
-    return make_response("", 200)
+        response = make_response(fragment("core/groups/show.html", "emptied"))
+    else:
+        response = make_response("", 200)
+    response.headers["HX-Trigger"] = json.dumps({"groupMembersChanged": True})  # the search results re-read
+    return response
 
 
 # --- the contact page's panel ----------------------------------------------------------------------
@@ -158,9 +163,12 @@ def contact_groups(contact_id: int, errors=None, status=200):
     may_edit_contact = can(current_user, "contact.edit", contact)
     editable = {g.id for g in groups if may_edit_contact and can(current_user, "group.edit", g)}
     present = {g.id for g in groups}
-    options = [g for g in service.usable_groups(current_user) if g.id not in present] if may_edit_contact else []
+    usable = service.usable_groups(current_user) if may_edit_contact else []
+    options = [g for g in usable if g.id not in present]
+    # no group to choose from at all: point to creating one (writable_teams only asked in that case)
+    may_create = may_edit_contact and not usable and bool(writable_teams(current_user))
     return fragment("core/groups/panel.html", "panel", status=status, contact=contact, groups=groups,
-                    editable=editable, options=options, errors=errors or {})
+                    editable=editable, options=options, may_create=may_create, errors=errors or {})
 
 
 @bp.post(f"/contacts/{CID}/groups")

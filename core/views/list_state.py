@@ -81,7 +81,10 @@ def read(user, args: MultiDict, search_filters: list | None = None) -> ListState
         base["sort"] = view.sort
     sort = base.get("sort") or DEFAULT_SORT
     if sort not in contact_service.SORTS and not custom_field_queries.is_sort(sort):
-        errors["sort"] = [f"Choose one of: {', '.join(contact_service.SORTS)}."]
+        from .contacts import SORT_OPTIONS  # the Sort menu's words, not its keys (a rare path: imported here)
+
+        menu = ", ".join(label for _, label in SORT_OPTIONS)
+        errors["sort"] = [f"This sort does not exist: pick one from the Sort menu ({menu})."]
         sort = DEFAULT_SORT
     fields = filters.available_fields(search_filters)
     from_builder = BUILDER_MARK in args

@@ -20,6 +20,13 @@ def contacts_blueprints(app):
 
 
 @hookimpl
+def contacts_template_globals():
+    from .models import type_label
+
+    return {"communication_type": type_label}
+
+
+@hookimpl
 def contacts_migration_dirs():
     return [str(Path(__file__).parent / "migrations")]
 

@@ -17,6 +17,12 @@ from core.extensions import db
 from core.models import Contact, TimestampMixin, utcnow
 
 TYPES = ("call", "email", "meeting", "sms", "letter", "chat")
+TYPE_LABELS = {"sms": "SMS"}  # what `key.capitalize()` would spell wrong
+
+
+def type_label(key: str) -> str:
+    """How a communication type reads in the UI (template global ``communication_type``)."""
+    return TYPE_LABELS.get(key) or str(key).capitalize()
 DIRECTIONS = ("outbound", "inbound")
 STATUSES = (
     "draft", "scheduled", "sending", "sent", "failed", "cancelled", "delivered", "bounced", "blocked", "logged",

@@ -17,7 +17,7 @@ from core.services import contact_templates as templates
 from core.services import contacts as service
 from core.services import custom_field_queries as queries
 from core.services import custom_fields as cf
-from core.services import preferences, status_history
+from core.services import groups, preferences, status_history
 from core.ui import PreferenceField
 from tests.core.test_api_contacts import Api, make_token
 
@@ -216,15 +216,21 @@ def test_templates_validate_and_are_managed_by_admins_and_managers(tier, admin, 
                         ({"name": "X", "status": "zombie"}, "status"), ({"name": "X", "owner_team_id": 99999}, "owner_team_id"),
                         ({"name": "X", "custom_fields": {"tier": "diamond"}}, "custom.tier"),
                         ({"name": "X", "tags": [1]}, "tags"), ({"name": "X", "group_ids": ["a"]}, "group_ids"),
+                        ({"name": "X", "group_ids": [99999]}, "group_ids"),
+                        ({"name": "X", "custom_fields": {"nope": "1"}}, "custom.nope"),
                         ({"name": "X", "colour": "red"}, "colour")]:
         with pytest.raises(ValidationError) as exc:
             templates.create_template(manager, data)
         assert field in exc.value.errors, data
+    g4, g5 = (groups.create_group(manager, {"name": n}).id for n in ("Four", "Five"))
     t = templates.create_template(manager, {"name": "Supplier", "type": "supplier", "status": "lead",
                                             "owner_team_id": db.session.merge(team).id,
                                             "custom_fields": {"tier": "silver"}, "tags": "vip, Vip, north",
-                                            "group_ids": "4 5"})
-    assert (t.custom, t.tags, t.group_ids) == ({"tier": "silver"}, ["vip", "north"], [4, 5])
+                                            "group_ids": f"{g4} {g5}"})
+    assert (t.custom, t.tags, t.group_ids) == ({"tier": "silver"}, ["vip", "north"], [g4, g5])
+    with pytest.raises(ValidationError) as exc:  # an update may not add a dangling group either
+        templates.update_template(manager, t.id, {"group_ids": [g4, 99999]})
+    assert exc.value.errors == {"group_ids": ["No such group (99999)."]}
     with pytest.raises(ValidationError):
         templates.create_template(admin, {"name": "Supplier"})
     templates.update_template(admin, t.id, {"tags": []})
@@ -234,10 +240,11 @@ def test_templates_validate_and_are_managed_by_admins_and_managers(tier, admin, 
 
 
 def test_template_prefills_the_new_contact_form(app, tier, manager, member_client, team):
+    seven = groups.create_group(manager, {"name": "Seven"}).id
     t = templates.create_template(manager, {"name": "Supplier", "type": "supplier", "status": "lead",
                                             "owner_team_id": db.session.merge(team).id,
                                             "custom_fields": {"tier": "silver"}, "tags": ["vip", "north"],
-                                            "group_ids": [7]})
+                                            "group_ids": [seven]})
     db.session.commit()
     blank = member_client.get("/contacts/new").get_data(as_text=True)
     assert f'/contacts/new?template={t.id}' in blank and "Supplier" in blank
@@ -245,7 +252,7 @@ def test_template_prefills_the_new_contact_form(app, tier, manager, member_clien
     assert '<option value="supplier" selected>' in html and '<option value="lead" selected>' in html
     assert '<option value="silver" selected>' in html
     values = templates.form_values(db.session.merge(manager), t)
-    assert values["tags"] == "vip, north" and values["group_ids"] == ["7"] and values["cf_tier"] == "silver"
+    assert values["tags"] == "vip, north" and values["group_ids"] == [str(seven)] and values["cf_tier"] == "silver"
     assert member_client.get("/contacts/new?template=999").status_code == 200  # unknown: a blank form
 
 
@@ -258,6 +265,8 @@ def test_templates_api_and_admin_page(app, admin, manager, member, team):
     body = made.get_json()
     assert body["custom_fields"] == {"size": 44} and made.headers["Location"].endswith(f"/{body['id']}")
     assert api.post("/api/v1/contact-templates", json={"name": "Bad", "custom_fields": {"size": "big"}}).status_code == 422
+    dangling = api.post("/api/v1/contact-templates", json={"name": "Bad", "group_ids": [424242]})
+    assert dangling.status_code == 422 and "group_ids" in json.dumps(dangling.get_json())
     assert api.patch(f"/api/v1/contact-templates/{body['id']}", json={"status": "active"}).get_json()["status"] == "active"
     member_api = Api(app, make_token(app, member))
     assert [t["name"] for t in member_api.get("/api/v1/contact-templates").get_json()["items"]] == ["Big"]
@@ -278,7 +287,6 @@ def test_templates_admin_page(app, manager, client_for, team):
 
 def test_the_template_form_offers_groups_by_name(app, manager, client_for, team):
     from core.models import ContactTemplate, User
-    from core.services import groups
 
     with app.test_request_context():
         actor = db.session.get(User, manager.id)
@@ -292,6 +300,10 @@ def test_the_template_form_offers_groups_by_name(app, manager, client_for, team)
         assert sorted(made.group_ids) == sorted([vips, news])
     edit = client.get(f"/admin/contact-templates/{made.id}").get_data(as_text=True)
     assert f'value="{vips}" checked> VIPs' in edit
+    gone = client.post("/admin/contact-templates", data={"name": "Gone", "group_ids": [str(vips), "424242"]})
+    page = gone.get_data(as_text=True)
+    assert gone.status_code == 422 and 'id="group_ids-error">No such group (424242).' in page
+    assert f'value="{vips}" checked> VIPs' in page  # the choice is kept for the next try
 
 
 # --- merge contract --------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_bad_uploads_are_4xx_naming_the_problem(member_client):
     assert junk.status_code == 422 and "binary" in junk.get_data(as_text=True)
     missing = member_client.post("/imports", data={}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "Choose a CSV or vCard file" in missing.get_data(as_text=True)
-    assert member_client.get("/imports/u1-0000").status_code == 422
+    gone = member_client.get("/imports/u1-0000")
+    assert gone.status_code == 422 and gone.get_data(as_text=True).count("upload the file again") == 1  # said once
     assert member_client.post("/imports/nope/start", data={}).status_code == 422
 
 

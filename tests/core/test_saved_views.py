@@ -155,3 +155,14 @@ def test_api_saved_views_and_view_parameter(api_setup, app, member, viewer):
     assert other.delete(f"/api/v1/saved-views/{view['id']}").status_code == 403
     assert api.delete(f"/api/v1/saved-views/{view['id']}").status_code == 204
     assert api.get(f"/api/v1/saved-views/{view['id']}").status_code == 404
+
+
+def test_the_view_form_is_a_page_when_opened_directly_and_a_modal_body_for_htmx(setup, member, client_for):
+    client = client_for(member)
+    direct = client.get("/views/new?query=f%3Dstatus.is.lead").get_data(as_text=True)
+    assert "<title>Save as view" in direct and "<h1>Save as view</h1>" in direct and 'id="modal-body"' in direct
+    assert 'hx-target="#modal-body"' not in direct and "data-close-modal" not in direct  # posts as a plain form
+    invalid = client.post("/views/new", data={"name": "", "query": "f=status.is.lead"}).get_data(as_text=True)
+    assert "<h1>Save as view</h1>" in invalid and "<title>" in invalid  # the page again, with the error
+    modal = client.get("/views/new", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<title>" not in modal and 'hx-target="#modal-body"' in modal and 'id="modal-title">Save as view' in modal

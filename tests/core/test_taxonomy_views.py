@@ -3,6 +3,7 @@ extra query a page), the autocomplete, the manage pages, the group page and pane
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -161,6 +162,19 @@ def test_removing_the_last_member_says_the_group_is_empty(app, member_client, me
     assert 'id="members-empty" hx-swap-oob="true"' in last and "No contacts in this group yet." in last
 
 
+def test_a_removed_member_can_be_added_again_from_the_search(app, member_client, member, make):
+    """The search results said "Added" after a removal: they now re-read on groupMembersChanged."""
+    a = make("Ann", "Alpha")
+    gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Pair"}).id)
+    assert member_client.post(f"/groups/{gid}/members", headers=HX, data={"contact_id": str(a)}).status_code == 200
+    results = member_client.get(f"/groups/{gid}/search?q=ann", headers=HX).get_data(as_text=True)
+    assert 'hx-trigger="groupMembersChanged from:body" hx-include="#group-search"' in results and "In group" in results
+    removed = member_client.post(f"/groups/{gid}/members/{a}/delete", headers=HX)
+    assert json.loads(removed.headers["HX-Trigger"]) == {"groupMembersChanged": True}
+    again = member_client.get(f"/groups/{gid}/search?q=ann", headers=HX).get_data(as_text=True)
+    assert "In group" not in again and f'name="contact_id" value="{a}"' in again
+
+
 def test_group_page_pages_its_members(app, member_client, member, make):
     ids = [make(f"P{i:02d}") for i in range(55)]
     gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Many"}).id)
@@ -191,3 +205,20 @@ def test_categories_page_for_admins(app, admin_client, member_client):
     assert "New category" not in member_client.get("/categories").get_data(as_text=True)
     assert member_client.post("/categories", data={"name": "X"}).status_code == 403
     assert admin_client.post(f"/categories/{top}/delete", headers=HX).status_code == 200
+
+
+def test_a_new_category_without_a_name_says_so_under_the_name(admin_client):
+    response = admin_client.post("/categories", data={"name": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'aria-describedby="new-cat-name-error"' in html
+    assert '<p class="field-error" id="new-cat-name-error" role="alert">' in html
+
+
+def test_the_groups_panel_offers_to_create_a_group_when_there_is_none(app, member_client, viewer_client, member, make):
+    cid = make("Ann", "Alpha")
+    empty = member_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
+    assert "Not in any group." in empty and 'href="/groups/new">create a group</a>' in empty
+    assert "create a group" not in viewer_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
+    gid = _as(app, member, lambda u: groups.create_group(u, {"name": "Board"}).id)
+    offered = member_client.get(f"/contacts/{cid}/groups", headers=HX).get_data(as_text=True)
+    assert f'<option value="{gid}">Board</option>' in offered and "create a group" not in offered

@@ -110,7 +110,7 @@ def test_sort_options_say_they_sort_by_last_name(member_client, make):
 
 
 @pytest.mark.parametrize("query,field", [
-    ("sort=bogus", "Choose one of"),
+    ("sort=bogus", "pick one from the Sort menu (Last name A–Z, Last name Z–A, Newest first"),
     ("organization_id=abc", "Choose an organization"),
     ("cursor=not-a-cursor", "cursor is not valid"),
 ])

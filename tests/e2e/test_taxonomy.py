@@ -56,3 +56,30 @@ def test_tag_a_contact_with_autocomplete_then_filter_by_the_tag(logged_in, live_
     expect(rows.first).to_contain_text("Ada Lovelace")
     expect(page).to_have_url(re.compile(r"[?&]tag=\d+"))
     shot(page, "filtered")
+
+
+def test_a_contact_added_from_the_search_then_removed_can_be_added_again(logged_in, live_app, live_server,
+                                                                        make_contact, seeded, settled):
+    from core.services import groups
+
+    page = logged_in
+    make_contact("Ada", "Lovelace")
+    with live_app.test_request_context():
+        member = db.session.scalar(db.select(User).where(User.email == seeded["email"]))
+        gid = groups.create_group(member, {"name": "Board"}).id
+        db.session.remove()
+
+    page.goto(f"{live_server}/groups/{gid}")
+    results = page.locator("#search-results")
+    with page.expect_response(lambda r: "/search" in r.url):
+        page.get_by_label("Add contacts").fill("ada")
+    settled(lambda: results.get_by_role("button", name="Add").click())
+    expect(results).to_contain_text("Added")
+    member_row = page.locator("#members li", has_text="Ada Lovelace")
+    expect(member_row).to_be_visible()
+    with page.expect_response(lambda r: "/search" in r.url):  # the removal makes the results re-read
+        member_row.get_by_role("button", name="Remove Ada Lovelace from the group").click()
+    expect(member_row).to_have_count(0)
+    expect(results).not_to_contain_text("Added")
+    settled(lambda: results.get_by_role("button", name="Add").click())  # added again
+    expect(page.locator("#members li", has_text="Ada Lovelace")).to_be_visible()

@@ -63,6 +63,11 @@ def spy(app):
 # --- logging from the contact page -----------------------------------------------------------
 
 
+def test_the_timeline_filter_spells_sms_as_sms(member_client, contact_id):
+    html = member_client.get(f"/communications/contacts/{contact_id}/timeline", headers=HX).get_data(as_text=True)
+    assert '<option value="sms" >SMS</option>' in html and ">Sms<" not in html and ">Meeting</option>" in html
+
+
 def test_log_a_call_from_the_panel(app, member_client, member, contact_id, spy):
     url = f"/communications/contacts/{contact_id}/timeline"
     response = member_client.post(url, data={
