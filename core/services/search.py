@@ -497,14 +497,49 @@ def _pg_sorted_legs(parsed: Parsed, starts: list[str]):
 
     ranges = [and_(Contact.sort_name >= start, Contact.sort_name < range_end(start)) for start in starts]
     hits = _pg_condition(parsed, [])
-    outside = " AND ".join(f"NOT (c2.sort_name >= :start_{i} AND c2.sort_name < :end_{i})" for i in range(len(starts)))
+    legs = [(and_(sort_range, hits), False) for sort_range in ranges]
+    tsq = tsquery_string(parsed.terms)
+    bounds = [bindparam(f"start_{i}", start) for i, start in enumerate(starts)] + [
+        bindparam(f"end_{i}", range_end(start)) for i, start in enumerate(starts)]
+    outside = " AND ".join(f"NOT (sort_name >= :start_{i} AND sort_name < :end_{i})" for i in range(len(starts)))
+    if _pg_many_others(tsq, outside, bounds):  # dense among the rest: the walk finds a page soon
+        return [*legs, (hits, False)]
     others = text(
         "contacts.id = ANY(ARRAY(SELECT c2.id FROM contacts c2 WHERE c2.search_vector @@ "
-        f"to_tsquery('simple', contacts_search_fold(:tsq_rest)) AND {outside}))"
-    ).bindparams(bindparam("tsq_rest", tsquery_string(parsed.terms)),
-                 *(bindparam(f"start_{i}", start) for i, start in enumerate(starts)),
-                 *(bindparam(f"end_{i}", range_end(start)) for i, start in enumerate(starts)))
-    return [(and_(sort_range, hits), False) for sort_range in ranges] + [(_pg_condition(parsed, [], others), False)]
+        f"to_tsquery('simple', contacts_search_fold(:tsq_rest)) AND {outside.replace('sort_name', 'c2.sort_name')}))"
+    ).bindparams(bindparam("tsq_rest", tsq), *bounds)
+    return [*legs, (_pg_condition(parsed, [], others), False)]
+
+
+# ``_pg_sorted_legs``: the contacts' own full-text hits outside the ranges are read by id (the GIN
+# index's hits, each looked up) when fewer than this share of the contacts, else the other hits are
+# found by the walk of the sort index as without ranges (under 100 rows walked per hit on the page).
+PG_OTHERS_SHARE = 100
+PG_OTHERS_MIN = 1000
+
+
+def _pg_many_others(tsq: str, outside: str, bounds) -> bool:
+    """Whether at least 1/PG_OTHERS_SHARE of the contacts (and PG_OTHERS_MIN) are full-text hits of ``tsq``
+    outside the ranges: a bounded count, remembered for a few minutes (it only picks the plan). The
+    hits are read from the GIN index (MATERIALIZED: with the LIMIT beside it the planner would
+    walk the whole table for a rare term), the count stopping at the cap."""
+    from ..extensions import cache
+
+    key = f"search-others:{PG_OTHERS_SHARE}:{PG_OTHERS_MIN}:" + hashlib.sha1(
+        (tsq + outside + repr([b.value for b in bounds])).encode(), usedforsecurity=False).hexdigest()
+    known = cache.get(key)
+    if isinstance(known, bool):
+        return known
+    top = db.session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
+    cap = max(PG_OTHERS_MIN, top // PG_OTHERS_SHARE)
+    probe = text(
+        "WITH hits AS MATERIALIZED (SELECT sort_name FROM contacts WHERE search_vector @@ "
+        "to_tsquery('simple', contacts_search_fold(:tsq_probe))) "
+        f"SELECT count(*) FROM (SELECT 1 FROM hits WHERE {outside} LIMIT :cap) AS found"
+    ).bindparams(bindparam("tsq_probe", tsq), bindparam("cap", cap), *bounds)
+    answer = db.session.execute(probe).scalar() >= cap
+    cache.set(key, answer, timeout=300)
+    return answer
 
 
 @functools.cache

@@ -87,11 +87,13 @@ def test_the_answers(crowd, member):
 
 
 def test_very_common_other_hits_still_agree(crowd, member, monkeypatch):
-    """The other hits walk the sort index when they are very many (COMMON_HITS; PostgreSQL's tag and
-    custom-value hits: PG_COMMON_HITS, an EXISTS per row), as the whole did."""
+    """The other hits walk the sort index when they are very many (COMMON_HITS; PostgreSQL: the
+    full-text hits outside the ranges, PG_OTHERS_MIN, and the tag and custom-value hits,
+    PG_COMMON_HITS, an EXISTS per row), as the whole did."""
     for q in ("smith", "s", "james smith", "smithy", "fans"):
         monkeypatch.setattr(search, "COMMON_HITS", 1)
         monkeypatch.setattr(search, "PG_COMMON_HITS", 1)
+        monkeypatch.setattr(search, "PG_OTHERS_MIN", 1)  # PostgreSQL: the other hits by the walk
         cache.clear()  # the very-common answers are remembered
         parts = _pages(member, q, "name", 2)
         monkeypatch.setattr(search, "sorted_legs", lambda _q: None)
