@@ -18,6 +18,8 @@ PostgreSQL: stored generated columns ``contacts.search_vector`` (names, email) a
 ``contacts_search_org_vector(name)`` ('simple' config, unaccent when the extension can be
 installed); the database maintains them. The columns are not in the model (SQLite has no tsvector).
 When a search finds nothing, PostgreSQL with pg_trgm shows similar names instead (similar_search.py).
+The list sorted by name reads a range of its sort index there too (``sorted_legs``: no lead token,
+the range's rows are checked against the hits' condition, so no index is added).
 
 Queries: every word is a prefix (``gra hop``), words are ANDed in any order, and they must all be in
 the contact's name and email, or all in its organization's name, or all in one of its tags' names
@@ -463,7 +465,7 @@ _PLAIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def sorted_legs(q: str):
-    """SQLite, the list sorted by name: the hits as parts that are each cheap to read in sort
+    """The list sorted by name (SQLite; PostgreSQL: ``_pg_sorted_legs``): the hits as parts that are each cheap to read in sort
     order (a list of ``(condition, by_hits)`` like ``search_plan``'s, whose union is its hits);
     None when ``search_plan`` alone serves.
 
@@ -530,14 +532,15 @@ def _pg_many_others(tsq: str, outside: str, bounds) -> bool:
     known = cache.get(key)
     if isinstance(known, bool):
         return known
-    top = db.session.execute(text("SELECT max(id) FROM contacts")).scalar() or 0
-    cap = max(PG_OTHERS_MIN, top // PG_OTHERS_SHARE)
     probe = text(
         "WITH hits AS MATERIALIZED (SELECT sort_name FROM contacts WHERE search_vector @@ "
-        "to_tsquery('simple', contacts_search_fold(:tsq_probe))) "
-        f"SELECT count(*) FROM (SELECT 1 FROM hits WHERE {outside} LIMIT :cap) AS found"
-    ).bindparams(bindparam("tsq_probe", tsq), bindparam("cap", cap), *bounds)
-    answer = db.session.execute(probe).scalar() >= cap
+        "to_tsquery('simple', contacts_search_fold(:tsq_probe))), "
+        "cap AS (SELECT greatest(:least, coalesce(max(id), 0) / :share) AS n FROM contacts) "
+        f"SELECT (SELECT count(*) FROM (SELECT 1 FROM hits WHERE {outside} LIMIT (SELECT n FROM cap)) AS found) "
+        ">= (SELECT n FROM cap)"
+    ).bindparams(bindparam("tsq_probe", tsq), bindparam("least", PG_OTHERS_MIN), bindparam("share", PG_OTHERS_SHARE),
+                 *bounds)
+    answer = bool(db.session.execute(probe).scalar())
     cache.set(key, answer, timeout=300)
     return answer
 
