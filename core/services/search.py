@@ -18,6 +18,8 @@ PostgreSQL: stored generated columns ``contacts.search_vector`` (names, email) a
 ``contacts_search_org_vector(name)`` ('simple' config, unaccent when the extension can be
 installed); the database maintains them. The columns are not in the model (SQLite has no tsvector).
 When a search finds nothing, PostgreSQL with pg_trgm shows similar names instead (similar_search.py).
+The list sorted by name reads a range of its sort index there too (``sorted_legs``: no lead token,
+the range's rows are checked against the hits' condition, so no index is added).
 
 Queries: every word is a prefix (``gra hop``), words are ANDed in any order, and they must all be in
 the contact's name and email, or all in its organization's name, or all in one of its tags' names
@@ -463,7 +465,7 @@ _PLAIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def sorted_legs(q: str):
-    """SQLite, the list sorted by name: the hits as parts that are each cheap to read in sort
+    """The list sorted by name (SQLite; PostgreSQL: ``_pg_sorted_legs``): the hits as parts that are each cheap to read in sort
     order (a list of ``(condition, by_hits)`` like ``search_plan``'s, whose union is its hits);
     None when ``search_plan`` alone serves.
 
@@ -474,10 +476,87 @@ def sorted_legs(q: str):
     ``lead`` tokens), plus the organization, tag and custom-value hits as in ``search_plan``. So "Smith"
     reads a page of the range and the few other hits, where the plain plan read and sorted the
     73,000 Smiths of 1M contacts (164 ms); the caller merges the parts' first pages."""
-    if db.session.get_bind().dialect.name != "sqlite" or not (parts := sorted_parts(q)):
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql") or not (parts := sorted_parts(q)):
         return None
     starts, rest = parts
+    if dialect == "postgresql":
+        return _pg_sorted_legs(Parsed(q), starts)
     return [(_sort_range(start), False) for start in starts] + [_sqlite_plan(Parsed(q), rest)]
+
+
+def _pg_sorted_legs(parsed: Parsed, starts: list[str]):
+    """PostgreSQL's ``sorted_legs``: each start's range of the list's sort index
+    (``ix_contacts_live_sort_pg``) with the hits' condition checked on its rows (a page reads about
+    a page of the index), and the other hits: the full-text ones whose sort name is outside the
+    ranges, as ids (the GIN index's hits, the few outside the ranges kept), or the organization,
+    tag and custom-value hits as in ``search_plan``. The parts overlap; their union is the hits.
+    Only where the sort name's collation is byte order (C): there the range is exactly the names
+    that start with ``start``; elsewhere None (``search_plan`` alone serves)."""
+    if not _pg_byte_order():
+        return None
+    from ..models import Contact
+
+    ranges = [and_(Contact.sort_name >= start, Contact.sort_name < range_end(start)) for start in starts]
+    hits = _pg_condition(parsed, [])
+    legs = [(and_(sort_range, hits), False) for sort_range in ranges]
+    tsq = tsquery_string(parsed.terms)
+    bounds = [bindparam(f"start_{i}", start) for i, start in enumerate(starts)] + [
+        bindparam(f"end_{i}", range_end(start)) for i, start in enumerate(starts)]
+    outside = " AND ".join(f"NOT (sort_name >= :start_{i} AND sort_name < :end_{i})" for i in range(len(starts)))
+    if _pg_many_others(tsq, outside, bounds):  # dense among the rest: the walk finds a page soon
+        return [*legs, (hits, False)]
+    others = text(
+        "contacts.id = ANY(ARRAY(SELECT c2.id FROM contacts c2 WHERE c2.search_vector @@ "
+        f"to_tsquery('simple', contacts_search_fold(:tsq_rest)) AND {outside.replace('sort_name', 'c2.sort_name')}))"
+    ).bindparams(bindparam("tsq_rest", tsq), *bounds)
+    return [*legs, (_pg_condition(parsed, [], others), False)]
+
+
+# ``_pg_sorted_legs``: the contacts' own full-text hits outside the ranges are read by id (the GIN
+# index's hits, each looked up) when fewer than this share of the contacts, else the other hits are
+# found by the walk of the sort index as without ranges (under 100 rows walked per hit on the page).
+PG_OTHERS_SHARE = 100
+PG_OTHERS_MIN = 1000
+
+
+def _pg_many_others(tsq: str, outside: str, bounds) -> bool:
+    """Whether at least 1/PG_OTHERS_SHARE of the contacts (and PG_OTHERS_MIN) are full-text hits of ``tsq``
+    outside the ranges: a bounded count, remembered for a few minutes (it only picks the plan). The
+    hits are read from the GIN index (MATERIALIZED: with the LIMIT beside it the planner would
+    walk the whole table for a rare term), the count stopping at the cap."""
+    from ..extensions import cache
+
+    key = f"search-others:{PG_OTHERS_SHARE}:{PG_OTHERS_MIN}:" + hashlib.sha1(
+        (tsq + outside + repr([b.value for b in bounds])).encode(), usedforsecurity=False).hexdigest()
+    known = cache.get(key)
+    if isinstance(known, bool):
+        return known
+    probe = text(
+        "WITH hits AS MATERIALIZED (SELECT sort_name FROM contacts WHERE search_vector @@ "
+        "to_tsquery('simple', contacts_search_fold(:tsq_probe))), "
+        "cap AS (SELECT greatest(:least, coalesce(max(id), 0) / :share) AS n FROM contacts) "
+        f"SELECT (SELECT count(*) FROM (SELECT 1 FROM hits WHERE {outside} LIMIT (SELECT n FROM cap)) AS found) "
+        ">= (SELECT n FROM cap)"
+    ).bindparams(bindparam("tsq_probe", tsq), bindparam("least", PG_OTHERS_MIN), bindparam("share", PG_OTHERS_SHARE),
+                 *bounds)
+    answer = bool(db.session.execute(probe).scalar())
+    cache.set(key, answer, timeout=300)
+    return answer
+
+
+@functools.cache
+def _pg_collation_is_bytes(url: str) -> bool:
+    row = db.session.execute(text(
+        "SELECT d.datcollate, to_jsonb(d) ->> 'datlocprovider' FROM pg_database d WHERE d.datname = current_database()"
+    )).one()
+    collate, provider = row
+    return provider in (None, "c") and (collate in ("C", "POSIX") or collate.lower() in ("c.utf-8", "c.utf8"))
+
+
+def _pg_byte_order() -> bool:
+    """Whether contacts.sort_name compares as bytes (the database's default collation is C)."""
+    return _pg_collation_is_bytes(str(db.session.get_bind().url))
 
 
 def sorted_parts(q: str) -> tuple[list[str], str] | None:
@@ -506,13 +585,14 @@ def _sort_range(start: str):
                 text(PLAIN_SORT_NAME.format(x="contacts.sort_name")))
 
 
-def _pg_condition(parsed: Parsed, email_prefixes):
-
+def _pg_condition(parsed: Parsed, email_prefixes, own_hits=None):
+    """The WHERE clause on PostgreSQL; ``own_hits``: instead of the full-text match on the contact's
+    own words (``_pg_sorted_legs``)."""
     words = parsed.terms + [w for _raw, ws in parsed.emails for w in ws]
     words_cond = None
     if words:
         tsq = tsquery_string(words)
-        words_cond = text(
+        words_cond = own_hits if own_hits is not None else text(
             "contacts.search_vector @@ to_tsquery('simple', contacts_search_fold(:tsq))"
         ).bindparams(bindparam("tsq", tsq))
         if parsed.emails:

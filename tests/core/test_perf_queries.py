@@ -63,7 +63,10 @@ def test_list_page_statements_do_not_grow_with_rows(app, team, member_client, st
     assert len(_selects(seen)) == few
     with statements() as seen:  # a search and a filter: the same number again
         assert member_client.get("/?q=ann&status=active", headers=HX).status_code == 200
-    assert len(_selects(seen)) <= few + 2  # + the bounded hit count (max(id), count) of a new search
+    # + the bounded hit counts of a new search: SQLite max(id), count; PostgreSQL: tags, custom
+    # values, and the full-text hits outside the sort-index range of "ann" (search._pg_many_others)
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    assert len(_selects(seen)) <= few + (3 if postgresql else 2)
 
 
 def test_full_list_page_reads_organization_choices_from_the_cache(app, team, member, member_client, statements):
