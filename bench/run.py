@@ -1070,16 +1070,16 @@ def parse_args(argv=None):
     parser.add_argument("--no-worker", action="store_true", help="do not start the huey consumer")
     parser.add_argument("--plugins", help="comma list of plugins the server enables (default: all four; '' = core alone)")
     parser.add_argument("--zipf-warmup", type=int, help="actions of the Zipf mix before its hit rate is measured, "
-                        "counting its latency phases (full: 260,000, what Zipf(1.1) over 446k needs for 90 %%; small: 3,000)")
+                        "counting its latency phases (full: 400,000, past the ~251,000 Zipf(1.1) over 446k needs for 90 %%; small: 3,000)")
     parser.add_argument("--zipf-warmup-seconds", type=float, help="time bound of the warm-up and of the measured "
-                        "phase (full: 900; small: 20)")
+                        "phase (full: 1,200; small: 20)")
     parser.add_argument("--zipf-measure", type=int, help="actions of the Zipf mix measured after the warm-up "
                         "(full: 5,000; small: 500)")
     args = parser.parse_args(argv)
     if args.zipf_warmup is None:
-        args.zipf_warmup = 3_000 if args.small else 260_000
+        args.zipf_warmup = 3_000 if args.small else 400_000
     if args.zipf_warmup_seconds is None:
-        args.zipf_warmup_seconds = 20.0 if args.small else 900.0
+        args.zipf_warmup_seconds = 20.0 if args.small else 1200.0
     if args.zipf_measure is None:
         args.zipf_measure = 500 if args.small else 5_000
     if args.concurrent_seconds is None:
