@@ -5,7 +5,7 @@ deleted_at IS NULL, so the contacts list walks its order instead of sorting ever
 The DDL is a frozen copy of what pg_list_indexes.py builds for create_all.
 
 Revision ID: core_0015
-Revises: core_0012
+Revises: core_0014
 Create Date: 2026-11-24 04:00:00
 
 """

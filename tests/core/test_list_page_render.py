@@ -5,11 +5,9 @@ write changes the shared stamp (core/services/list_choices.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import pytest
-from sqlalchemy import event
 
 from core import hookimpl
 from core.database import transaction
@@ -19,6 +17,7 @@ from core.policy import can, contact_permissions
 from core.services import contact_rows, custom_fields, groups, saved_views, tags
 from core.services import contacts as contact_service
 from tests import factories
+from tests.statements import captured
 
 # The render path itself: the shared page cache (core/views/page_cache.py) is bypassed, as the bench does
 FRESH = {"Cache-Control": "no-cache"}
@@ -27,23 +26,7 @@ HX = {"HX-Request": "true", **FRESH}
 
 @pytest.fixture
 def statements(app):
-    @contextlib.contextmanager
-    def capture():
-        seen: list[str] = []
-
-        def listener(conn, cursor, statement, *args):
-            if statement.lstrip().upper().startswith("SELECT"):
-                seen.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-
-    return capture
+    return lambda: captured(app, selects_only=True)
 
 
 def _contacts(app, team, *names, **extra) -> list[int]:

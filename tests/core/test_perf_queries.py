@@ -3,37 +3,20 @@ organization choices of the list's filter come from the cache until an organizat
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event
 
 from core.extensions import db
 from core.models import Contact
 from core.services import organizations as org_service
 from tests import factories
+from tests.statements import captured
 
 HX = {"HX-Request": "true", "Cache-Control": "no-cache"}  # the render path, not the shared page cache
 
 
 @pytest.fixture
 def statements(app):
-    @contextlib.contextmanager
-    def capture():
-        seen: list[str] = []
-
-        def listener(conn, cursor, statement, *args):
-            seen.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-
-    return capture
+    return lambda: captured(app)
 
 
 def _selects(seen, table=None):

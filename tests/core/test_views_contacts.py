@@ -7,13 +7,13 @@ import json
 import re
 
 import pytest
-from sqlalchemy import event
 
 from core import hookimpl
 from core.extensions import db
 from core.models import Contact
 from core.ui import Action, Panel, SearchFilter
 from tests import factories
+from tests.statements import captured
 
 HX = {"HX-Request": "true"}
 
@@ -161,20 +161,9 @@ def test_empty_states(member_client, make):
 
 def test_list_query_count_does_not_grow_with_rows(app, member_client, make, org):
     def count_selects(n_rows):
-        statements = []
-
-        def listener(conn, cursor, statement, *args):
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
         member_client.get("/", headers=HX)  # warm the caches (vocabularies, session)
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with captured(app, selects_only=True) as statements:
             html = member_client.get("/", headers=HX).get_data(as_text=True)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert len(names_in(html)) == n_rows
         return len(statements)
 

@@ -4,35 +4,21 @@ twice). Counts, not timings: each panel request pays BASE statements for the ses
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from core.extensions import db
 from core.models import Team, utcnow
 from tests import factories
+from tests.statements import captured
 
 BASE = 3  # the logged-in user with its teams, the page stamps (core/views/conditional.py), the contact
 
 
-@contextmanager
 def counted(app):
     """The SELECT statements run inside the block (BEGIN/SAVEPOINT and writes are not counted)."""
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
+    return captured(app, selects_only=True)
 
 
 def _get(app, client, url: str):
