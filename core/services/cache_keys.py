@@ -34,3 +34,18 @@ def bump(name: str) -> None:
 def key(name: str, *parts) -> str:
     """The cache key of one value of ``name``, at its current generation."""
     return ":".join([name, generation(name), *(str(p) for p in parts)])
+
+
+PLAN_SECONDS = 300  # how long a plan's yes/no is trusted: counts drift slowly, a wrong plan is only slower
+
+
+def plan_choice(name: str, decide) -> bool:
+    """A yes/no that only picks a query plan (is this tag, term or value common?), from a bounded count
+    that ``decide()`` runs, remembered for a few minutes under ``name``: "load more" pages and repeated
+    searches would otherwise count again. No write has to invalidate it; results never depend on it."""
+    known = cache.get(name)
+    if isinstance(known, bool):
+        return known
+    answer = bool(decide())
+    cache.set(name, answer, timeout=PLAN_SECONDS)
+    return answer

@@ -40,7 +40,7 @@ from sqlalchemy import and_, bindparam, false, literal_column, or_, text, true
 
 from ..database import run_ddl
 from ..extensions import db
-from . import custom_search, similar_search, tag_search
+from . import cache_keys, custom_search, similar_search, tag_search
 from .records import escape_like
 
 MAX_TERMS = 12  # words beyond these are ignored: a search box, not a document
@@ -344,16 +344,9 @@ def _very_common(match: str, table: str = FTS_TABLE, tops: dict | None = None) -
     remembered for a few minutes (it only picks the plan; "load more" pages and repeated searches
     would otherwise count the hits again: 10-35 ms at 1M contacts). ``tops``: one search's memo of
     the contacts' max(id), read once for its several probes (contacts, tags, custom values)."""
-    from ..extensions import cache
-
     cap = PG_COMMON_HITS if table in PG_CONTACTS else COMMON_HITS
     key = f"search-common:{table}:{cap}:" + hashlib.sha1(match.encode(), usedforsecurity=False).hexdigest()
-    known = cache.get(key)
-    if isinstance(known, bool):
-        return known
-    answer = _count_very_common(match, table, tops)
-    cache.set(key, answer, timeout=300)
-    return answer
+    return cache_keys.plan_choice(key, lambda: _count_very_common(match, table, tops))
 
 
 # PostgreSQL: the tag and custom-value hits (tag_search.py, custom_search.py) are ids to look up
@@ -525,24 +518,21 @@ def _pg_many_others(tsq: str, outside: str, bounds) -> bool:
     outside the ranges: a bounded count, remembered for a few minutes (it only picks the plan). The
     hits are read from the GIN index (MATERIALIZED: with the LIMIT beside it the planner would
     walk the whole table for a rare term), the count stopping at the cap."""
-    from ..extensions import cache
-
     key = f"search-others:{PG_OTHERS_SHARE}:{PG_OTHERS_MIN}:" + hashlib.sha1(
         (tsq + outside + repr([b.value for b in bounds])).encode(), usedforsecurity=False).hexdigest()
-    known = cache.get(key)
-    if isinstance(known, bool):
-        return known
-    probe = text(
-        "WITH hits AS MATERIALIZED (SELECT sort_name FROM contacts WHERE search_vector @@ "
-        "to_tsquery('simple', contacts_search_fold(:tsq_probe))), "
-        "cap AS (SELECT greatest(:least, coalesce(max(id), 0) / :share) AS n FROM contacts) "
-        f"SELECT (SELECT count(*) FROM (SELECT 1 FROM hits WHERE {outside} LIMIT (SELECT n FROM cap)) AS found) "
-        ">= (SELECT n FROM cap)"
-    ).bindparams(bindparam("tsq_probe", tsq), bindparam("least", PG_OTHERS_MIN), bindparam("share", PG_OTHERS_SHARE),
-                 *bounds)
-    answer = bool(db.session.execute(probe).scalar())
-    cache.set(key, answer, timeout=300)
-    return answer
+
+    def count_reaches() -> bool:
+        probe = text(
+            "WITH hits AS MATERIALIZED (SELECT sort_name FROM contacts WHERE search_vector @@ "
+            "to_tsquery('simple', contacts_search_fold(:tsq_probe))), "
+            "cap AS (SELECT greatest(:least, coalesce(max(id), 0) / :share) AS n FROM contacts) "
+            f"SELECT (SELECT count(*) FROM (SELECT 1 FROM hits WHERE {outside} LIMIT (SELECT n FROM cap)) AS found) "
+            ">= (SELECT n FROM cap)"
+        ).bindparams(bindparam("tsq_probe", tsq), bindparam("least", PG_OTHERS_MIN), bindparam("share", PG_OTHERS_SHARE),
+                     *bounds)
+        return bool(db.session.execute(probe).scalar())
+
+    return cache_keys.plan_choice(key, count_reaches)
 
 
 @functools.cache

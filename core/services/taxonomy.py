@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import MAX_ID, Contact, utcnow
 from ..policy import can
+from . import cache_keys
 
 FORM_FIELDS = ("tags", "group_ids", "category_id")
 CHUNK = 500  # contacts per query in bulk operations (bounded IN lists)
@@ -88,16 +89,11 @@ def member_condition(link_contact, link_key, key: int):
 def _is_common(link_contact, link_key, key: int) -> bool:
     from sqlalchemy import func
 
-    from ..extensions import cache
+    def count_reaches() -> bool:
+        inner = select(link_contact).where(link_key == key).limit(COMMON_MEMBERS).subquery()
+        return db.session.scalar(select(func.count()).select_from(inner)) >= COMMON_MEMBERS
 
-    name = f"taxonomy-common:{link_key.table.name}:{COMMON_MEMBERS}:{key}"
-    known = cache.get(name)
-    if isinstance(known, bool):
-        return known
-    inner = select(link_contact).where(link_key == key).limit(COMMON_MEMBERS).subquery()
-    answer = db.session.scalar(select(func.count()).select_from(inner)) >= COMMON_MEMBERS
-    cache.set(name, answer, timeout=300)
-    return answer
+    return cache_keys.plan_choice(f"taxonomy-common:{link_key.table.name}:{COMMON_MEMBERS}:{key}", count_reaches)
 
 
 def touch(contact: Contact) -> None:
