@@ -53,10 +53,10 @@ def _ordered(cats) -> list:
     return out
 
 
-def descendant_ids(category_id: int) -> list[int]:
-    """The category and all its subcategories."""
+def descendant_ids(category_id: int, parents: dict | None = None) -> list[int]:
+    """The category and all its subcategories. ``parents``: ``_parents()`` when the caller has it."""
     children: dict = {}
-    for cid, pid in _parents().items():
+    for cid, pid in (parents if parents is not None else _parents()).items():
         children.setdefault(pid, []).append(cid)
     out, todo = [], [category_id]
     while todo:
@@ -213,9 +213,11 @@ def category_filter(stmt, value: str):
     value = (value or "").strip()
     if not value:
         return stmt
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID or db.session.get(Category, int(value)) is None:
+    category_id = int(value) if value.isdecimal() and 0 < int(value) <= MAX_ID else None
+    parents = _parents() if category_id else {}  # the tree (two columns) says both: it exists, and its subtree
+    if category_id not in parents:
         raise ValidationError({"category": "No such category."})
-    ids = descendant_ids(int(value))
+    ids = descendant_ids(category_id, parents)
     if len(ids) == 1:
         return stmt.where(Contact.category_id == ids[0])
     return stmt.where(Contact.category_id.in_(ids))

@@ -9,6 +9,7 @@ for common values because SQLite materialized the whole set and walked the sort 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, select
@@ -17,6 +18,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..models import Contact, CustomFieldValue, utcnow
 from ..ui import SearchFilter
+from . import cache_keys
 from . import custom_fields as cf
 from .pagination import Page, after, decode_cursor, encode_cursor
 from .records import escape_like
@@ -26,17 +28,35 @@ SORT_PREFIX = "cf_"
 FEW = 2000  # up to this many matches the ids are listed; above, each listed contact is probed
 
 
-def matching(rows, contact_id_column):
+def matching(rows, contact_id_column, plan: str = ""):
     """A condition on contacts: their id is among ``rows`` (a select of one contact id column).
 
     One capped read of the index decides: up to FEW matches, ``contacts.id IN (<those ids>)``, so
     the page is read from them by primary key (rare values); more, a correlated ``EXISTS`` probed
     per contact while the list walks its sort index, which finds a page of a common value after
-    a few probes. Never the whole set in memory, never a walk of the whole sort index."""
-    capped = rows.limit(FEW + 1).subquery()
-    if db.session.scalar(select(func.count()).select_from(capped)) <= FEW:
-        return Contact.id.in_(sorted(set(db.session.scalars(rows.limit(FEW + 1)))))
-    return rows.where(contact_id_column == Contact.id).exists()
+    a few probes. Never the whole set in memory, never a walk of the whole sort index.
+
+    ``plan``: a name for what ``rows`` selects (the field, operator and values). That the matches
+    were more than FEW is then remembered a few minutes (``cache_keys.plan_choice``), so a common
+    value's pages skip the read of FEW + 1 ids (0.5 ms at 1M contacts); a rare value's ids are
+    read on every page either way (they are the condition), in that one statement."""
+    ids: list = []
+
+    def many() -> bool:
+        ids[:] = db.session.scalars(rows.limit(FEW + 1)).all()
+        return len(ids) > FEW
+
+    common = cache_keys.plan_choice(_plan_key(plan), many) if plan else many()
+    if not common and not ids:  # remembered as few: its ids now (a value may have grown common since)
+        common = many()
+    if common:
+        return rows.where(contact_id_column == Contact.id).exists()
+    return Contact.id.in_(sorted(set(ids)))
+
+
+def _plan_key(plan: str) -> str:
+    digest = hashlib.sha1(plan.encode(), usedforsecurity=False).hexdigest()
+    return f"cf-common:{FEW}:{digest}"
 
 
 def _column(field: cf.FieldDef):
@@ -68,32 +88,34 @@ def condition(field: cf.FieldDef, op: str, value=None, value2=None):
     rows = select(CustomFieldValue.contact_id).where(CustomFieldValue.field_id == field.id)
     if op == "empty":  # probed per contact through (contact_id, field_id)
         return ~rows.where(CustomFieldValue.contact_id == Contact.id).exists()
+    plan = f"{field.id}:{field.kind}:{op}"  # + the values compared: what the rows are, for matching's plan
     if op == "not_empty":
-        return _in(rows)
+        return _in(rows, plan)
     if op == "contains":
         if field.kind not in ("text", "long_text", "url", "choice", "multi_choice"):
             raise ValidationError({name: "'contains' works on text fields."})
         term = str(value or "").strip().lower()[:200]
         if not term:
             raise ValidationError({name: "Give some text to look for."})
-        return _in(rows.where(func.lower(column).like(f"%{escape_like(term)}%", escape="\\")))
+        return _in(rows.where(func.lower(column).like(f"%{escape_like(term)}%", escape="\\")), f"{plan}:{term!r}")
     if op in ("lt", "gt", "between") and field.kind in ("long_text", "multi_choice", "boolean"):
         raise ValidationError({name: f"'{op}' does not apply to {field.kind.replace('_', ' ')} fields."})
     typed = _typed(field, value, name)
+    plan = f"{plan}:{typed!r}"
     if op == "eq":
         if field.kind in ("text", "url", "long_text"):
-            return _in(rows.where(func.lower(column) == str(typed).lower()))
-        return _in(rows.where(column == typed))
+            return _in(rows.where(func.lower(column) == str(typed).lower()), plan)
+        return _in(rows.where(column == typed), plan)
     if op == "lt":
-        return _in(rows.where(column < typed))
+        return _in(rows.where(column < typed), plan)
     if op == "gt":
-        return _in(rows.where(column > typed))
+        return _in(rows.where(column > typed), plan)
     upper = _typed(field, value2, name)
-    return _in(rows.where(column >= typed, column <= upper))
+    return _in(rows.where(column >= typed, column <= upper), f"{plan}:{upper!r}")
 
 
-def _in(rows):
-    return matching(rows, CustomFieldValue.contact_id)
+def _in(rows, plan: str):
+    return matching(rows, CustomFieldValue.contact_id, plan)
 
 
 # --- list filters (contacts_search_filters) ----------------------------------------------------

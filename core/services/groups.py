@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import transaction
 from ..errors import NotFound, ValidationError
-from ..extensions import db
+from ..extensions import cache, db
 from ..models import MAX_ID, Contact, ContactGroup, GroupMember, utcnow
 from ..policy import can, require, visible_team_ids
-from . import audit
+from . import audit, stamps
 from .fields import clean_text
 from .pagination import Page, decode_cursor, paginate
 from .records import Owner, apply_changes, clean_owner_team, int_or_none
@@ -323,10 +323,28 @@ def group_filter(stmt, value: str, actor=None):
         raise ValidationError({"group": "No such group."})
     if actor is None and has_request_context():
         actor = current_user
-    group = db.session.get(ContactGroup, int(value))
-    if group is None or actor is None or not can(actor, "group.view", group):
+    if actor is None or not _may_view(actor, int(value)):
         raise ValidationError({"group": "No such group."})
-    return stmt.where(member_condition(GroupMember.contact_id, GroupMember.group_id, group.id))
+    return stmt.where(member_condition(GroupMember.contact_id, GroupMember.group_id, int(value)))
+
+
+VIEW_SECONDS = 300
+
+
+def _may_view(actor, group_id: int) -> bool:
+    """The group exists and ``actor`` may view it: remembered per user under the shared stamps, which
+    any change to a group, a team, a membership or a user changes (core/services/stamps.py), so a
+    filtered list page skips loading the group and its team (the page read those stamps already)."""
+    user_id = getattr(actor, "id", None)
+    key = f"group-view:{stamps.shared_version()}:{user_id}:{group_id}" if user_id else None
+    known = cache.get(key) if key else None
+    if isinstance(known, bool):
+        return known
+    group = db.session.get(ContactGroup, group_id)
+    answer = group is not None and can(actor, "group.view", group)
+    if key:
+        cache.set(key, answer, timeout=VIEW_SECONDS)
+    return answer
 
 
 def filter_options(user, limit: int = 500) -> list[tuple[str, str]]:

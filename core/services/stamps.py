@@ -53,6 +53,7 @@ SHARED_STRIPES = tuple(f"shared:{k}" for k in range(STRIPES))
 CONTACTS_STRIPES = tuple(f"contacts:{k}" for k in range(STRIPES))
 _PENDING = "contacts_stamps"  # session.info keys: the scopes this transaction changed,
 _CREATED = "contacts_stamps_created"  # and the contacts it created
+_SHARED_SEEN = "contacts_stamps_shared"  # the shared stamps this transaction read (shared_version)
 _paused: ContextVar[bool] = ContextVar("contacts_stamps_paused", default=False)
 
 
@@ -87,8 +88,10 @@ def page_scopes(contact_id: int | None = None) -> tuple[str, ...]:
 
 def page_version(contact_id: int | None = None) -> tuple[int, ...]:
     """The stamps of ``page_scopes(contact_id)`` in a fixed order, from one query: any write that
-    could change such a page changes this tuple."""
+    could change such a page changes this tuple. The shared stamps read here are kept for
+    ``shared_version`` until this transaction ends."""
     found = read(page_scopes(contact_id))
+    db.session.info[_SHARED_SEEN] = _shared_hash(found)
     return tuple(found[n] for n in sorted(found))
 
 
@@ -109,17 +112,24 @@ def contact_created(session, contact_id: int) -> None:
 
 
 _STAMP_TABLE = CacheStamp.__table__
-_SHARED_VERSION = (
-    select(_STAMP_TABLE.c.stamp)
-    .where(_STAMP_TABLE.c.name.in_(SHARED_STRIPES))
-    .order_by(_STAMP_TABLE.c.name)
-)
+_SHARED_VERSION = select(_STAMP_TABLE.c.name, _STAMP_TABLE.c.stamp).where(_STAMP_TABLE.c.name.in_(SHARED_STRIPES))
+
+
+def _shared_hash(found) -> int:
+    """``found``: name -> stamp of the shared stripes read (a stripe never written is 0)."""
+    return hash(tuple(found.get(n, 0) for n in SHARED_STRIPES))
 
 
 def shared_version() -> int:
-    """One number that changes whenever any shared stripe does (a statement built once, run on the
-    connection): for caches of what only shared rows decide (the list's filter choices)."""
-    return hash(tuple(db.session.connection().execute(_SHARED_VERSION).scalars()))
+    """One number that changes whenever any shared stripe does: for caches of what only shared rows
+    decide (the list's filter choices). A page read them already with its version (``page_version``,
+    the same transaction: on SQLite the same snapshot); else a statement built once, run on the
+    connection."""
+    seen = db.session.info.get(_SHARED_SEEN)
+    if seen is not None:
+        return seen
+    found = db.session.info[_SHARED_SEEN] = _shared_hash(dict(db.session.connection().execute(_SHARED_VERSION).all()))
+    return found
 
 
 _contact_columns: dict = {}
@@ -206,3 +216,4 @@ def _forget(session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended (a savepoint keeps what was seen)
         session.info.pop(_PENDING, None)
         session.info.pop(_CREATED, None)
+    session.info.pop(_SHARED_SEEN, None)  # a savepoint too: what was read inside it may have been rolled back

@@ -13,6 +13,7 @@ from core.services import contacts as contact_service
 from plugins.collaboration import services as notes
 from plugins.communications import services as communications
 from tests import factories
+from tests.statements import captured
 
 PANELS = ("/communications/contacts/{id}/timeline", "/collaboration/contacts/{id}/notes")
 
@@ -194,3 +195,21 @@ def test_the_list_answers_304_until_any_contact_changes(app, member_client, memb
         db.session.remove()
     fresh = _get(member_client, "/?q=Lovelace", first.headers["ETag"], **rows)
     assert fresh.status_code == 200 and b"listed-tag" in fresh.data
+
+
+def test_the_shared_version_a_page_read_is_kept_for_its_transaction_only(app, ctx, member, people):
+    """``shared_version`` reuses the shared stamps ``page_version`` read in the same transaction (one
+    statement less a list page), gives the number its own read would, and forgets it at the end."""
+    alone = stamps.shared_version()  # read by itself
+    db.session.rollback()
+    stamps.page_version()
+    with captured(app, selects_only=True) as seen:
+        assert stamps.shared_version() == alone
+    assert seen == []
+    db.session.add(Team(name="Stamps team"))
+    db.session.commit()  # a shared write: the next transaction reads the new stamps
+    with captured(app, selects_only=True) as seen:
+        changed = stamps.shared_version()
+    assert len(seen) == 1 and changed != alone
+    db.session.rollback()
+    assert stamps.page_version() and stamps.shared_version() == changed
