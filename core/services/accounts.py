@@ -85,7 +85,7 @@ def _session_user_statement():
 
 def user_for_session(user_id: str) -> User | None:
     uid, _, token = (user_id or "").partition(":")
-    if not uid.isdigit() or not token:
+    if not uid.isdecimal() or not token:
         return None
     # every page reads the user's teams (permissions): joined in, one statement instead of two a request
     user = db.session.execute(_session_user_statement(), {"id": int(uid)}).unique().scalar_one_or_none()

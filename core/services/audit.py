@@ -167,7 +167,7 @@ def latest(cursor: str | None = None, limit: int = 50):
         raise ValidationError({"limit": "Between 1 and 200."})
     stmt = db.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
     if cursor:
-        if not cursor.isdigit() or len(cursor) > 18:
+        if not cursor.isdecimal() or len(cursor) > 18:
             raise ValidationError({"cursor": "This cursor is not valid; start again from the first page."})
         stmt = stmt.where(AuditEntry.id < int(cursor))
     rows = db.session.scalars(stmt).all()

@@ -124,7 +124,7 @@ def _clean(data: dict, existing: Category | None) -> dict:
         pos = data.get("position")
         if pos in (None, ""):
             out["position"] = 0
-        elif isinstance(pos, bool) or not str(pos).lstrip("-").isdigit() or abs(int(pos)) > 1_000_000:
+        elif isinstance(pos, bool) or not str(pos).lstrip("-").isdecimal() or abs(int(pos)) > 1_000_000:
             errors["position"] = "A whole number."
         else:
             out["position"] = int(pos)

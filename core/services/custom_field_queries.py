@@ -151,7 +151,7 @@ def status_changed_within(stmt, value):
     from ..models import ContactStatusChange
 
     raw = str(value).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+    if not raw.isdecimal() or not 1 <= int(raw) <= 3650:
         raise ValidationError({"status_changed_days": "A number of days between 1 and 3650."})
     cutoff = utcnow() - timedelta(days=int(raw))
     recent = select(ContactStatusChange.contact_id).where(ContactStatusChange.changed_at >= cutoff)

@@ -41,7 +41,7 @@ def parse_birthday(raw) -> date | None:
     if raw in (None, ""):
         return None
     text = raw.isoformat() if isinstance(raw, date) else str(raw).strip()
-    if len(text) == 8 and text.isdigit():
+    if len(text) == 8 and text.isdecimal():
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     try:
         day = date.fromisoformat(text[:10])

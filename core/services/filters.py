@@ -209,7 +209,7 @@ def from_rows(values, fields: dict[str, Field] | None = None) -> tuple[list[Cond
             continue
         group = values.get(f"r{i}_group", "0")
         c = Condition(key, values.get(f"r{i}_op", ""), values.get(f"r{i}_value", "")[:MAX_VALUE * 2],
-                      int(group) if group.isdigit() and int(group) < 100 else 0)
+                      int(group) if group.isdecimal() and int(group) < 100 else 0)
         if not c.op and key in fields:
             c.op = fields[key].operators[0]
         c.error = check(c, fields)
@@ -352,7 +352,7 @@ def _team(actor, op, value):
 def _date(column):
     def clause(actor, op, value):
         if op == "last":
-            if not value.isdigit() or not 0 < int(value) <= MAX_DAYS:
+            if not value.isdecimal() or not 0 < int(value) <= MAX_DAYS:
                 raise ValidationError({"days": "Give a number of days (1 or more)."})
             return column >= utcnow() - timedelta(days=int(value))
         try:

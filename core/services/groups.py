@@ -319,7 +319,7 @@ def group_filter(stmt, value: str, actor=None):
     value = (value or "").strip()
     if not value:
         return stmt
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+    if not value.isdecimal() or not 0 < int(value) <= MAX_ID:
         raise ValidationError({"group": "No such group."})
     if actor is None and has_request_context():
         actor = current_user

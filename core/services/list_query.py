@@ -48,7 +48,7 @@ class ListQuery:
         )
         raw_org = (args.get("organization_id") or "").strip()
         if raw_org:
-            if raw_org.isdigit() and 0 < int(raw_org) <= MAX_ID:
+            if raw_org.isdecimal() and 0 < int(raw_org) <= MAX_ID:
                 query.organization_id = int(raw_org)
             else:
                 errors["organization_id"] = "Choose an organization from the list."

@@ -351,7 +351,7 @@ def tag_filter(stmt, value: str):
     if not value:
         return stmt
     tag_id = None
-    if value.isdigit() and 0 < int(value) <= MAX_ID:  # the list's chips link by id: checked without an entity
+    if value.isdecimal() and 0 < int(value) <= MAX_ID:  # the list's chips link by id: checked without an entity
         tag_id = db.session.connection().execute(_TAG_ID, {"id": int(value)}).scalar()
     if tag_id is None:
         tag = find(value[:MAX_NAME])

@@ -268,7 +268,7 @@ def _photo(raw: str, params: dict, warnings: list) -> dict | None:
 def _birthday(raw: str, warnings: list) -> str | None:
     text = raw.strip().split("T")[0]
     digits = text.replace("-", "")
-    if text.startswith("--") or len(digits) != 8 or not digits.isdigit():
+    if text.startswith("--") or len(digits) != 8 or not digits.isdecimal():
         warnings.append(f"birthday {raw[:40]!r} skipped: it has no full date.")
         return None
     return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"

@@ -183,7 +183,7 @@ def membership(team_id: int):
     raw = request.form.get("user_id", "")
     member = request.form.get("action", "add") != "remove"
     try:
-        if not raw.isdigit() or len(raw) > 10:
+        if not raw.isdecimal() or len(raw) > 10:
             raise ValidationError({"user_id": "Choose a user."})
         accounts.set_team_membership(_actor(), team_id, int(raw), member)
     except ValidationError as exc:

@@ -51,7 +51,7 @@ def form_context(actor, contact) -> dict:
 
 def template_values(actor, raw) -> dict:
     """Prefill for ``/contacts/new?template=<id>``; a blank form for no or an unknown template."""
-    if not raw or not str(raw).isdigit() or len(str(raw)) > 10:
+    if not raw or not str(raw).isdecimal() or len(str(raw)) > 10:
         return {}
     try:
         template = contact_templates.get_template(actor, int(raw))

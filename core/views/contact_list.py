@@ -40,10 +40,10 @@ def builder():
         if f is not None and c.op not in f.operators:
             c.op = f.operators[0]
     remove = request.args.get("remove", "")
-    if remove.isdigit() and int(remove) < len(rows):
+    if remove.isdecimal() and int(remove) < len(rows):
         rows.pop(int(remove))
     add = request.args.get("add", "")
-    if add.isdigit() and len(rows) < filters.MAX_CONDITIONS:
+    if add.isdecimal() and len(rows) < filters.MAX_CONDITIONS:
         key = filters.CORE_FIELDS[0].key
         rows.append(filters.Condition(key, fields[key].operators[0], "", int(add)))
     rows.sort(key=lambda c: c.group)

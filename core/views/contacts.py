@@ -225,7 +225,7 @@ def _form_data() -> dict:
 
 def _version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() and int(raw) <= ID_MAX else None
+    return int(raw) if raw.isdecimal() and int(raw) <= ID_MAX else None
 
 
 def _values_of(contact) -> dict:

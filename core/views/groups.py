@@ -33,7 +33,7 @@ def _go(url: str):
 
 
 def _contact_id(raw, field: str = "contact_id") -> int:
-    if not (raw or "").isdigit() or not 0 < int(raw) <= MAX_ID:
+    if not (raw or "").isdecimal() or not 0 < int(raw) <= MAX_ID:
         raise ValidationError({field: "Choose one."})
     return int(raw)
 

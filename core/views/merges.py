@@ -96,7 +96,7 @@ def _rows(target: Contact, source: Contact, picks: dict) -> list[dict]:
 
 def _source_from(raw) -> Contact | None:
     raw = (raw or "").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= 2147483647:
+    if not raw.isdecimal() or not 0 < int(raw) <= 2147483647:
         return None
     try:
         return contact_service.get_contact(_user(), int(raw))

@@ -47,7 +47,7 @@ def _modal() -> bool:
 
 def _int_arg(name: str):
     raw = request.args.get(name, "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    return int(raw) if raw.isdecimal() and 0 < int(raw) < 2**31 else None
 
 
 @bp.app_template_global("relation_record_name")

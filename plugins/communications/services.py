@@ -187,7 +187,7 @@ def clean_filters(args, *, allowed=LIST_FILTERS) -> dict:
             out[key] = day
             continue
         elif key in ("created_by", "team"):
-            if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+            if not text.isdecimal() or not 0 < int(text) <= MAX_ID:
                 errors[key] = "Not a valid id."
                 continue
             out[key] = int(text)

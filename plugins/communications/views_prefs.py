@@ -129,7 +129,7 @@ def _preview_contacts():
 def _chosen_contact() -> int | None:
     """The preview's contact, kept across a re-rendered form (or given as ?contact_id= in a link)."""
     raw = request.form.get("preview_contact_id") or request.args.get("contact_id") or ""
-    return int(raw) if raw.isdigit() and len(raw) <= 10 else None
+    return int(raw) if raw.isdecimal() and len(raw) <= 10 else None
 
 
 def _template_context(tpl=None, **extra) -> dict:
@@ -184,7 +184,7 @@ def edit_template(template_id: int):
         return page("communications/template_form.html", None, **_template_context(tpl))
     data = _template_form()
     raw_version = data.pop("version", "")
-    if not raw_version.isdigit() or len(raw_version) > 9:
+    if not raw_version.isdecimal() or len(raw_version) > 9:
         return page("communications/template_form.html", "form", status=422,
                     **_template_context(tpl, values={**data, "version": tpl.version},
                                         errors={"version": ["Reload the template and try again."]}))
@@ -207,7 +207,7 @@ def edit_template(template_id: int):
 @login_required
 def delete_template(template_id: int):
     raw = request.form.get("version", "")
-    templating.delete_template(current_user, template_id, int(raw) if raw.isdigit() else None)
+    templating.delete_template(current_user, template_id, int(raw) if raw.isdecimal() else None)
     flash("Template deleted.", "toast")
     return _redirect(url_for("communications_prefs.templates"))
 
@@ -218,7 +218,7 @@ def preview():
     """Render the form's subject and body (saved or not) for the chosen contact."""
     data = _form()
     raw_contact = (data.get("preview_contact_id") or "").strip()
-    if not raw_contact.isdigit():
+    if not raw_contact.isdecimal():
         return fragment("communications/template_form.html", "preview", status=422,
                         preview=None, preview_error="Choose a contact to preview with.", fields=templating.KNOWN)
     result = templating.render_preview(current_user, int(raw_contact), subject=data.get("subject", ""),

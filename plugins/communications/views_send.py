@@ -114,7 +114,7 @@ def use_template(contact_id: int):
     values = {"subject": "", "content": ""}
     if not raw:  # "no template": empty fields to write by hand
         return fragment(SEND, "fields", contact=contact, values=values, errors={}, rendered=None, picked=None)
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    if not raw.isdecimal() or not 0 < int(raw) <= MAX_ID:
         return fragment(SEND, "fields", status=422, contact=contact, values=values, rendered=None, picked=None,
                         errors={"template_id": ["Choose a template from the list."]})
     try:

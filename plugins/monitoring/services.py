@@ -244,7 +244,7 @@ def parse_filters(args) -> dict:
     actor_id = None
     raw = (args.get("actor") or "").strip()
     if raw:
-        actor_id = _as_int(raw) if raw.isdigit() else None
+        actor_id = _as_int(raw) if raw.isdecimal() else None
         if actor_id is None:
             errors["actor"] = "Must be a user id."
     cursor = args.get("cursor") or None

@@ -12,7 +12,7 @@ UNKNOWN = "0"  # no group has id 0: the core's filter answers "No such group."
 
 
 def _mapped(value: str, lookup: Callable[[int], int | None], unknown: str | None) -> str | None:
-    found = lookup(int(value)) if value.isdigit() else None
+    found = lookup(int(value)) if value.isdecimal() else None
     return str(found) if found else unknown
 
 

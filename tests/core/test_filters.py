@@ -392,3 +392,13 @@ def test_very_common_words_are_checked_row_by_row_with_the_same_answer(ctx, memb
             assert " IN (SELECT rowid" in sql("email", ["gmail"])
         monkeypatch.setattr(search, "COMMON_HITS", 10**9)
         assert "rowid = contacts.id" not in sql("email", ["gmail"])  # rare: the hits, read and sorted
+
+
+@pytest.mark.parametrize("path", [
+    "/?group=\u00b2", "/?category=\u00b2", "/?tag=\u00b2", "/?organization_id=\u00b2",
+    "/?f=created.last.\u00b2", "/contacts/filter-builder?r0_field=status&r0_op=is&remove=\u00b2",
+    "/contacts/filter-builder?r0_field=status&r0_op=is&add=\u00b2", "/groups/\u00b2",
+])
+def test_a_digit_that_is_not_decimal_is_a_bad_value_not_a_500(people, member_client, path):
+    # "²".isdigit() is true but int("²") raises: every id or number check uses isdecimal().
+    assert member_client.get(path).status_code < 500
