@@ -6,9 +6,10 @@ import functools
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm import make_transient, make_transient_to_detached, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..database import after_commit, transaction
 from ..errors import Conflict, NotFound, ValidationError
@@ -176,6 +177,38 @@ def _insert(contact: Contact) -> None:
     db.session.add(contact)
 
 
+_TABLE = Contact.__table__
+_UPDATE = _TABLE.update().where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.version == bindparam("b_version"))
+
+
+def _save(contact: Contact) -> None:
+    """Write what changed on a loaded contact with a prebuilt UPDATE on the transaction's
+    connection, as the unit of work would (``version`` moved on and checked, ``updated_at`` set
+    unless given), then mark the object clean. The unit of work costs several times more for one
+    row (~12 % of an API update). A contact update changes every page's version stamp (a contact's
+    name or team shows on other contacts' pages and in every list: core/services/stamps.py), so
+    the stamp is said here as the flush would. Anything but plain columns changed: left to the flush."""
+    state = inspect(contact)
+    changed = state.committed_state
+    if not changed or state.session is None or any(key not in _TABLE.c for key in changed):
+        return
+    row = {key: state.dict[key] for key in changed}
+    row.setdefault("updated_at", utcnow())
+    row["version"] = contact.version + 1
+    session = db.session
+    result = session.connection().execute(_UPDATE, {**row, "b_id": contact.id, "b_version": contact.version})
+    if result.rowcount != 1:  # what the unit of work raises when the version check fails
+        raise StaleDataError(f"UPDATE statement on table 'contacts' expected to update 1 row(s); {result.rowcount} were matched.")
+    for key, value in row.items():
+        setattr(contact, key, value)
+    # Clean, persistent, every column loaded, as after a flush (the same steps as ``_insert``).
+    session.expunge(contact)
+    make_transient(contact)
+    make_transient_to_detached(contact)
+    session.add(contact)
+    stamps.touch_shared(session)
+
+
 def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None = None) -> Contact:
     """Create a contact. ``also(contact)`` writes more of the record (its details, see
     core/services/details.py) in the same transaction, after the insert, and returns its changes
@@ -215,9 +248,12 @@ def _fresh():
 
 
 def update_contact(
-    actor, contact_id: int, data: dict, expected_version: int | None, *, also: Callable[[Contact], dict] | None = None
+    actor, contact_id: int, data: dict, expected_version: int | None, *, also: Callable[[Contact], dict] | None = None,
+    answer: Callable[[Contact], None] | None = None,
 ) -> Contact:
-    """Change a contact; only the keys present change. ``also`` as in ``create_contact``."""
+    """Change a contact; only the keys present change. ``also`` as in ``create_contact``. ``answer(contact)``
+    runs last in the transaction, once everything is written: what the caller answers with, read there
+    rather than in a read transaction of its own after the commit."""
     data, tax = taxonomy.split_form(data)
     values: dict = {}
     contact = None
@@ -249,6 +285,9 @@ def update_contact(
             if changes:
                 audit.record(actor, "updated", "contact", contact.id, changes, stamped=db.session.is_modified(contact))
                 _fire("contacts_contact_updated", contact, actor, "updated", changes)
+            _save(contact)
+            if answer is not None:
+                answer(contact)
     except IntegrityError as exc:
         raise _unique_violation(exc, values.get("email"), contact) from None
     return contact
