@@ -151,16 +151,13 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
 _INSERT = Contact.__table__.insert()
 
 
-def _insert(contact: Contact) -> None:
-    """Write a new contact's row and make ``contact`` persistent with its id. With a prebuilt
-    statement on the transaction's connection (a third of the unit of work's CPU), then attached as
-    loaded; through the unit of work when the row names another contact (``reports_to_id``: that
-    contact's pages show it, and the flush stamps them, core/services/stamps.py). A new contact had
-    no page of its own; the lists show it, so either way one stripe of the lists' stamps changes."""
+def _row(contact: Contact) -> dict | None:
+    """A new contact's row for ``_insert``, every column set on ``contact`` too (nothing to read back
+    after attaching it); built before the write lock is taken. None when the row names another
+    contact (``reports_to_id``): then the unit of work writes it (that contact's pages show it, and
+    the flush stamps them, core/services/stamps.py)."""
     if contact.reports_to_id is not None:
-        db.session.add(contact)
-        db.session.flush()
-        return
+        return None
     now = utcnow()
     row = {}
     for column in Contact.__table__.columns:
@@ -169,8 +166,20 @@ def _insert(contact: Contact) -> None:
         value = getattr(contact, column.key)
         if value is None and column.key in ("version", "created_at", "updated_at"):
             value = 1 if column.key == "version" else now
-        setattr(contact, column.key, value)  # every column loaded: nothing to read back after attaching
+        setattr(contact, column.key, value)
         row[column.key] = value
+    return row
+
+
+def _insert(contact: Contact, row: dict | None) -> None:
+    """Write a new contact's row (``_row``) and make ``contact`` persistent with its id. With a prebuilt
+    statement on the transaction's connection (a third of the unit of work's CPU), then attached as
+    loaded; through the unit of work when ``row`` is None. A new contact had no page of its own; the
+    lists show it, so either way one stripe of the lists' stamps changes."""
+    if row is None:
+        db.session.add(contact)
+        db.session.flush()
+        return
     contact.id = db.session.connection().execute(_INSERT, row).inserted_primary_key[0]
     stamps.contact_created(db.session, contact.id)  # lists show it: the unit of work would have said so
     make_transient_to_detached(contact)
@@ -219,12 +228,14 @@ def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None 
     values, extras = contact_extras.clean(data, None, lambda core: _clean(actor, core, None))
     tax_values = taxonomy.clean(actor, tax)
     contact = Contact(first_name="", last_name="", phone="", type=values["type"], status=values["status"])
+    # What needs no database is done before the write lock: writers queue on it (core/write_queue.py).
+    require(actor, "contact.create", Owner(values["owner_team_id"]))
+    changes = _apply(contact, values)
+    contact.sort_name = sort_name(contact.first_name, contact.last_name)
+    row = _row(contact)
     try:
         with transaction():
-            require(actor, "contact.create", Owner(values["owner_team_id"]))
-            changes = _apply(contact, values)
-            contact.sort_name = sort_name(contact.first_name, contact.last_name)
-            _insert(contact)
+            _insert(contact, row)
             changes |= contact_extras.apply(actor, contact, extras, changes, created=True)
             changes.update(taxonomy.apply(actor, contact, tax_values, new=True))
             if also is not None:
