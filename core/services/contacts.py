@@ -187,6 +187,10 @@ def _insert(contact: Contact, row: dict | None) -> None:
 
 
 _TABLE = Contact.__table__
+# A contact's columns whose changes Session flush listeners follow: moving a contact to another team
+# or to the trash moves what is counted per team (plugins/communications/rollup.py). An update that
+# changes one goes through the unit of work; other updates are written directly (``_save``).
+FLUSHED = ("owner_team_id", "deleted_at")
 _UPDATE = _TABLE.update().where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.version == bindparam("b_version"))
 
 
@@ -196,10 +200,11 @@ def _save(contact: Contact) -> None:
     unless given), then mark the object clean. The unit of work costs several times more for one
     row (~12 % of an API update). A contact update changes every page's version stamp (a contact's
     name or team shows on other contacts' pages and in every list: core/services/stamps.py), so
-    the stamp is said here as the flush would. Anything but plain columns changed: left to the flush."""
+    the stamp is said here as the flush would. Anything but plain columns changed, or a column that
+    flush listeners follow (``FLUSHED``): left to the flush."""
     state = inspect(contact)
     changed = state.committed_state
-    if not changed or state.session is None or any(key not in _TABLE.c for key in changed):
+    if not changed or state.session is None or any(key not in _TABLE.c or key in FLUSHED for key in changed):
         return
     row = {key: state.dict[key] for key in changed}
     row.setdefault("updated_at", utcnow())
