@@ -173,7 +173,8 @@ def after_commit(callback) -> None:
 def lock_audit_chain(session) -> None:
     """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7201)"))
+        # On the connection: through the session it would autoflush what the write has pending.
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(7201)"))
 
 
 def default_sqlalchemy_options(app) -> dict:
