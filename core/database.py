@@ -2,8 +2,9 @@
 
 SQLite: WAL, ``synchronous=NORMAL``, a busy timeout, a bounded WAL file, and writes that start
 with ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing with
-"database is locked" when a read transaction tries to upgrade. Reads keep a deferred ``BEGIN``
-so they never wait for a writer.
+"database is locked" when a read transaction tries to upgrade; before it, the writers of this
+code take turns on a file lock (core/write_queue.py) instead of SQLite's sleeping busy wait. Reads
+keep a deferred ``BEGIN`` so they never wait for a writer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
+from . import write_queue
 from .extensions import db
 from .models import Team, User
 
@@ -77,14 +79,19 @@ def transaction():
     callbacks: list = []
     token_cb = _after_commit.set(callbacks)
     token_imm = _immediate.set(True)
+    engine = db.engine
     try:
-        session.connection()  # BEGIN (IMMEDIATE on SQLite) now, not at the first write
-        yield session
-        _commit_keeping_state(session)
-    except BaseException:
-        session.info.pop("contacts_bulk_write", None)
-        session.rollback()
-        raise
+        # SQLite: take a turn among this database's writers first (core/write_queue.py), then
+        # BEGIN IMMEDIATE now, not at the first write; the turn ends with the commit.
+        with write_queue.turn(write_queue.lock_path(engine), _busy_seconds(engine)):
+            try:
+                session.connection()
+                yield session
+                _commit_keeping_state(session)
+            except BaseException:
+                session.info.pop("contacts_bulk_write", None)
+                session.rollback()
+                raise
     finally:
         _immediate.reset(token_imm)
         _after_commit.reset(token_cb)
@@ -98,6 +105,12 @@ def transaction():
             error = error or exc
     if error is not None:
         raise error
+
+
+def _busy_seconds(engine) -> float:
+    """How long a writer waits for its turn before going on to SQLite's own busy wait: half the busy
+    timeout, so a writer stuck behind a long one still fails within 1.5 times that timeout."""
+    return current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 2000 if engine.dialect.name == "sqlite" else 0.0
 
 
 def is_bulk_write(orm_execute_state) -> bool:
@@ -160,7 +173,8 @@ def after_commit(callback) -> None:
 def lock_audit_chain(session) -> None:
     """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7201)"))
+        # On the connection: through the session it would autoflush what the write has pending.
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(7201)"))
 
 
 def default_sqlalchemy_options(app) -> dict:

@@ -105,7 +105,7 @@ def update_contact(data, contact_id):
     actor = _actor()
     versions = expected_versions(contact_id)
     expected = pick_version(versions, lambda: service.get_contact(actor, contact_id).version)
-    contact = details.update_contact(actor, contact_id, data, expected)
+    contact = details.update_contact(actor, contact_id, data, expected, read_back=True)  # the answer: no read after the commit
     return contact, {"ETag": etag_of(contact)}
 
 

@@ -49,7 +49,7 @@ def clean(data: dict, existing: Contact | None, clean_core):
 def apply(actor, contact: Contact, extras: Extras, changes: dict, created: bool = False) -> dict:
     """Write the extras of a contact just created or changed (row flushed, inside the
     transaction); return the custom-field changes to add to the audit entry."""
-    more = custom_fields.write_values(contact, extras.custom)
+    more = custom_fields.write_values(contact, extras.custom, created=created)
     if more and not changes and not created:
         contact.updated_at = utcnow()  # a new version: ETags and stale-edit checks see the change
     if created:

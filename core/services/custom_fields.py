@@ -303,12 +303,16 @@ def _rows_for(field: FieldDef, contact_id: int, value) -> list[CustomFieldValue]
     return [CustomFieldValue(field_id=field.id, contact_id=contact_id, **{column: item}) for item in items]
 
 
-def write_values(contact: Contact, cleaned: dict) -> dict:
+def write_values(contact: Contact, cleaned: dict, *, created: bool = False) -> dict:
     """Store cleaned values on ``contact`` (inside the caller's transaction); returns the
-    changes ``{"custom.<key>": (before, after)}`` for the audit entry."""
+    changes ``{"custom.<key>": (before, after)}`` for the audit entry. ``created``: the contact was
+    inserted in this transaction, so it had no values, and has exactly these afterwards (``values_for``
+    answers from them: the API's answer to a create reads nothing after the commit)."""
     if not cleaned:
+        if created:
+            _remember_created(contact.id, {})
         return {}
-    current = values_of([contact.id], include_archived=True).get(contact.id, {})
+    current = {} if created else values_of([contact.id], include_archived=True).get(contact.id, {})
     changes = {}
     for field, value in cleaned.items():
         before = current.get(field.key)
@@ -328,7 +332,22 @@ def write_values(contact: Contact, cleaned: dict) -> dict:
     if changes:
         db.session.flush()
         g.get("_custom_values", {}).pop(contact.id, None)
+    if created:
+        _remember_created(contact.id, cleaned)
     return changes
+
+
+def _remember_created(contact_id: int, cleaned: dict) -> None:
+    """What ``values_of`` would read for a contact created with ``cleaned``: the rows ``_rows_for``
+    wrote, shown as ``values_of`` shows them (active fields, choices in their order)."""
+    shown = {}
+    for field, value in cleaned.items():
+        if field.archived or not _rows_for(field, contact_id, value):
+            continue
+        shown[field.key] = jsonable(field, value)
+        if field.kind == "multi_choice":
+            shown[field.key].sort(key=lambda v, f=field: f.choices.index(v) if v in f.choices else len(f.choices))
+    g.setdefault("_custom_values", {})[contact_id] = shown
 
 
 def jsonable(field: FieldDef, value):

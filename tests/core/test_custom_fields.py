@@ -409,3 +409,22 @@ def test_dates_are_stored_as_dates(fields, member):
     c = service.create_contact(member, {"first_name": "A", "custom_fields": {"since": "2024-01-31"}})
     stored = db.session.scalar(select(CustomFieldValue.value_date).where(CustomFieldValue.contact_id == c.id))
     assert stored == date(2024, 1, 31)
+
+
+def test_api_create_answers_the_values_written_without_reading_them(app, admin, member, fields):
+    """The answer to a create is built from the values just written (no read after the commit):
+    it must be what a later GET reads back, for every kind (numbers, dates, choices in order)."""
+    from tests.core.test_write_statements import counting
+
+    api = Api(app, make_token(app, member))
+    values = {"nickname": "Ada", "bio": "Long\ntext", "size": 7.0, "since": "2024-01-02", "vip": False,
+              "tier": "gold", "topics": ["jazz", "golf"], "site": "example.org"}
+    with counting(app) as seen:
+        made = api.post("/api/v1/contacts", json={"first_name": "A", "custom_fields": values})
+    assert made.status_code == 201, made.get_json()
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM custom_field_values" in s], seen
+    read = api.get(f"/api/v1/contacts/{made.get_json()['id']}").get_json()["custom_fields"]
+    assert made.get_json()["custom_fields"] == read
+    assert read["topics"] == ["golf", "jazz"] and read["size"] == 7 and read["vip"] is False
+    bare = api.post("/api/v1/contacts", json={"first_name": "B"})
+    assert bare.get_json()["custom_fields"] == {} == api.get(f"/api/v1/contacts/{bare.get_json()['id']}").get_json()["custom_fields"]
