@@ -67,13 +67,7 @@ def transaction():
         yield db.session
         return
     session = db.session()
-    if session.in_transaction():
-        # End the read snapshot. Records read before the write lock are expired (read again,
-        # fresh, if used inside it); the actor and its teams, loaded for this request, are kept.
-        _commit_keeping_state(session)
-        for obj in list(session.identity_map.values()):
-            if not isinstance(obj, (User, Team)):
-                session.expire(obj)
+    end_read_snapshot(session)
     callbacks: list = []
     token_cb = _after_commit.set(callbacks)
     token_imm = _immediate.set(True)
@@ -98,6 +92,17 @@ def transaction():
             error = error or exc
     if error is not None:
         raise error
+
+
+def end_read_snapshot(session) -> None:
+    """End the session's read snapshot, if one is open, so its next reads see what others have
+    committed since. Records read in it are expired (read again, fresh, when used); the actor and
+    its teams, loaded for this request, are kept."""
+    if session.in_transaction():
+        _commit_keeping_state(session)
+        for obj in list(session.identity_map.values()):
+            if not isinstance(obj, (User, Team)):
+                session.expire(obj)
 
 
 def is_bulk_write(orm_execute_state) -> bool:

@@ -21,7 +21,8 @@ What stays as in the serial import (importer.py):
   planned again.
 
 The writer thread has its own app context, hence its own session and connection; the actor is
-loaded again there. Reads on the job's thread start a fresh snapshot before each batch.
+loaded again there. Reads on the job's thread start a fresh snapshot before each batch
+(``database.end_read_snapshot``; the contacts a batch matches are read with ``populate_existing``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..database import _commit_keeping_state, transaction
+from ..database import end_read_snapshot, transaction
 from ..extensions import db
-from ..models import Contact, Team, User
+from ..models import Contact, User
 from ..policy import pinned_teams
 from . import vocabulary
 from .fields import prevalidated
@@ -166,7 +167,7 @@ def run(state, batches, outcome, on_batch, on_error) -> None:
                 if inflight is not None and _shares_keys(parsed, inflight[1]):
                     settle()
                 while True:
-                    _fresh_snapshot()
+                    end_read_snapshot(db.session())  # see the batches written since
                     batch_outcome = importer.Outcome(counts=dict.fromkeys(outcome.counts, 0))
                     plan = importer._plan(state, parsed, batch_outcome, write=True)
                     if not settle():
@@ -183,18 +184,6 @@ def run(state, batches, outcome, on_batch, on_error) -> None:
 
 class _Redo(Exception):
     """The batch cannot be written as planned: it is done again the serial way."""
-
-
-def _fresh_snapshot() -> None:
-    """End this thread's read transaction, so the next reads see the batches written since; what
-    it loaded is expired (the writer thread changes it), but the actor and its teams, as
-    ``database.transaction`` does."""
-    session = db.session()
-    if session.in_transaction():
-        _commit_keeping_state(session)
-        for obj in list(session.identity_map.values()):
-            if not isinstance(obj, (User, Team)):
-                session.expire(obj)
 
 
 def _shares_keys(parsed: list, plan) -> bool:
