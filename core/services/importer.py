@@ -48,7 +48,10 @@ Rules, per row:
   emails and phones of the next batch are validated in a worker process meanwhile
   (import_ahead.py: the same functions; ``_clean`` takes their answers), the vocabularies are
   read once per batch, and plugins hear of a batch through ``contacts_records_changed`` (one call
-  per record type) rather than once per contact.
+  per record type) rather than once per contact. A job's import (not a dry run, not vCard) writes
+  each batch on a thread of its own while the next one is planned (import_pipeline.py): the
+  batch is split into ``_parse`` (once per row), ``_plan`` (reads: validation, matching) and
+  ``_write`` (the transaction's writes, errors and progress).
 
 ``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
 (tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
