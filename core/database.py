@@ -69,13 +69,7 @@ def transaction():
         yield db.session
         return
     session = db.session()
-    if session.in_transaction():
-        # End the read snapshot. Records read before the write lock are expired (read again,
-        # fresh, if used inside it); the actor and its teams, loaded for this request, are kept.
-        _commit_keeping_state(session)
-        for obj in list(session.identity_map.values()):
-            if not isinstance(obj, (User, Team)):
-                session.expire(obj)
+    end_read_snapshot(session)
     callbacks: list = []
     token_cb = _after_commit.set(callbacks)
     token_imm = _immediate.set(True)
@@ -111,6 +105,17 @@ def _busy_seconds(engine) -> float:
     """How long a writer waits for its turn before going on to SQLite's own busy wait: half the busy
     timeout, so a writer stuck behind a long one still fails within 1.5 times that timeout."""
     return current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 2000 if engine.dialect.name == "sqlite" else 0.0
+
+
+def end_read_snapshot(session) -> None:
+    """End the session's read snapshot, if one is open, so its next reads see what others have
+    committed since. Records read in it are expired (read again, fresh, when used); the actor and
+    its teams, loaded for this request, are kept."""
+    if session.in_transaction():
+        _commit_keeping_state(session)
+        for obj in list(session.identity_map.values()):
+            if not isinstance(obj, (User, Team)):
+                session.expire(obj)
 
 
 def is_bulk_write(orm_execute_state) -> bool:

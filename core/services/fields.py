@@ -62,11 +62,48 @@ def normalize_email(raw: str, check_deliverability: bool | None = None) -> str:
         check_deliverability = current_app.config["EMAIL_CHECK_DELIVERABILITY"]
     from email_validator import EmailNotValidError, validate_email
 
+    _memoize_domain_check()
     try:
         info = validate_email(raw, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return info.normalized
+
+
+_DOMAIN_CHECKS: dict = {}  # (domain, options, special-use names) -> the library's answer for a valid domain
+_DOMAIN_CHECKS_MAX = 10_000
+
+
+def _memoize_domain_check() -> None:
+    """Remember email-validator's check of the part after the @ per domain: an import's addresses
+    share a few domains, and that check (IDNA, per-character Unicode tests) is most of the cost of
+    validating one. The library's own function is called for a domain it has not seen, with the
+    same arguments, and only its answers for valid domains are kept (a bad domain is checked every
+    time and raises the library's own error), so every address gets the very answer it would have:
+    the same normalized form, the same error, in the same order (the part before the @ is checked
+    first, as before). The answer depends on the library's list of special-use domains too, part
+    of the key."""
+    import importlib
+
+    import email_validator
+
+    module = importlib.import_module("email_validator.validate_email")  # the module, not its function
+    check = module.validate_email_domain_name
+    if getattr(check, "memoized", False):
+        return
+
+    def memoized(domain, test_environment=False, globally_deliverable=True):
+        key = (domain, test_environment, globally_deliverable, tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES))
+        found = _DOMAIN_CHECKS.get(key)
+        if found is None:
+            found = check(domain, test_environment=test_environment, globally_deliverable=globally_deliverable)
+            if len(_DOMAIN_CHECKS) >= _DOMAIN_CHECKS_MAX:
+                _DOMAIN_CHECKS.clear()
+            _DOMAIN_CHECKS[key] = found
+        return dict(found)
+
+    memoized.memoized = True
+    module.validate_email_domain_name = memoized
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:

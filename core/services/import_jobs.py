@@ -195,6 +195,9 @@ def run_job(ctx) -> dict:
         outcome = importer.run(
             ctx.actor, records, options,
             checkpoint=None if options.dry_run else ctx.checkpoint, on_batch=on_batch, on_error=ctx.error,
+            # Batch N is written on a thread while N+1 is read (import_pipeline.py). Not for vCard:
+            # its reader reports warnings through ctx.error while it reads, on this thread.
+            pipeline=params.get("format") != "vcard",
         )
     except Exception:  # cancelled or failed: it will not run again. (A killed worker keeps the file to resume.)
         _remove(path)

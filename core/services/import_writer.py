@@ -112,14 +112,18 @@ def _allocate_ids(count: int, model=Contact) -> list[int]:
 
 def _create_organizations(state, slots: list) -> list[int]:
     """Create the organizations the batch's kept rows name (``NewOrg`` values), in one insert with
-    their audit entries, and put their ids in the rows."""
+    their audit entries, and put their ids in the rows. A ``NewOrg`` that already has its id was
+    created by the batch before (import_pipeline hands them on): only its id is put in."""
     from .importer import NewOrg
 
     new = {}
     for slot in slots:
         value = slot.values.get("organization_id")
         if isinstance(value, NewOrg):
-            new[id(value)] = value
+            if value.id is None:
+                new[id(value)] = value
+            else:
+                slot.values["organization_id"] = value.id
     if not new:
         return []
     orgs = list(new.values())

@@ -48,7 +48,10 @@ Rules, per row:
   emails and phones of the next batch are validated in a worker process meanwhile
   (import_ahead.py: the same functions; ``_clean`` takes their answers), the vocabularies are
   read once per batch, and plugins hear of a batch through ``contacts_records_changed`` (one call
-  per record type) rather than once per contact.
+  per record type) rather than once per contact. A job's import (not a dry run, not vCard) writes
+  each batch on a thread of its own while the next one is planned (import_pipeline.py): the
+  batch is split into ``_parse`` (once per row), ``_plan`` (reads: validation, matching) and
+  ``_write`` (the transaction's writes, errors and progress).
 
 ``APPLIERS`` is a hook-like list the app wires for what the core contact has no column for
 (tags, title, notes, addresses, custom fields): each is called inside the batch's transaction as
@@ -78,7 +81,7 @@ from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, pinned_teams, require, writable_teams
 from . import contacts as contact_service
-from . import import_ahead, import_appliers, import_writer, vocabulary
+from . import import_ahead, import_appliers, import_pipeline, import_writer, vocabulary
 from . import organizations as org_service
 from .fields import normalize_phone, prevalidated
 from .records import Owner
@@ -126,6 +129,15 @@ class Outcome:
     def restore(self, saved: tuple) -> None:
         self.counts, self.samples, self.last_ref, self.new_organizations = dict(saved[0]), saved[1], saved[2], saved[3]
 
+    def merge(self, batch: Outcome) -> None:
+        """Add the outcome of one batch (counted on its own, starting from zero) to this one."""
+        for kind, count in batch.counts.items():
+            self.counts[kind] += count
+        for kind, items in batch.samples.items():
+            self.samples[kind].extend(items[:max(0, SAMPLES - len(self.samples[kind]))])
+        self.last_ref = batch.last_ref or self.last_ref
+        self.new_organizations += batch.new_organizations
+
     def summary(self) -> dict:
         out = {k.capitalize(): v for k, v in self.counts.items()}
         if self.new_organizations:
@@ -161,12 +173,16 @@ def check_options(actor, options: Options) -> None:
 
 
 def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None = None,
-        on_batch: Callable[[Outcome], None] | None = None, on_error: Callable | None = None) -> Outcome:
+        on_batch: Callable[[Outcome], None] | None = None, on_error: Callable | None = None,
+        pipeline: bool = False) -> Outcome:
     """Import ``records``; resume after ``checkpoint["row"]`` when given.
 
     ``on_batch(outcome)`` is called inside each batch's transaction after its rows are written
     (a job saves its progress and checkpoint there); ``on_error(ref, message)`` per rejected row,
-    also inside the transaction of the batch it belongs to.
+    also inside the transaction of the batch it belongs to. With ``pipeline`` (not a dry run), a
+    batch is written on a thread of its own while the next one is prepared (import_pipeline.py);
+    ``on_batch`` and ``on_error`` are then called on that thread, so they must not share state
+    with the reader of ``records``.
     """
     require(actor, "contact.create")
     check_options(actor, options)
@@ -180,9 +196,13 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
     state = _State(actor, options)
     # The next batch is validated in another process while this one writes (import_ahead.py).
     with _heap_frozen():
-        for batch, answers in import_ahead.ahead(_batches(state, records, after, outcome)):
+        batches = import_ahead.ahead(_batches(state, records, after, outcome))
+        if pipeline and not options.dry_run and import_pipeline.possible():
+            import_pipeline.run(state, batches, outcome, on_batch, on_error)
+            return outcome
+        for batch, answers in batches:
             with prevalidated(answers), vocabulary.pinned(), pinned_teams():
-                _run_batch(state, batch, outcome, on_batch, on_error)
+                _run_batch(state, _parse(state, batch), outcome, on_batch, on_error)
     return outcome
 
 
@@ -338,7 +358,14 @@ def _email_key(raw: str) -> str:
     return unicodedata.normalize("NFC", raw.strip()).lower()
 
 
+def _parse(state: _State, batch: list) -> list:
+    """The batch's rows as ``(ref, record, data, rest)`` (``_data``), or ``(ref, message)`` for a
+    row that could not be read. Done once per row: ``content_id`` counts occurrences."""
+    return [(ref, record) if isinstance(record, str) else (ref, record, *_data(state, record)) for ref, record in batch]
+
+
 def _run_batch(state: _State, batch: list, outcome: Outcome, on_batch, on_error) -> None:
+    """Plan and write one batch (``_parse``d) in one transaction, on this thread."""
     if state.options.dry_run:
         _process(state, batch, outcome, on_batch, on_error, write=False)
         return
@@ -369,6 +396,37 @@ def _run_batch(state: _State, batch: list, outcome: Outcome, on_batch, on_error)
 
 
 def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *, write: bool) -> dict:
+    """One ``_parse``d batch: plan it, then write it (or only count it, in a dry run)."""
+    return _write(state, _plan(state, batch, outcome, write=write), outcome, on_batch, on_error, write=write)
+
+
+class _Plan:
+    """What ``_plan`` made of a batch for ``_write``: the contacts to create and update, the rows
+    rejected, the organizations to create, and the batch's keys (import_pipeline waits for a
+    batch in flight before planning one that shares a key with it)."""
+
+    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids")
+
+    def __init__(self, slots, errors, pending_orgs, last_ref, emails, ext_ids):
+        self.slots, self.errors, self.pending_orgs, self.last_ref = slots, errors, pending_orgs, last_ref
+        self.emails, self.ext_ids = emails, ext_ids
+
+
+def batch_keys(batch: list) -> tuple[set, set]:
+    """The email keys (as written) and external ids of a ``_parse``d batch."""
+    emails, ext_ids = set(), set()
+    for item in batch:
+        if len(item) == 4:
+            if item[2].get("email"):
+                emails.add(_email_key(item[2]["email"]))
+            if item[3]["external_id"]:
+                ext_ids.add(item[3]["external_id"])
+    return emails, ext_ids
+
+
+def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan:
+    """Validate and match a ``_parse``d batch (reads only): rejected rows are counted in
+    ``outcome`` and kept for the error report; the rest become slots for ``_write``."""
     actor, options = state.actor, state.options
     errors: list = []
     pending_orgs: dict = {}
@@ -379,12 +437,11 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
         outcome.sample("rejected", {"row": ref, "problem": message})
 
     parsed = []
-    for ref, record in batch:
-        if isinstance(record, str):
-            reject(ref, record)
+    for item in batch:
+        if len(item) == 2:
+            reject(*item)
             continue
-        data, rest = _data(state, record)
-        parsed.append((ref, record, data, rest))
+        parsed.append(item)
 
     # One query each for the emails and external ids of the batch.
     # Looked up lower-cased as written; _clean normalizes (and the rare address whose normal
@@ -401,7 +458,8 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
     ).all()) if ext_ids else {}
     state.prefetch_orgs({rest["organization"] for *_x, rest in parsed})
     wanted = set(by_email.values()) | set(by_ext.values())
-    existing = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted)))} if wanted else {}
+    existing = {c.id: c for c in db.session.scalars(
+        select(Contact).where(Contact.id.in_(wanted)).execution_options(populate_existing=True))} if wanted else {}
 
     slots: list[_Slot] = []
     slot_by_email: dict = {}
@@ -439,8 +497,8 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
         ):
             outcome.counts["updated"] += 1  # a dry run: an earlier batch of this file creates it
             continue
-        if contact is None:
-            data.setdefault("owner_team_id", state.team_id)
+        if contact is None:  # a copy: a batch redone row by row plans its rows again
+            data = {**data, "owner_team_id": state.team_id}
         try:
             values = contact_service._clean(actor, data, contact)
             if record.get("custom"):  # custom-field cells, checked now so a bad one rejects the row
@@ -486,16 +544,24 @@ def _process(state: _State, batch: list, outcome: Outcome, on_batch, on_error, *
             slot.external_ids.add(ext)
             slot_by_ext[ext] = slot
 
-    import_writer.write_batch(state, slots, outcome, write, APPLIERS)
-    if batch:
-        outcome.last_ref = batch[-1][0]
+    emails, ext_ids = batch_keys(batch)
+    return _Plan(slots, errors, pending_orgs, batch[-1][0] if batch else None, emails, ext_ids)
+
+
+def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: bool) -> dict:
+    """Write a planned batch (in the caller's transaction), report its errors and progress, and
+    return the organizations it created (name key -> id)."""
+    import_writer.write_batch(state, plan.slots, outcome, write, APPLIERS)
+    if plan.last_ref is not None:
+        outcome.last_ref = plan.last_ref
+    pending_orgs = plan.pending_orgs
     if write:  # only those a kept row needed were created
         pending_orgs = {k: v.id for k, v in pending_orgs.items() if v is not None and v.id is not None}
     else:
         state.orgs.update(pending_orgs)
     outcome.new_organizations += len(pending_orgs)
     if on_error:
-        for ref, message in errors:
+        for ref, message in plan.errors:
             on_error(ref, message)
     if on_batch:
         on_batch(outcome)

@@ -296,23 +296,23 @@ def test_a_crashed_import_resumes_after_its_last_batch_without_importing_twice(c
     token = upload(actor, ("First Name,Last Name,Email\n" + rows).encode())
     info = import_jobs.inspect(actor, token)
     monkeypatch.setattr(importer, "BATCH", 10)
-    real_process = importer._process
+    real_plan = importer._plan
     calls = {"n": 0}
 
-    def crash_on_second_batch(*args, **kwargs):
+    def crash_on_second_batch(*args, **kwargs):  # while the first batch is being written
         calls["n"] += 1
         if calls["n"] == 2:
             raise SystemExit("worker killed")  # not an Exception: the job runner cannot catch it
-        return real_process(*args, **kwargs)
+        return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "_process", crash_on_second_batch)
+    monkeypatch.setattr(importer, "_plan", crash_on_second_batch)
     with pytest.raises(SystemExit):
         import_jobs.start(actor, token, info["mapping"], importer.Options(batch_size=10))
     db.session.rollback()
     job = db.session.scalars(select(Job)).one()
     assert job.status == "running" and job.checkpoint["row"] == 11 and job.done == 10
     assert _count() == 10
-    monkeypatch.setattr(importer, "_process", real_process)
+    monkeypatch.setattr(importer, "_plan", real_plan)
     with transaction():
         db.session.get(Job, job.id).heartbeat_at = utcnow() - timedelta(minutes=5)  # the worker died
     assert jobs.sweep() == 1
@@ -328,14 +328,15 @@ def test_cancel_stops_after_the_current_batch(ctx, member, monkeypatch):
     rows = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 31))
     token = upload(actor, ("First Name,Email\n" + rows).encode())
     info = import_jobs.inspect(actor, token)
-    real = importer._process
+    real = importer._plan
 
     def cancel_during_first(state, batch, *args, **kwargs):
-        job = db.session.scalars(select(Job)).one()
-        job.cancel_requested = True
+        if not db.session.scalars(select(Job)).one().cancel_requested:
+            with transaction():  # as the cancel request, from another request, commits it
+                db.session.scalars(select(Job)).one().cancel_requested = True
         return real(state, batch, *args, **kwargs)
 
-    monkeypatch.setattr(importer, "_process", cancel_during_first)
+    monkeypatch.setattr(importer, "_plan", cancel_during_first)
     job = import_jobs.start(actor, token, info["mapping"], importer.Options(batch_size=10))
     db.session.refresh(job)
     assert job.status == "cancelled" and _count() == 10
