@@ -80,7 +80,6 @@ def _table_name(obj, type_) -> str | None:
 SEARCH_OBJECTS = frozenset(
     {f"{table}{suffix}" for table in ("contacts_fts", "contacts_phone_fts", "organizations_fts")
      for suffix in ("", "_data", "_idx", "_docsize", "_config")}
-    | {"contacts_search_deferred"}  # core_0020
     | {"ix_contacts_search", "ix_contacts_search_phone", "ix_organizations_search", "search_vector", "search_phone"}
 )
 

@@ -54,13 +54,12 @@ FTS_TABLE = "contacts_fts"
 PHONE_FTS_TABLE = "contacts_phone_fts"
 ORG_FTS_TABLE = "organizations_fts"
 SOURCE_VIEW = "contacts_search_source"
-DEFERRED_TABLE = "contacts_search_deferred"  # holds a row only inside ``batch_indexed``
 PG_INDEXES = ("ix_contacts_search", "ix_contacts_search_phone", "ix_organizations_search")
 PG_COLUMNS = ("search_vector", "search_phone")  # on contacts, generated; not in the model
 SEARCH_TABLES = frozenset(
     f"{table}{suffix}" for table in (FTS_TABLE, PHONE_FTS_TABLE, ORG_FTS_TABLE)
     for suffix in ("", "_data", "_idx", "_docsize", "_config")
-) | {DEFERRED_TABLE}
+)
 
 _WORD = re.compile(r"[^\W_]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -107,9 +106,7 @@ def sqlite_triggers() -> list[str]:
     org_delete = f"INSERT INTO {ORG_FTS_TABLE}({ORG_FTS_TABLE}, rowid, name) VALUES ('delete', OLD.id, OLD.name);"
     org_insert = f"INSERT INTO {ORG_FTS_TABLE}(rowid, name) VALUES (NEW.id, NEW.name);"
     return [
-        # Not while ``batch_indexed`` holds its row (in this transaction only): it indexes the batch itself.
-        f"CREATE TRIGGER IF NOT EXISTS contacts_search_ai AFTER INSERT ON contacts "
-        f"WHEN NOT EXISTS (SELECT 1 FROM {DEFERRED_TABLE}) BEGIN {_index_sql()} END",
+        f"CREATE TRIGGER IF NOT EXISTS contacts_search_ai AFTER INSERT ON contacts BEGIN {_index_sql()} END",
         f"CREATE TRIGGER IF NOT EXISTS contacts_search_ad AFTER DELETE ON contacts BEGIN "
         f"{delete} VALUES ('delete', OLD.id, {_sqlite_columns('OLD')}); {phone_delete} END",
         f"CREATE TRIGGER IF NOT EXISTS contacts_search_au AFTER UPDATE OF id, first_name, last_name, email, "
@@ -153,7 +150,6 @@ def sqlite_ddl() -> list[str]:
         f"content_rowid='id', {_CONTACT_TOKENIZE})",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {PHONE_FTS_TABLE} USING fts5(phone, content='contacts', "
         f"content_rowid='id', {_PHONE_TOKENIZE})",
-        f"CREATE TABLE IF NOT EXISTS {DEFERRED_TABLE} (id INTEGER PRIMARY KEY)",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ORG_FTS_TABLE} USING fts5(name, content='organizations', "
         f"content_rowid='id', {_TOKENIZE})",
         *sqlite_triggers(),
@@ -166,7 +162,6 @@ def sqlite_drop() -> list[str]:
         f"DROP TABLE IF EXISTS {FTS_TABLE}",
         f"DROP TABLE IF EXISTS {PHONE_FTS_TABLE}",
         f"DROP TABLE IF EXISTS {ORG_FTS_TABLE}",
-        f"DROP TABLE IF EXISTS {DEFERRED_TABLE}",
         f"DROP VIEW IF EXISTS {SOURCE_VIEW}",
     ]
 
@@ -290,21 +285,29 @@ def rebuild_search_index(conn) -> None:
 @contextmanager
 def batch_indexed(conn, table_name: str, ids: list):
     """Around the insert of a batch of rows (bulk_insert.insert_rows) with these ``ids``: on SQLite,
-    for contacts, the per-row trigger is skipped while the batch goes in, and the batch is indexed
-    after it by one INSERT ... SELECT, in the same transaction. Why: FTS5 writes its pending terms
-    to a new segment at every statement that opens a savepoint, and an insert into contacts (with
-    its trigger and unique email) opens one per row of an ``executemany``, so each row became a
-    segment to merge (~90 us a row at 1M contacts); one statement keeps the batch in memory and
-    writes it once. The skip is a row in DEFERRED_TABLE, which only this transaction sees (SQLite
-    has one writer), removed before the batch is indexed even when the insert fails."""
+    for contacts, the insert trigger is dropped while the batch goes in, then the batch is indexed
+    by one INSERT ... SELECT per index and the trigger put back as it was, all in the same
+    transaction (SQLite has one writer; readers see the trigger throughout). Why, at 1M contacts
+    (20,000 new ones in batches of 1,000, CPU a row): with the trigger an ``executemany`` opened a
+    statement journal per row (any trigger makes SQLite keep one; it copies each page of the
+    contacts table and its 12 indexes that the transaction had already changed: ~60 us), and FTS5
+    wrote its pending terms to a new segment at each of those savepoints (a segment to merge per
+    row); one statement keeps the batch in memory and writes it once (~10 us for both indexes).
+    Other connections re-read the schema once after the batch commits (under 1 ms). When the insert
+    fails, the trigger is put back and the rows that did go in are indexed all the same."""
     if table_name != "contacts" or conn.dialect.name != "sqlite" or not ids:
         yield
         return
-    conn.exec_driver_sql(f"INSERT INTO {DEFERRED_TABLE} DEFAULT VALUES")
+    trigger = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'contacts_search_ai'").scalar()
+    if trigger is None:  # the index is suspended (suspend_search_index): nothing to keep in step
+        yield
+        return
+    conn.exec_driver_sql("DROP TRIGGER contacts_search_ai")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"DELETE FROM {DEFERRED_TABLE}")
+        conn.exec_driver_sql(trigger)
         batch = _index_sql("SELECT c.id, {columns} FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?))", "c")
         for sql in batch.split("; "):
             conn.exec_driver_sql(sql.rstrip(";"), (json.dumps(ids),))

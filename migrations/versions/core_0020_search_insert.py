@@ -1,10 +1,9 @@
 """Search: the phone numbers leave ``contacts_fts`` for ``contacts_phone_fts`` (FTS5 with the
-trigram tokenizer: a quoted run of 3+ digits is a substring match), and a batch of new contacts can
-skip the per-row insert trigger and be indexed by one statement in the same transaction
-(``contacts_search_deferred``, core/services/search.py ``batch_indexed``). The phone's suffixes with
-the prefix indexes were two thirds of the index's cost per inserted contact, and an executemany
-wrote a segment per row. SQLite only: both indexes are rebuilt from the table (a few minutes at 1M
-contacts); PostgreSQL is unchanged.
+trigram tokenizer: a quoted run of 3+ digits is a substring match): the phone's suffixes with the
+prefix indexes were two thirds of the index's cost per inserted contact (core/services/search.py;
+its ``batch_indexed`` indexes a batch of new contacts by one statement). A phone change touches
+only the phone index (its own update trigger). SQLite only: both indexes are rebuilt from the
+table (95 s at 1M contacts on the shared machine); PostgreSQL is unchanged.
 
 The DDL is a frozen copy of what core/services/search.py builds for create_all; if that changes,
 write a new revision instead of editing this one. The downgrade puts back core_0016's.
@@ -31,7 +30,6 @@ DROP = [
     "DROP TRIGGER IF EXISTS contacts_phone_search_au",
     "DROP TABLE IF EXISTS contacts_fts",
     "DROP TABLE IF EXISTS contacts_phone_fts",
-    "DROP TABLE IF EXISTS contacts_search_deferred",
     "DROP VIEW IF EXISTS contacts_search_source",
 ]
 
@@ -45,12 +43,11 @@ SQLITE = [
  "5 6')"),
  ("CREATE VIRTUAL TABLE IF NOT EXISTS contacts_phone_fts USING fts5(phone, content='contacts', "
  "content_rowid='id', tokenize='trigram', columnsize=0)"),
- ('CREATE TABLE IF NOT EXISTS contacts_search_deferred (id INTEGER PRIMARY KEY)'),
- ('CREATE TRIGGER IF NOT EXISTS contacts_search_ai AFTER INSERT ON contacts WHEN NOT EXISTS (SELECT 1 FROM '
- 'contacts_search_deferred) BEGIN INSERT INTO contacts_fts(rowid, name, email, lead) VALUES (NEW.id, '
- "NEW.first_name || ' ' || NEW.last_name, coalesce(NEW.email, ''), CASE WHEN NEW.sort_name GLOB '[a-z0-9]*' AND "
- "NEW.sort_name NOT GLOB '*[^a-z0-9 ]*' AND NEW.sort_name NOT GLOB '*  *' THEN 'ǀ' || replace(NEW.sort_name, ' "
- "', 'ǀ') ELSE '' END); INSERT INTO contacts_phone_fts(rowid, phone) VALUES (NEW.id, NEW.phone); END"),
+ ('CREATE TRIGGER IF NOT EXISTS contacts_search_ai AFTER INSERT ON contacts BEGIN INSERT INTO contacts_fts(rowid,'
+ " name, email, lead) VALUES (NEW.id, NEW.first_name || ' ' || NEW.last_name, coalesce(NEW.email, ''), CASE WHEN"
+ " NEW.sort_name GLOB '[a-z0-9]*' AND NEW.sort_name NOT GLOB '*[^a-z0-9 ]*' AND NEW.sort_name NOT GLOB '*  *' "
+ "THEN 'ǀ' || replace(NEW.sort_name, ' ', 'ǀ') ELSE '' END); INSERT INTO contacts_phone_fts(rowid, phone) VALUES"
+ ' (NEW.id, NEW.phone); END'),
  ('CREATE TRIGGER IF NOT EXISTS contacts_search_ad AFTER DELETE ON contacts BEGIN INSERT INTO '
  "contacts_fts(contacts_fts, rowid, name, email, lead) VALUES ('delete', OLD.id, OLD.first_name || ' ' || "
  "OLD.last_name, coalesce(OLD.email, ''), CASE WHEN OLD.sort_name GLOB '[a-z0-9]*' AND OLD.sort_name NOT GLOB "
@@ -69,6 +66,7 @@ SQLITE = [
  'NOT NEW.phone OR OLD.id IS NOT NEW.id BEGIN INSERT INTO contacts_phone_fts(contacts_phone_fts, rowid, phone) '
  "VALUES ('delete', OLD.id, OLD.phone); INSERT INTO contacts_phone_fts(rowid, phone) VALUES (NEW.id, NEW.phone);"
  ' END')]
+
 
 
 def _core_0016_ddl() -> list[str]:
