@@ -82,7 +82,7 @@ def _probed(field: str, terms: list[str], match: str, name: str):
     alone (it folds accents)."""
     column = _sqlite_column(field)
     folded = func.lower(column)
-    if field == "phone":  # every suffix of the digits is indexed: any run of them
+    if field == "phone":  # the index finds any run of the digits
         starts = and_(*(_glob(column, f"*{t}*") for t in terms))
     else:
         starts = and_(*(or_(_glob(folded, f"{t.lower()}*"), _glob(folded, f"*[^a-z0-9]{t.lower()}*")) for t in terms))
