@@ -78,7 +78,7 @@ def _table_name(obj, type_) -> str | None:
 # models: the SQLite FTS5 tables with their shadow tables; PostgreSQL's generated tsvector columns
 # on contacts and the GIN indexes.
 SEARCH_OBJECTS = frozenset(
-    {f"{table}{suffix}" for table in ("contacts_fts", "organizations_fts")
+    {f"{table}{suffix}" for table in ("contacts_fts", "contacts_phone_fts", "organizations_fts")
      for suffix in ("", "_data", "_idx", "_docsize", "_config")}
     | {"ix_contacts_search", "ix_contacts_search_phone", "ix_organizations_search", "search_vector", "search_phone"}
 )

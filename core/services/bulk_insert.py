@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 
 from ..extensions import db
-from . import stamps
+from . import search, stamps
 
 
 def insert_rows(table, rows: list[dict], ready: tuple = ()) -> int:
@@ -70,7 +70,10 @@ def insert_rows(table, rows: list[dict], ready: tuple = ()) -> int:
                 values[i] = p(v)
                 seen[i] = (v, values[i])
         params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
+    # New contacts are indexed for search by one statement after the batch (search.batch_indexed).
+    ids = [row["id"] for row in rows] if all("id" in row for row in rows) else []
+    with search.batch_indexed(conn, table.name, ids):
+        conn.exec_driver_sql(sql, params)
     session.info["contacts_bulk_write"] = True  # see database._note_bulk_writes
     stamps.touch_shared(session)  # as stamps._bulk does for a bulk write through session.execute
     return len(params)

@@ -2,16 +2,19 @@
 tsvector expression), and the query builder that turns what the user typed into a safe match.
 
 What is indexed, per contact: first and last name, the email address (split into its words, so
-``grace@navy.example`` gives ``grace``, ``navy``, ``example``), and the phone number's digits (E.164
-without ``+``) with each of their suffixes of 3+ digits (so "7946" finds +442079460958, like the
-old ``LIKE '%7946%'``, but indexed). Organization names have an index of their own.
+``grace@navy.example`` gives ``grace``, ``navy``, ``example``), and the phone number, so that any 3+
+consecutive digits of it find it ("7946" finds +442079460958, like the old ``LIKE '%7946%'``, but
+indexed). Organization names have an index of their own.
 
 SQLite: ``contacts_fts`` is an external-content FTS5 table (unicode61, remove_diacritics 2, prefix
 indexes of 2 to 6 letters; the other FTS tables 2 and 3) whose content is the view
 ``contacts_search_source``, with a ``lead`` column that the list sorted by name uses to read the
 contacts whose sort name starts with the typed words from the sort index (``sorted_legs``);
-``organizations_fts`` is one over ``organizations.name``. Triggers keep both in step inside the same transaction as the change,
-so bulk inserts and imports are covered too; renaming an organization touches one index row.
+``contacts_phone_fts`` is one over ``contacts.phone`` with the trigram tokenizer (a quoted run of
+3+ digits is a substring match); ``organizations_fts`` is one over ``organizations.name``. Triggers
+keep them in step inside the same transaction as the change; a batch of new contacts
+(bulk_insert.py, the import) skips the per-row trigger and is indexed by one INSERT ... SELECT in
+the same transaction (``batch_indexed``); renaming an organization touches one index row.
 
 PostgreSQL: stored generated columns ``contacts.search_vector`` (names, email) and
 ``contacts.search_phone`` (digit suffixes) with GIN indexes, and an expression GIN index over
@@ -33,8 +36,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import unicodedata
+from contextlib import contextmanager
 
 from sqlalchemy import and_, bindparam, false, literal_column, or_, text, true
 
@@ -46,12 +51,14 @@ from .records import escape_like
 MAX_TERMS = 12  # words beyond these are ignored: a search box, not a document
 MAX_TERM_LENGTH = 64  # longer than any indexed token of interest; keeps the match string bounded
 FTS_TABLE = "contacts_fts"
+PHONE_FTS_TABLE = "contacts_phone_fts"
 ORG_FTS_TABLE = "organizations_fts"
 SOURCE_VIEW = "contacts_search_source"
 PG_INDEXES = ("ix_contacts_search", "ix_contacts_search_phone", "ix_organizations_search")
 PG_COLUMNS = ("search_vector", "search_phone")  # on contacts, generated; not in the model
 SEARCH_TABLES = frozenset(
-    f"{table}{suffix}" for table in (FTS_TABLE, ORG_FTS_TABLE) for suffix in ("", "_data", "_idx", "_docsize", "_config")
+    f"{table}{suffix}" for table in (FTS_TABLE, PHONE_FTS_TABLE, ORG_FTS_TABLE)
+    for suffix in ("", "_data", "_idx", "_docsize", "_config")
 )
 
 _WORD = re.compile(r"[^\W_]+")
@@ -63,19 +70,6 @@ _PHONE_QUERY = re.compile(r"^[\d\s+().\-/]+$")
 # DDL
 
 
-MAX_PHONE_DIGITS = 15  # E.164
-
-
-def _phone_sql(phone: str) -> str:
-    """SQL for the phone's digits (without "+") and every suffix of them at least 3 digits long:
-    "+14155550123" gives 14155550123 4155550123 155550123 ... 123, so any 3 or more consecutive
-    digits of the number are the prefix of a token (the old ``LIKE '%digits%'``, indexed)."""
-    d = f"ltrim({phone}, '+')"
-    parts = [f"substr({d}, {k}, CASE WHEN length({d}) - {k} >= 2 THEN {MAX_PHONE_DIGITS} ELSE 0 END)"
-             for k in range(1, MAX_PHONE_DIGITS - 1)]
-    return " || ' ' || ".join(parts)
-
-
 # A sort name made only of [a-z0-9] words separated by single spaces ("smith james") is indexed
 # once more as one ``lead`` token, each space and its start marked by LEAD_MARK ("ǀsmithǀjames", a
 # letter FTS5 keeps as it is): "the sort name starts with the typed words" (a range of the list's
@@ -85,35 +79,44 @@ LEAD_MARK = "\u01c0"  # LATIN LETTER DENTAL CLICK: a letter, no case, no diacrit
 
 
 def _sqlite_columns(row: str, aliases: bool = False) -> str:
-    """name, email, phone, lead of the contact ``row`` (NEW, OLD or a table alias), as indexed."""
+    """name, email, lead of the contact ``row`` (NEW, OLD or a table alias), as indexed."""
     x = f"{row}.sort_name"
     lead = f"CASE WHEN {PLAIN_SORT_NAME.format(x=x)} THEN '{LEAD_MARK}' || replace({x}, ' ', '{LEAD_MARK}') ELSE '' END"
-    columns = [f"{row}.first_name || ' ' || {row}.last_name", f"coalesce({row}.email, '')", _phone_sql(f"{row}.phone"),
-               lead]
+    columns = [f"{row}.first_name || ' ' || {row}.last_name", f"coalesce({row}.email, '')", lead]
     if aliases:
-        columns = [f"{sql} AS {name}" for sql, name in zip(columns, ("name", "email", "phone", "lead"), strict=True)]
+        columns = [f"{sql} AS {name}" for sql, name in zip(columns, ("name", "email", "lead"), strict=True)]
     return ", ".join(columns)
 
 
-_COLS = "name, email, phone, lead"
+_COLS = "name, email, lead"
+
+
+def _index_sql(select: str = "VALUES (NEW.id, {columns})", row: str = "NEW") -> str:
+    """Add contacts to both contact indexes: the trigger's NEW row, or the rows of ``select``
+    (``batch_indexed``: "SELECT c.id, {columns} FROM contacts c WHERE ...", row "c")."""
+    return (f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) {select.format(columns=_sqlite_columns(row))}; "
+            f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) {select.format(columns=row + '.phone')};")
 
 
 def sqlite_triggers() -> list[str]:
     insert = f"INSERT INTO {FTS_TABLE}(rowid, {_COLS})"
     delete = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS})"
+    phone_delete = f"INSERT INTO {PHONE_FTS_TABLE}({PHONE_FTS_TABLE}, rowid, phone) VALUES ('delete', OLD.id, OLD.phone);"
+    phone_insert = f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) VALUES (NEW.id, NEW.phone);"
     org_delete = f"INSERT INTO {ORG_FTS_TABLE}({ORG_FTS_TABLE}, rowid, name) VALUES ('delete', OLD.id, OLD.name);"
     org_insert = f"INSERT INTO {ORG_FTS_TABLE}(rowid, name) VALUES (NEW.id, NEW.name);"
     return [
-        f"CREATE TRIGGER IF NOT EXISTS contacts_search_ai AFTER INSERT ON contacts BEGIN "
-        f"{insert} VALUES (NEW.id, {_sqlite_columns('NEW')}); END",
+        f"CREATE TRIGGER IF NOT EXISTS contacts_search_ai AFTER INSERT ON contacts BEGIN {_index_sql()} END",
         f"CREATE TRIGGER IF NOT EXISTS contacts_search_ad AFTER DELETE ON contacts BEGIN "
-        f"{delete} VALUES ('delete', OLD.id, {_sqlite_columns('OLD')}); END",
-        f"CREATE TRIGGER IF NOT EXISTS contacts_search_au AFTER UPDATE OF id, first_name, last_name, email, phone, "
+        f"{delete} VALUES ('delete', OLD.id, {_sqlite_columns('OLD')}); {phone_delete} END",
+        f"CREATE TRIGGER IF NOT EXISTS contacts_search_au AFTER UPDATE OF id, first_name, last_name, email, "
         f"sort_name ON contacts WHEN OLD.first_name IS NOT NEW.first_name OR OLD.last_name IS NOT NEW.last_name "
-        f"OR OLD.email IS NOT NEW.email OR OLD.phone IS NOT NEW.phone OR OLD.sort_name IS NOT NEW.sort_name "
+        f"OR OLD.email IS NOT NEW.email OR OLD.sort_name IS NOT NEW.sort_name "
         f"OR OLD.id IS NOT NEW.id BEGIN "
         f"{delete} VALUES ('delete', OLD.id, {_sqlite_columns('OLD')}); "
         f"{insert} VALUES (NEW.id, {_sqlite_columns('NEW')}); END",
+        f"CREATE TRIGGER IF NOT EXISTS contacts_phone_search_au AFTER UPDATE OF id, phone ON contacts "
+        f"WHEN OLD.phone IS NOT NEW.phone OR OLD.id IS NOT NEW.id BEGIN {phone_delete} {phone_insert} END",
         # Organizations have their own small index: a rename touches one row, not its contacts.
         f"CREATE TRIGGER IF NOT EXISTS organizations_search_ai AFTER INSERT ON organizations BEGIN {org_insert} END",
         f"CREATE TRIGGER IF NOT EXISTS organizations_search_ad AFTER DELETE ON organizations BEGIN {org_delete} END",
@@ -123,13 +126,19 @@ def sqlite_triggers() -> list[str]:
 
 
 SQLITE_TRIGGER_NAMES = (
-    "contacts_search_ai", "contacts_search_ad", "contacts_search_au",
+    "contacts_search_ai", "contacts_search_ad", "contacts_search_au", "contacts_phone_search_au",
     "organizations_search_ai", "organizations_search_ad", "organizations_search_au",
 )
 _TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
 # Contacts: prefixes of 4 to 6 letters too. Without them "smith*" merges every word that starts
 # so ("smith", "smith2", ... "smith1987" from email addresses: 9,565 words, 47 ms at 1M contacts).
 _CONTACT_TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5 6'"
+
+
+# Phones: trigrams, so a quoted run of digits is a substring match. They were suffixes of 3+ digits
+# in contacts_fts, each with the prefix indexes: ~60 index entries a number against ~10 here, and
+# two thirds of that index's cost per inserted contact. No column sizes: nothing ranks by them.
+_PHONE_TOKENIZE = "tokenize='trigram', columnsize=0"
 
 
 def sqlite_ddl() -> list[str]:
@@ -139,6 +148,8 @@ def sqlite_ddl() -> list[str]:
         "FROM contacts c",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({_COLS}, content='{SOURCE_VIEW}', "
         f"content_rowid='id', {_CONTACT_TOKENIZE})",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {PHONE_FTS_TABLE} USING fts5(phone, content='contacts', "
+        f"content_rowid='id', {_PHONE_TOKENIZE})",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ORG_FTS_TABLE} USING fts5(name, content='organizations', "
         f"content_rowid='id', {_TOKENIZE})",
         *sqlite_triggers(),
@@ -149,6 +160,7 @@ def sqlite_drop() -> list[str]:
     return [
         *(f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGER_NAMES),
         f"DROP TABLE IF EXISTS {FTS_TABLE}",
+        f"DROP TABLE IF EXISTS {PHONE_FTS_TABLE}",
         f"DROP TABLE IF EXISTS {ORG_FTS_TABLE}",
         f"DROP VIEW IF EXISTS {SOURCE_VIEW}",
     ]
@@ -247,7 +259,7 @@ def suspend_search_index(conn) -> None:
     if conn.dialect.name == "sqlite":
         for name in SQLITE_TRIGGER_NAMES:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
-        for table in (FTS_TABLE, ORG_FTS_TABLE):
+        for table in (FTS_TABLE, PHONE_FTS_TABLE, ORG_FTS_TABLE):
             conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
     elif conn.dialect.name == "postgresql":
         for name in PG_INDEXES:
@@ -260,7 +272,7 @@ def rebuild_search_index(conn) -> None:
     if conn.dialect.name == "sqlite":
         for sql in sqlite_triggers():
             conn.exec_driver_sql(sql)
-        for table in (FTS_TABLE, ORG_FTS_TABLE):
+        for table in (FTS_TABLE, PHONE_FTS_TABLE, ORG_FTS_TABLE):
             conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
     elif conn.dialect.name == "postgresql":
         for name in PG_INDEXES:
@@ -268,6 +280,37 @@ def rebuild_search_index(conn) -> None:
         for sql in postgresql_indexes():
             conn.exec_driver_sql(sql)
         similar_search.rebuild(conn)
+
+
+@contextmanager
+def batch_indexed(conn, table_name: str, ids: list):
+    """Around the insert of a batch of rows (bulk_insert.insert_rows) with these ``ids``: on SQLite,
+    for contacts, the insert trigger is dropped while the batch goes in, then the batch is indexed
+    by one INSERT ... SELECT per index and the trigger put back as it was, all in the same
+    transaction (SQLite has one writer; readers see the trigger throughout). Why, at 1M contacts
+    (20,000 new ones in batches of 1,000, CPU a row): with the trigger an ``executemany`` opened a
+    statement journal per row (any trigger makes SQLite keep one; it copies each page of the
+    contacts table and its 12 indexes that the transaction had already changed: ~60 us), and FTS5
+    wrote its pending terms to a new segment at each of those savepoints (a segment to merge per
+    row); one statement keeps the batch in memory and writes it once (~10 us for both indexes).
+    Other connections re-read the schema once after the batch commits (under 1 ms). When the insert
+    fails, the trigger is put back and the rows that did go in are indexed all the same."""
+    if table_name != "contacts" or conn.dialect.name != "sqlite" or not ids:
+        yield
+        return
+    trigger = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'contacts_search_ai'").scalar()
+    if trigger is None:  # the index is suspended (suspend_search_index): nothing to keep in step
+        yield
+        return
+    conn.exec_driver_sql("DROP TRIGGER contacts_search_ai")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(trigger)
+        batch = _index_sql("SELECT c.id, {columns} FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?))", "c")
+        for sql in batch.split("; "):
+            conn.exec_driver_sql(sql.rstrip(";"), (json.dumps(ids),))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,22 +350,25 @@ def _fts_string(word: str) -> str:
 
 
 def _any_column(term: str) -> str:
-    """The column filter a word needs: none when it has a non-digit (the phone column holds digits
-    only) and no LEAD_MARK (lead tokens start with it); else name and email. A filter costs: FTS5
-    then reads every hit's positions ("smith"*: 9 ms instead of 6 at 1M contacts)."""
-    return "{name email} : " if term.isdigit() or LEAD_MARK in term else ""
+    """The column filter a word needs: none unless it has LEAD_MARK (lead tokens start with it;
+    phones have an index of their own); else name and email. A filter costs: FTS5 then reads every
+    hit's positions ("smith"*: 9 ms instead of 6 at 1M contacts)."""
+    return "{name email} : " if LEAD_MARK in term else ""
 
 
 def fts5_query(parsed: Parsed) -> str:
-    """The FTS5 MATCH string: each piece a quoted string (so no operator, column name or NEAR
-    can be injected), a prefix (``*``), all ANDed."""
+    """The FTS5 MATCH string on the names and email (``phone_query``: the phone's): each piece a
+    quoted string (so no operator, column name or NEAR can be injected), a prefix (``*``), all ANDed."""
     parts = [_any_column(t) + _fts_string(t) + "*" for t in parsed.terms]
     for _raw, words in parsed.emails:
         parts.extend("email : " + _fts_string(w) + "*" for w in words)
-    match = " ".join(parts)
-    if parsed.phone:
-        match = f"(phone : {_fts_string(parsed.phone)}*) OR ({match})"
-    return match
+    return " ".join(parts)
+
+
+def phone_query(digits: str) -> str:
+    """The MATCH string on PHONE_FTS_TABLE for numbers holding these 3+ consecutive digits: one
+    quoted string, which the trigram tokenizer matches as a substring."""
+    return _fts_string(digits)
 
 
 def _tsquery_term(word: str) -> str:
@@ -372,7 +418,8 @@ def _count_very_common(match: str, table: str = FTS_TABLE, tops: dict | None = N
     cap = max(COMMON_HITS, top // 10)
     if top < cap:
         return False
-    probe = text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m LIMIT :cap)")
+    fts = PHONE_FTS_TABLE if table == PHONE_FTS_TABLE else FTS_TABLE
+    probe = text(f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :m LIMIT :cap)")
     if table == tag_search.TAG_FTS_TABLE:  # contacts carrying the matching tags
         probe = text(f"SELECT count(*) FROM ({tag_search.SQLITE_CONTACTS} LIMIT :cap)")
     if table == custom_search.FTS_TABLE:  # contacts with matching custom values
@@ -423,6 +470,9 @@ def _sqlite_plan(parsed: Parsed, match: str, email_prefixes=()):
 
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_query"
     params = [bindparam("fts_query", match)]
+    if parsed.phone:  # ... or the digits are in its phone number
+        sql += f" UNION ALL SELECT rowid FROM {PHONE_FTS_TABLE} WHERE {PHONE_FTS_TABLE} MATCH :phone_query"
+        params.append(bindparam("phone_query", phone_query(parsed.phone)))
     if parsed.terms and not parsed.emails:
         # ... or all the words are in its organization's name. One id list, so that SQLite
         # still looks the hits up by id (an OR beside it would make it walk the list instead).
@@ -448,7 +498,8 @@ def _sqlite_plan(parsed: Parsed, match: str, email_prefixes=()):
     # Few hits: SQLite reads them from the index, then sorts them. Very many (a first letter):
     # "+ 0" keeps it from looking rows up by id, so it walks the list's sort index instead and
     # stops after one page, checking each row against the hits.
-    common = very_common(match) or any(p.common for p in probes)
+    common = (very_common(match) or bool(parsed.phone) and very_common(phone_query(parsed.phone), PHONE_FTS_TABLE)
+              or any(p.common for p in probes))
     id_expr = Contact.id + 0 if common else Contact.id
     condition = or_(id_expr.in_(hits), *(p.probe for p in probes if p.common))
     return and_(condition, *email_prefixes), not common

@@ -7,11 +7,12 @@
   million contacts; a substring inside a word ("ove" in Lovelace) is therefore not what this
   operator finds, and its label says so. Old links with ``contains`` on these fields are read as
   this operator (``filters._split``).
-- Phone "contains" digits: the index holds every suffix of 3+ digits of the number
-  (search._phone_sql), so "contains 7946" is exactly "a suffix starts with 7946". Fewer than 3
+- Phone "contains" digits: the phone index matches 3+ consecutive digits anywhere in the number
+  (SQLite: trigrams, search.PHONE_FTS_TABLE; PostgreSQL: every suffix of 3+ digits). Fewer than 3
   digits fall back to the LIKE scan (such a condition matches most numbers anyway).
 
-SQLite: the FTS5 table ``contacts_fts`` with a column filter (``name : "gra"* "hop"*``). Unless the
+SQLite: the FTS5 table ``contacts_fts`` with a column filter (``name : "gra"* "hop"*``; the phone:
+``contacts_phone_fts``, search.phone_query). Unless the
 words are very common (search._very_common), the list reads the hits by id and sorts them
 (``by_hits``, as the search box does); for very common ones SQLite walks the list's sort index and
 stops after a page, checking each row with GLOB (ASCII text) or FTS5 for that row alone (``_probed``),
@@ -34,7 +35,7 @@ from ..models import Contact
 from . import search
 from .records import escape_like
 
-FTS_COLUMNS = {"name": "name", "email": "email", "phone": "phone"}
+FTS_COLUMNS = {"name": "name", "email": "email"}
 MIN_PHONE_DIGITS = 3
 WORD_START = "(^|[^[:alnum:]])"  # PostgreSQL: the start of the text or after a non-letter, non-digit
 NOT_ASCII = "*[^ -~]*"  # SQLite GLOB: a text with a character outside printable ASCII
@@ -53,7 +54,13 @@ def _pg_folded(field: str):
 
 
 def _match(field: str, terms: list[str]) -> str:
+    if field == "phone":
+        return search.phone_query(terms[0])
     return " ".join(f"{FTS_COLUMNS[field]} : {search._fts_string(t)}*" for t in terms)
+
+
+def _table(field: str) -> str:
+    return search.PHONE_FTS_TABLE if field == "phone" else search.FTS_TABLE
 
 
 def _sqlite_column(field: str):
@@ -75,12 +82,13 @@ def _probed(field: str, terms: list[str], match: str, name: str):
     alone (it folds accents)."""
     column = _sqlite_column(field)
     folded = func.lower(column)
-    if field == "phone":  # every suffix of the digits is indexed: any run of them
+    if field == "phone":  # the index finds any run of the digits
         starts = and_(*(_glob(column, f"*{t}*") for t in terms))
     else:
         starts = and_(*(or_(_glob(folded, f"{t.lower()}*"), _glob(folded, f"*[^a-z0-9]{t.lower()}*")) for t in terms))
+    table = _table(field)
     probe = text(
-        f"EXISTS (SELECT 1 FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH :{name} AND rowid = contacts.id)"
+        f"EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH :{name} AND rowid = contacts.id)"
     ).bindparams(bindparam(name, match))
     other = _glob(column, NOT_ASCII)
     return or_(and_(~other, starts), and_(other, probe))
@@ -104,12 +112,13 @@ def all_hits():
 def _sqlite(field: str, terms: list[str]):
     match = _match(field, terms)
     name = _param("fts", match)
-    very_common = search._very_common(match)
+    table = _table(field)
+    very_common = search._very_common(match, table)
     # Each word in ASCII (GLOB knows no accents, FTS5 folds them) and of 2+ letters: FTS5 has no
     # index of 1-letter prefixes, and would merge every word so begun for each row it checks.
     if very_common and not _ALL_HITS.get() and all(t.isascii() and len(t) >= MIN_PROBED for t in terms):
         return _probed(field, terms, match, name)
-    hits = text(f"SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH :{name}").bindparams(
+    hits = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :{name}").bindparams(
         bindparam(name, match)).columns(literal_column("rowid"))
     id_expr = Contact.id + 0 if very_common else Contact.id
     return id_expr.in_(hits)
@@ -132,7 +141,7 @@ def by_hits(field: str, op: str, value: str) -> bool:
     terms = _terms(field, op, value)
     if terms is None or db.session.get_bind().dialect.name != "sqlite":
         return False
-    return not search._very_common(_match(field, terms))
+    return not search._very_common(_match(field, terms), _table(field))
 
 
 def words_condition(field: str, value: str):

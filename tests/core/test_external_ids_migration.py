@@ -57,7 +57,7 @@ def test_core_0013_moves_every_uid_to_the_external_ids_and_back(make_app):  # no
             assert _links(conn) == [("crm", "crm-7", 6), ("vcard", "crm-7", 6), ("vcard", "shared", 2),
                                     ("vcard", "taken", 4), ("vcard", "urn:uuid:one", 1)]
             assert conn.execute(text("SELECT title FROM contact_details WHERE contact_id = 1")).scalar() == "Countess"
-        assert _triggers() == triggers_before
+        assert _triggers() >= triggers_before  # none lost (core_0020 adds the phone index's own)
         db.session.remove()
         flask_migrate.downgrade(revision="core_0012")
         assert "uid" in _columns("contact_details")

@@ -176,7 +176,7 @@ def test_search_pages_in_sort_order(ctx, member, team):
 def _check_index():
     """SQLite: FTS5's own consistency check of the external-content index against its source."""
     if db.session.get_bind().dialect.name == "sqlite":
-        for table in ("contacts_fts", "organizations_fts"):
+        for table in ("contacts_fts", "contacts_phone_fts", "organizations_fts"):
             db.session.execute(text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"))
 
 
@@ -241,6 +241,55 @@ def test_rebuild_search_index(ctx, member, people):
     _check_index()
 
 
+def _insert_trigger():
+    if db.session.get_bind().dialect.name != "sqlite":
+        return None
+    return db.session.execute(text("SELECT sql FROM sqlite_master WHERE name = 'contacts_search_ai'")).scalar()
+
+
+def test_a_batch_of_new_contacts_is_indexed_and_the_trigger_put_back(ctx, member, team, people):
+    """bulk_insert.insert_rows (the import's write): on SQLite the batch is indexed by one statement
+    per index, the insert trigger dropped meanwhile and put back as it was, also when the insert
+    fails (the rows that went in are indexed); on PostgreSQL the generated columns do it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core.models import utcnow
+    from core.services.bulk_insert import insert_rows
+
+    t = db.session.merge(team)
+    top = db.session.scalar(db.select(db.func.max(Contact.id)))
+    now = utcnow()
+
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+
+    def row(i, first, last, email, phone):  # ids as the import allocates them (PostgreSQL: its sequence)
+        return {**({"id": top + i} if sqlite else {}), "first_name": first, "last_name": last, "sort_name": f"{last} {first}".lower(),
+                "email": email, "email_key": email, "phone": phone, "type": "person", "status": "active",
+                "owner_team_id": t.id, "version": 1, "created_at": now, "updated_at": now}
+
+    trigger = _insert_trigger()
+    assert trigger is not None or not sqlite
+    insert_rows(Contact.__table__, [row(1, "Batch", "Alpha", "ba@x.example", "+16175550101"),
+                                    row(2, "Batch", "Beta", None, "")])
+    db.session.commit()
+    assert _insert_trigger() == trigger
+    assert _names(member, "batch al") == ["Batch Alpha"]
+    assert _names(member, "555-0101") == ["Batch Alpha"]
+    assert _names(member, "beta batch") == ["Batch Beta"]
+    _check_index()
+    if sqlite:  # PostgreSQL aborts the transaction at the error
+        with pytest.raises(IntegrityError):
+            insert_rows(Contact.__table__, [row(3, "Batch", "Gamma", "bg@x.example", "+16175550102"),
+                                            row(4, "Batch", "Dup", "ba@x.example", "")])
+        assert _insert_trigger() == trigger
+        db.session.commit()  # what went in stays indexed
+        assert _names(member, "gamma") == ["Batch Gamma"] and _names(member, "5550102") == ["Batch Gamma"]
+        _check_index()
+    factories.contact(t, "After", "Batch", phone="+16175550199")  # one by one: the trigger indexes it
+    assert _names(member, "after batch") == ["After Batch"] and _names(member, "0199") == ["After Batch"]
+    _check_index()
+
+
 def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F811
     """Also: on SQLite the migration builds exactly what create_all builds (the session's database)."""
     built_by_create_all = migrated = None
@@ -248,8 +297,8 @@ def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F
         if db.engine.dialect.name == "sqlite":
             built_by_create_all = _search_ddl()
             # 2 views, 4 FTS tables (contacts, organizations, tags, custom values) with 4 shadow tables
-            # each, 12 triggers
-            assert len(built_by_create_all) == 34
+            # each, the phones' FTS table with 3 (no column sizes), 13 triggers
+            assert len(built_by_create_all) == 39
     app = make_app([])
     with app.app_context():
         flask_migrate.upgrade(revision="core_0001")
