@@ -14,6 +14,7 @@ from . import plugins as plugin_loader
 from .config import PROJECT_ROOT
 from .database import configure_engine, default_sqlalchemy_options
 from .extensions import cache, csrf, db, htmx, limiter, login_manager, pages
+from .sessions import SessionInterface
 from .tasks import make_huey
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
 
+    app.session_interface = SessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
@@ -168,8 +170,10 @@ def init_web(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user.is_authenticated and not request.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "private, no-store")
+        # the header first: a view that set its own (/healthz) needs no user loaded for this
+        if "Cache-Control" not in response.headers and not request.path.startswith("/static/") \
+                and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     static_app = WhiteNoise(app.wsgi_app, root=app.static_folder, prefix="static/", max_age=31536000)
