@@ -5,7 +5,9 @@ clients (as bench/run.py's), and the server's CPU per request (its processes' ut
     python -m bench.server_compare --seconds 5 --rounds 3
 
 A small SQLite dataset (bench/request_cpu.py's) in a temporary folder; each variant is the argv of
-``core.serve.gunicorn_command`` with the given options swapped in; variants are run round-robin.
+``core.serve.gunicorn_command`` with its worker options (class, threads, keep-alive) swapped for the
+variant's; variants are run round-robin. After the load: the workers' memory, a streamed CSV export
+and the time a graceful stop takes.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import time
 from pathlib import Path
 
 from .client import Client, find_csrf
-from .server import Server, children_of
+from .server import Server, children_of, rss_mb
 
+WORKER_OPTIONS = ("--worker-class", "--threads", "--keep-alive")  # taken out of the argv, then the variant's
 VARIANTS = {
-    "sync": [],
+    "sync": ["--worker-class", "sync"],
+    "gthread-1": ["--worker-class", "gthread", "--threads", "1", "--keep-alive", "5"],
+    "gthread-2": ["--worker-class", "gthread", "--threads", "2", "--keep-alive", "5"],
     "gthread-4": ["--worker-class", "gthread", "--threads", "4", "--keep-alive", "5"],
 }
 
@@ -79,6 +84,9 @@ def main(argv=None) -> int:
                "CONTACTS_SECRET_KEY": "bench", "CONTACTS_SQLITE_CHECKPOINT_SECONDS": "1"}
         results: dict = {}
         servers = {}
+        rss: dict = {}
+        exports: dict = {}
+        stops: dict = {}
         for name in args.variants.split(","):
             server = Server(env, Path(folder) / "logs", with_worker=False)
             extra = VARIANTS[name]
@@ -88,7 +96,8 @@ def main(argv=None) -> int:
 
             def patched(port, app="core.wsgi:app", workers=bs.WORKERS, extra=extra, original=original):
                 argv = original(port, app, workers)
-                return [*argv[:-1], *extra, argv[-1]]
+                kept = [a for i, a in enumerate(argv) if a not in WORKER_OPTIONS and argv[i - 1] not in WORKER_OPTIONS]
+                return [*kept[:-1], *extra, kept[-1]]
 
             bs.gunicorn_argv = patched
             try:
@@ -114,9 +123,17 @@ def main(argv=None) -> int:
                         wall = time.perf_counter() - started
                         cpu = cpu_seconds(pids) - cpu
                         results.setdefault((name, path), []).append((n / wall, cpu / n * 1e6))
+            for name, (server, cookies) in servers.items():  # memory, a streamed export, a graceful stop
+                workers = children_of(server.proc.pid)
+                rss[name] = [rss_mb(pid) for pid in workers]
+                export = Client(server.port, cookies).get("/contacts/export.csv")
+                exports[name] = (export.status, export.body.count(b"\n"))
         finally:
-            for server, _ in servers.values():
+            for name, (server, _) in servers.items():
+                started = time.perf_counter()
+                proc = server.proc
                 server.stop()
+                stops[name] = (round(time.perf_counter() - started, 2), proc.returncode)
     print(f"| variant | path | req/s (median of {args.rounds}; all) | server CPU µs / request (median) |")
     print("|---|---|---|---|")
     for (name, path), rows in results.items():
@@ -124,6 +141,9 @@ def main(argv=None) -> int:
         cpus = [c for _, c in rows]
         print(f"| {name} | {path} | {statistics.median(rates):,.0f} ({', '.join(f'{r:,.0f}' for r in rates)}) "
               f"| {statistics.median(cpus):,.0f} |")
+    for name in rss:
+        print(f"{name}: workers' RSS {rss[name]} MB; export {exports[name]} (status, lines); "
+              f"stop {stops.get(name)} (s, exit code)")
     return 0
 
 
