@@ -49,27 +49,15 @@ def _app(folder: Path, database_url: str | None):
 
 
 def _setup(app, contacts: int):
-    from sqlalchemy import insert
-
+    """bench/write_speed.py's member, token and contacts; and the first contact's id."""
     from core.extensions import db
-    from core.models import Contact, User
-    from core.services import accounts, vocabulary
-    from tests import factories
+    from core.models import Contact
 
+    from .write_speed import _setup as write_setup
+
+    user, token = write_setup(app, contacts)
     with app.app_context():
-        vocabulary.ensure_defaults()
-        team = factories.team("Sales")
-        user = factories.user("member", [team], name="Bench Member")
-        db.session.execute(insert(Contact), [
-            {"first_name": "Seed", "last_name": f"N{i:06d}", "sort_name": f"n{i:06d} seed",
-             "email": f"seed{i}@example.org", "email_key": f"seed{i}@example.org", "phone": "",
-             "type": "person", "status": "lead", "owner_team_id": team.id, "version": 1}
-            for i in range(contacts)
-        ])
-        db.session.commit()
-        _, token = accounts.create_token(db.session.get(User, user.id), "bench")
-        contact_id = db.session.scalar(db.select(Contact.id).order_by(Contact.id).limit(1))
-        return user.email, token, contact_id
+        return user.email, token, db.session.scalar(db.select(Contact.id).order_by(Contact.id).limit(1))
 
 
 def _environs(app, email: str, token: str, contact_id: int) -> dict:
