@@ -190,7 +190,17 @@ def default_sqlalchemy_options(app) -> dict:
 
 
 def ping() -> bool:
-    db.session.execute(text("SELECT 1"))
+    """``SELECT 1`` on a connection of the pool, outside the ORM session: a health check needs no
+    transaction of its own, and the session's begin and close were ~2/3 of ``/healthz``'s CPU
+    beyond Flask's. A broken database still raises (the DBAPI's error)."""
+    conn = db.engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+        cursor.close()
+    finally:
+        conn.close()  # back to the pool, rolled back
     return True
 
 

@@ -14,6 +14,7 @@ from . import plugins as plugin_loader
 from .config import PROJECT_ROOT
 from .database import configure_engine, default_sqlalchemy_options
 from .extensions import cache, csrf, db, htmx, limiter, login_manager, pages
+from .sessions import SessionInterface
 from .tasks import make_huey
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,22 @@ def page_cache_config(app: Flask) -> dict:
     return config
 
 
+def limit_only_decorated_views(app: Flask) -> None:
+    """Take Flask-Limiter's three app-wide hooks off every request. They apply default and
+    application limits (we set none: only the login POST is limited, by ``@limiter.limit``, whose
+    wrapper checks its limit itself when the view runs), add rate-limit headers (off) and reset a
+    per-request context (kept on the request context, gone with it). They cost ~45 µs of CPU on
+    every request, a bare one's ~7 %. Settings that would give them work keep them, checked once every
+    blueprint (a plugin's could carry a limit) is registered."""
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or getattr(manager, "_blueprint_limits", True) or \
+            app.config.get("RATELIMIT_HEADERS_ENABLED"):
+        return
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        if None in hooks:  # a disabled limiter (RATELIMIT_ENABLED false) registered none
+            hooks[None] = [f for f in hooks[None] if limiter not in (getattr(f, "__self__", None), *getattr(f, "args", ()))]
+
+
 def init_extensions(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", default_sqlalchemy_options(app))
     app.config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False)
@@ -77,6 +94,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
 
+    app.session_interface = SessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
@@ -140,6 +158,7 @@ def init_web(app: Flask) -> None:
     plugin_loader.call_each(pm, app.extensions["contacts_plugins"], "contacts_blueprints", apply=register, app=app)
     init_api(app)
 
+    limit_only_decorated_views(app)
     access.public(app.view_functions["static"])
     app.before_request(access.enforce)
     conditional.init_app(app)  # after the access check: a 304 goes only to whom may see the page
@@ -151,8 +170,10 @@ def init_web(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user.is_authenticated and not request.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "private, no-store")
+        # the header first: a view that set its own (/healthz) needs no user loaded for this
+        if "Cache-Control" not in response.headers and not request.path.startswith("/static/") \
+                and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     static_app = WhiteNoise(app.wsgi_app, root=app.static_folder, prefix="static/", max_age=31536000)

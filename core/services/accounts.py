@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -17,7 +16,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ROLES, ApiToken, Team, User, utcnow
 from ..policy import require
-from . import audit
+from . import audit, identity
 from .fields import clean_text, normalize_email
 
 _hasher = PasswordHasher()
@@ -77,18 +76,11 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-@functools.cache
-def _session_user_statement():
-    """The user and its teams, for every request of a logged-in browser: built once."""
-    return select(User).options(joinedload(User.teams)).where(User.id == bindparam("id"))
-
-
 def user_for_session(user_id: str) -> User | None:
     uid, _, token = (user_id or "").partition(":")
     if not uid.isdecimal() or not token:
         return None
-    # every page reads the user's teams (permissions): joined in, one statement instead of two a request
-    user = db.session.execute(_session_user_statement(), {"id": int(uid)}).unique().scalar_one_or_none()
+    user = identity.user_by_id(int(uid))  # with its teams (every page's permissions), one statement
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user
@@ -331,18 +323,10 @@ def revoke_token(actor, token_id: int) -> None:
         audit.record(actor, "revoked", "api_token", token.id, {})
 
 
-@functools.cache
-def _token_statement():
-    """One query for the token, its user and the user's teams (what every API request needs),
-    built once: every API request runs it."""
-    return (select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.teams))
-            .where(ApiToken.token_hash == bindparam("digest")))
-
-
 def user_for_token(raw: str) -> User | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = db.session.execute(_token_statement(), {"digest": _digest(raw)}).unique().scalar_one_or_none()
+    token = identity.token_by_digest(_digest(raw))  # with its user and the user's teams, one statement
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

@@ -78,18 +78,23 @@ def build_id(app: Flask) -> str:
 
 
 def page_scope():
-    """The scope of the current request's page: a contact id, ``LIST``, or None (not versioned)."""
+    """The scope of the current request's page: a contact id, ``LIST``, or None (not versioned).
+    What the view is comes first: most requests are not versioned, and need no user loaded."""
     if request.method not in ("GET", "HEAD") or request.path.startswith("/api/"):
         return None
-    if not current_user.is_authenticated or session.get("_flashes"):
-        return None
     view = current_app.view_functions.get(request.endpoint)
-    if marked(view, _EXEMPT):
+    if view is None or marked(view, _EXEMPT):
         return None
     contact_id = (request.view_args or {}).get("contact_id")
     if isinstance(contact_id, int):
-        return contact_id
-    return LIST if marked(view, _LISTS) else None
+        scope = contact_id
+    elif marked(view, _LISTS):
+        scope = LIST
+    else:
+        return None
+    if not current_user.is_authenticated or session.get("_flashes"):
+        return None
+    return scope
 
 
 def htmx_headers() -> list:

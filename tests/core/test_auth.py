@@ -105,3 +105,32 @@ def test_login_is_rate_limited(limited_app):
     assert page.status_code == 429
     assert b"Too many login attempts" in page.data
     assert client.get("/login").status_code == 200  # only POSTs are limited
+
+
+def test_the_limiter_costs_nothing_where_no_limit_applies(limited_app):
+    """Only the login POST is limited: the limiter's app-wide hooks (default limits, headers) are
+    not run on every other request (core/setup.py limit_only_decorated_views)."""
+    from core.extensions import limiter
+
+    hooks = [*limited_app.before_request_funcs[None], *limited_app.after_request_funcs[None],
+             *limited_app.teardown_request_funcs.get(None, [])]
+    assert not [f for f in hooks if limiter in (getattr(f, "__self__", None), *getattr(f, "args", ()))]
+    assert limited_app.test_client().get("/healthz").status_code == 200
+
+
+def test_the_session_signer_is_built_once_per_key(app, member):
+    """core/sessions.py: one serializer per secret key, not one per request; a new key, a new one."""
+    iface = app.session_interface
+    first = iface.get_signing_serializer(app)
+    assert iface.get_signing_serializer(app) is first
+    old_key = app.secret_key
+    try:
+        app.secret_key = "another key"
+        other = iface.get_signing_serializer(app)
+        assert other is not first
+        assert other.loads(other.dumps({"a": 1})) == {"a": 1}
+    finally:
+        app.secret_key = old_key
+    client = app.test_client()
+    assert _login(client, member.email, factories.PASSWORD).status_code == 302
+    assert client.get("/").status_code == 200  # the cookie signed by the one serializer opens again

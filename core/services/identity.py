@@ -1,0 +1,93 @@
+"""The actor of each request: its user row and teams, read fresh by one statement built once.
+
+Every logged-in request (a browser's session or an API token) needs its user and the user's teams
+(permissions). Loaded through the ORM with ``joinedload`` that cost ~185 µs of CPU a request,
+most of it the ORM's per-execution row machinery for one user and a few teams, ~10 % of an API
+write. Here one Core statement (user, team membership, team; for a token, the token's columns
+too) runs on the session's connection, and the rows become ordinary persistent ``User`` and
+``Team`` objects of the session (``make_transient_to_detached`` + ``Session.add``: no SQL), the
+teams set as the user's loaded collection. Nothing is cached between requests: a deactivated user,
+a new role or team, a changed password or a revoked token count from the very next request.
+
+An object the session already holds (a test's requests share one app context) is reused as is:
+the identity map keeps one object per row.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..extensions import db
+from ..models import ApiToken, Team, User
+from ..models.accounts import team_members
+
+
+def _columns(model) -> list[tuple[str, object]]:
+    """(attribute key, column) of every column attribute a plain load of ``model`` fills."""
+    return [(prop.key, prop.columns[0]) for prop in model.__mapper__.column_attrs if not prop.deferred]
+
+
+@functools.cache
+def _plan(with_token: bool):
+    """The statement and where each model's attributes sit in its rows (one row per team)."""
+    users, teams, tokens = _columns(User), _columns(Team), _columns(ApiToken)
+    parts = [("user", users), ("team", teams)] + ([("token", tokens)] if with_token else [])
+    labelled, layout, at = [], {}, 0
+    for name, cols in parts:
+        layout[name] = [(key, at + i) for i, (key, _col) in enumerate(cols)]
+        labelled += [col.label(f"{name}_{key}") for key, col in cols]
+        at += len(cols)
+    user_t, team_t = User.__table__, Team.__table__
+    joined = user_t.outerjoin(team_members, team_members.c.user_id == user_t.c.id).outerjoin(
+        team_t, team_t.c.id == team_members.c.team_id)
+    if with_token:
+        token_t = ApiToken.__table__
+        stmt = select(*labelled).select_from(token_t.join(joined, user_t.c.id == token_t.c.user_id)).where(
+            token_t.c.token_hash == bindparam("digest"))
+    else:
+        stmt = select(*labelled).select_from(joined).where(user_t.c.id == bindparam("id"))
+    return stmt.order_by(team_t.c.id), layout
+
+
+def _persistent(session, model, row, layout):
+    """The session's object for this row: the one it holds, else one made from the row's values as
+    a load would (committed, no history) and added as persistent without a statement."""
+    values = {key: row[i] for key, i in layout}
+    found = session.identity_map.get(session.identity_key(model, (values["id"],)))
+    if found is not None:
+        return found, False
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj, True
+
+
+def _load(params: dict, with_token: bool):
+    stmt, layout = _plan(with_token)
+    session = db.session()
+    rows = session.connection().execute(stmt, params).all()
+    if not rows:
+        return None, None
+    user, made = _persistent(session, User, rows[0], layout["user"])
+    if made or "teams" not in user.__dict__:
+        teams = [_persistent(session, Team, row, layout["team"])[0] for row in rows if row[layout["team"][0][1]] is not None]
+        set_committed_value(user, "teams", teams)
+    token = _persistent(session, ApiToken, rows[0], layout["token"])[0] if with_token else None
+    if token is not None and "user" not in token.__dict__:
+        set_committed_value(token, "user", user)
+    return user, token
+
+
+def user_by_id(user_id: int) -> User | None:
+    """The user with this id and its teams, as the session holds them."""
+    return _load({"id": user_id}, with_token=False)[0]
+
+
+def token_by_digest(digest: str) -> ApiToken | None:
+    """The API token with this SHA-256, its ``user`` and the user's teams loaded."""
+    return _load({"digest": digest}, with_token=True)[1]
