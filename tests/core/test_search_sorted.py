@@ -10,7 +10,7 @@ from core.models import Contact, User
 from core.services import contacts as service
 from core.services import custom_fields as cf
 from core.services import search, tags
-from tests import factories
+from tests import factories, statements
 
 
 def _u(user):
@@ -161,17 +161,8 @@ def test_a_range_is_a_walk_of_the_sort_index_not_a_read_of_every_hit(ctx, member
     assert legs is not None and len(legs) == 3
     for condition, by_hits in legs[:2]:  # the "james smith" and "smith james" ranges
         stmt = service.contacts_statement(actor, search_leg=(condition, by_hits), columns=(Contact.id,))
-        plan = _plan(stmt.order_by(Contact.sort_name, Contact.id).limit(51))
+        plan = statements.plan(stmt.order_by(Contact.sort_name, Contact.id).limit(51))
         assert "contacts_fts" not in plan and "ix_contacts_search" not in plan, plan
     page = service.list_contacts(actor, q="james smith")
     assert len(page.items) == 50 and {c.full_name for c in page.items} == {"James Smith"}
 
-
-def _plan(stmt) -> str:
-    bind = db.session.get_bind()
-    compiled = stmt.compile(bind, compile_kwargs={"render_postcompile": True})
-    conn = db.session.connection()
-    if bind.dialect.name == "sqlite":
-        params = tuple(compiled.params[k] for k in compiled.positiontup)
-        return " | ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
-    return " | ".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
