@@ -8,7 +8,8 @@ The schema comes from ``core.create_app(plugins=[all four])`` and ``db.create_al
 rows that need the product's rules (vocabularies, teams, the member user, the API token) are
 written through the services; the bulk rows are written with SQLAlchemy's ``exec_driver_sql``
 executemany in batches of 20,000 (SQLite) or COPY (PostgreSQL), with the secondary indexes
-dropped during the load and rebuilt after it, then ANALYZE. The columns the services maintain are
+dropped during the load and rebuilt after it, then ANALYZE (PostgreSQL: VACUUM (ANALYZE) at the end and
+on every reuse, as autovacuum would). The columns the services maintain are
 filled the same way: ``sort_name`` = "last first" lower-cased, ``email_key`` = lower(email),
 ``name_key`` = lower(name), ``version`` = 1.
 
@@ -524,6 +525,7 @@ def ensure_dataset(params: dict, data_dir: Path, database_url: str | None = None
                 engine.dispose()
             if fresh and _update_schema(env, log):
                 _extend(env, info, marker, log)
+                _vacuum(env, log)
                 info["reused"] = True
                 info["env"] = env
                 return info
@@ -535,10 +537,32 @@ def ensure_dataset(params: dict, data_dir: Path, database_url: str | None = None
     info["generate_seconds"] = round(time.perf_counter() - started, 2)
     marker.write_text(json.dumps(info, indent=2, default=str))
     _extend(env, info, marker, log)
+    _vacuum(env, log)
     log(f"dataset ready in {round(time.perf_counter() - started, 2)} s")
     info["reused"] = False
     info["env"] = env
     return info
+
+
+def _vacuum(env: dict, log) -> None:
+    """PostgreSQL: VACUUM (ANALYZE) after the load and its later steps, and on every reuse (where
+    the runs' writes, deleted at their end, leave dead rows), as autovacuum would on a production
+    server; this machine's has it off. Without it the taxonomy step's update of 80 % of the contacts
+    left as many dead row versions and no visibility map: the index-only scans became heap reads and
+    the list count for a common custom value (cf Tier = gold) went 30 -> 119 ms at 200,000 contacts
+    (on the same data, vacuumed: 11,665 -> 148 buffers)."""
+    if not env["CONTACTS_DATABASE_URL"].startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine
+
+    t0 = time.perf_counter()
+    engine = create_engine(env["CONTACTS_DATABASE_URL"])
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+    finally:
+        engine.dispose()
+    log(f"  VACUUM (ANALYZE) in {time.perf_counter() - t0:.1f} s")
 
 
 def _extend(env: dict, info: dict, marker: Path, log) -> None:

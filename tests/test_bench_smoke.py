@@ -31,13 +31,13 @@ PLUGIN_SCENARIOS = {  # measured, or "skipped: route missing" without the plugin
 }
 
 
-def _database_url() -> str | None:
+def _database_url(name: str = "contacts_bench_smoke") -> str | None:
     url = os.environ.get("CONTACTS_TEST_DATABASE_URL")
     if not url:
         return None
     from sqlalchemy.engine import make_url
 
-    return make_url(url).set(database="contacts_bench_smoke").render_as_string(hide_password=False)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def test_small_benchmark_runs_and_writes_a_report(tmp_path):
@@ -125,3 +125,32 @@ def test_the_import_scenario_runs_through_the_job_path(tmp_path, capsys):
     assert run["create"]["counts"]["created"] + run["create"]["counts"]["rejected"] == 300
     assert run["reimport"]["counts"]["unchanged"] == run["create"]["counts"]["created"]
     assert run["create"]["cpu_us_per_row"] > 0 and "import job (new contacts)" in capsys.readouterr().out
+
+
+def test_a_postgresql_dataset_is_vacuumed_as_autovacuum_would(tmp_path):
+    """bench/generate.py: the load's updates leave no dead row versions and the visibility map is
+    set (index-only scans read no heap), whether or not the server runs autovacuum."""
+    test_url = os.environ.get("CONTACTS_TEST_DATABASE_URL")
+    if not test_url:
+        pytest.skip("PostgreSQL only (CONTACTS_TEST_DATABASE_URL)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = _database_url(f"{make_url(test_url).database}_bench_vacuum")  # one per test database
+    command = [sys.executable, "-m", "bench.generate", "--contacts", "400", "--orgs", "20", "--communications", "500",
+               "--database-url", url, "--data-dir", str(tmp_path / "data")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-3000:]
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT c.relname, c.relpages, c.relallvisible, s.n_dead_tup FROM pg_class c "
+                "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname IN ('contacts', 'custom_field_values')"
+            )).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 2
+    for name, pages, all_visible, dead in rows:
+        assert dead == 0 and pages > 0 and all_visible == pages, (name, pages, all_visible, dead)

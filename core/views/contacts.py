@@ -186,7 +186,10 @@ def index():
         "is_more": bool(cursor),
         "similar": similar,
         "filtered": query.filtered,
-        "list_errors": errors,
+        # The filter's own problem is shown once, by the builder (beside its field); the rows say
+        # only where to look. Problems found while listing are the rows' to show.
+        "list_errors": state.other_errors if errors is state.errors else errors,
+        "list_invalid": bool(errors),
         "params": params,
         "plugin_filters": filters,
         "extra_values": extra_values,

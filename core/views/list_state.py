@@ -51,10 +51,17 @@ class ListState:
 
     @property
     def filter_error(self) -> str:
+        """The filter's problem when no condition of the builder shows it beside its own field (the
+        builder shows it below its rows then); "" otherwise: a message is shown once."""
         messages = self.errors.get(filters.PARAM)
-        if not messages:
+        if not messages or any(c.error for c in self.rows):
             return ""
         return messages[0] if isinstance(messages, list) else str(messages)
+
+    @property
+    def other_errors(self) -> dict:
+        """The problems the list shows above its rows: all but the filter's, which the builder shows."""
+        return {name: messages for name, messages in self.errors.items() if name != filters.PARAM}
 
 
 def _list_keys(search_filters) -> set[str]:

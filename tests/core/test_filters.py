@@ -3,6 +3,7 @@ fields, bad input (a clear 422 naming ``f``, never a 500), the URL round trip, a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -276,15 +277,31 @@ def test_list_page_filters_and_pushes_the_compact_url(people, member_client):
     assert 'name="r0_value" type="text" value="acme"' in page
 
 
-def test_list_page_shows_a_bad_filter_near_the_builder(people, member_client):
+def _filter_row_errors(body: str) -> list[str]:
+    """The messages shown beside a condition of the builder (in its row, after its field)."""
+    return re.findall(r'<div class="filter-row" data-row="\d+">(?:(?!</div>).)*?<p class="field-error" role="alert">'
+                      r'([^<]*)</p>', body, re.S)
+
+
+def test_list_page_shows_a_bad_filter_once_beside_its_field(people, member_client):
+    """Once: beside the condition's field, not again below the builder nor above the rows (which
+    say where to look). A problem no condition holds is shown once, below the builder."""
     response = member_client.get("/?f=status.is.nosuch")
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert 'id="filter-error"' in body and "Status: Choose one of" in body
+    (message,) = _filter_row_errors(body)
+    assert message.startswith("Status: Choose one of") and body.count(message) == 1
+    assert 'id="filter-error"' not in body and "Fix the filter above" in body
     response = member_client.get("/?b=1&r0_field=created&r0_op=last&r0_value=x&r0_group=0", headers={"HX-Request": "true"})
-    assert response.status_code == 422 and "number of days" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and body.count("number of days") == 1
+    assert "number of days" in _filter_row_errors(body)[0]
     assert "HX-Push-Url" not in response.headers
-    assert member_client.get("/?f=%00.is.x").status_code == 422
+    response = member_client.get("/?f=%00.is.x")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and _filter_row_errors(body) == []
+    (message,) = re.findall(r'<p class="error" role="alert" id="filter-error">([^<]*)</p>', body)
+    assert message and body.count(message) == 1
 
 
 def test_api_list_takes_the_filter(people, app, member):

@@ -11,18 +11,11 @@ from core.extensions import cache, db
 from core.models import Contact, ContactTag, Tag, User
 from core.services import contacts as service
 from core.services import taxonomy
-from tests import factories
+from tests import factories, statements
 
 
 def _plan(stmt) -> str:
-    bind = db.session.get_bind()
-    compiled = stmt.compile(bind, compile_kwargs={"render_postcompile": True})
-    conn = db.session.connection()
-    if bind.dialect.name == "sqlite":
-        params = tuple(compiled.params[k] for k in compiled.positiontup)
-        return " | ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
-    conn.exec_driver_sql("SET LOCAL enable_sort = off")  # the order must be available without one
-    return " | ".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+    return statements.plan(stmt, sort=False)  # the order must be available without one
 
 
 @pytest.mark.parametrize(("column", "index"), [

@@ -77,3 +77,51 @@ def test_the_production_app_keeps_compiled_templates_for_the_next_start(tmp_path
 def test_apps_built_for_tests_and_the_cli_compile_templates_in_memory(app):
     assert app.jinja_env.bytecode_cache is None
     assert not (Path(app.instance_path) / "template-cache").exists()
+
+
+def _run(code: str, tmp_path, **extra_env) -> str:
+    env = {**os.environ, "CONTACTS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "CONTACTS_INSTANCE_PATH": str(tmp_path),
+           "CONTACTS_SECRET_KEY": "startup-test", **extra_env}
+    env.pop("CONTACTS_REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_the_default_worker_starts_without_redis_or_psycopg(tmp_path):
+    """``contacts worker`` on the default install (SQLite, huey on SQLite): huey's storage module
+    would import both drivers as it loads (core/tasks.py imports it with them hidden)."""
+    code = (
+        "import json, sys\n"
+        "from core import create_app\n"
+        "from core.tasks import huey_of\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    consumer = huey_of().create_consumer(workers=2, worker_type='thread', periodic=True)\n"
+        "print(json.dumps([type(huey_of(app)).__name__, [m for m in ('redis', 'psycopg') if m in sys.modules]]))"
+    )
+    assert json.loads(_run(code, tmp_path)) == ["SqliteHuey", []]
+
+
+def test_redis_is_handed_to_huey_when_an_app_asks_for_it(tmp_path):
+    """huey was imported without redis; an app with Redis still gets a working RedisHuey (a real
+    round trip when the test Redis is configured)."""
+    url = os.environ.get("CONTACTS_TEST_REDIS_URL") or ""
+    code = (
+        "import json, sys\n"
+        "from core import tasks\n"
+        "from huey import storage\n"
+        "assert storage.Redis is None and 'redis' not in sys.modules\n"
+        "class App:\n"
+        "    config = {'REDIS_URL': " + repr(url or "redis://127.0.0.1:6390/0") + "}\n"
+        "huey = tasks.make_huey(App())\n"
+        "import redis\n"
+        "checks = [type(huey.storage.conn) is redis.Redis, storage.ConnectionError is redis.exceptions.ConnectionError]\n"
+        "if " + repr(bool(url)) + ":\n"
+        "    key = 'pgpolish-startup-test'\n"
+        "    huey.storage.conn.delete(key)\n"
+        "    huey.storage.put_data(key, b'x')\n"
+        "    checks.append(huey.storage.pop_data(key) == b'x')\n"
+        "print(json.dumps(checks))"
+    )
+    assert all(json.loads(_run(code, tmp_path)))

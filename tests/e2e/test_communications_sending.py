@@ -63,3 +63,24 @@ def test_log_a_call_schedule_an_email_and_watch_it_sent(logged_in, live_server, 
     expect(entry.locator("ol.events")).to_contain_text("sending → sent")
     shot(page, "sent")
     assert (Path(live_app.config["INSTANCE_PATH"]) / "outbox" / f"{key}.eml").exists()
+
+
+def test_the_email_panel_of_a_contact_without_an_address_says_how_to_add_one(logged_in, live_server, make_contact,
+                                                                             shot):
+    page = logged_in
+    contact_id = make_contact("Charles", "Babbage", email=None)
+    page.goto(f"{live_server}/contacts/{contact_id}")
+    compose = page.locator("#panel-communications-email")
+    expect(compose).to_contain_text("Charles Babbage has no email address")
+    expect(compose.get_by_label("To", exact=True)).to_have_count(0)
+    expect(compose.get_by_role("button", name="Send now")).to_have_count(0)
+    shot(page, "no-address")
+
+    compose.get_by_role("link", name="Edit the contact").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Email").fill("charles@example.org")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    # the panel asks for itself again: now it offers the email, to the new address
+    expect(compose.get_by_role("button", name="Send now")).to_be_visible()
+    expect(compose.get_by_label("To", exact=True)).to_have_attribute("placeholder", "charles@example.org")

@@ -52,11 +52,17 @@ def test_two_condition_filter_changes_the_url_and_rows(logged_in, live_server, m
     assert _names(page) == ["Grace Hopper"]
     expect(page.locator("#filter-builder input[name='r1_value']")).to_have_value("acme")
 
-    # A bad value is refused next to the builder, not with an error page.
+    # A bad value is refused beside its field, once (not again below the builder or above the rows),
+    # not with an error page.
     settled(lambda: page.locator("#filter-builder select[name='r1_op']").select_option(label="starts with"))
     page.locator("#filter-builder input[name='r1_value']").fill("")
     settled(lambda: page.locator("#filter-builder").get_by_role("button", name="Apply filter").click())
-    expect(page.locator("#filter-builder .field-error")).to_contain_text("give a value")
+    row = page.locator("#filter-builder .filter-row[data-row='1']")
+    expect(row.locator(".field-error")).to_contain_text("give a value")
+    expect(page.get_by_text(re.compile("give a value", re.I))).to_have_count(1)
+    expect(page.get_by_role("alert")).to_have_count(1)
+    expect(page.locator("#rows")).to_contain_text("Fix the filter above")
+    shot(page, "bad-filter")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.extensions import db
+from core.models import Contact
 from plugins.communications import templating
 from plugins.communications.models import Communication
 from plugins.communications.models_prefs import MessageTemplate
@@ -136,3 +137,19 @@ def outbox_dir(app):
     for f in folder.glob("*"):
         f.unlink()
     return folder
+
+
+def test_a_contact_without_an_email_address_is_told_how_to_add_one(app, team, member, member_client):
+    """No blank "To" and no Send that cannot work: the panel says the contact has no address and
+    links to the contact's edit form; it asks for itself again once the contact changes."""
+    with app.app_context():
+        bare = factories.contact(db.session.merge(team), "Charles", "Babbage", email=None).id
+    html = member_client.get(f"/communications/contacts/{bare}/compose", headers=HX).get_data(as_text=True)
+    assert 'id="communications-no-address"' in html and "Charles Babbage has no email address" in html
+    assert f'hx-get="/contacts/{bare}/edit"' in html and 'hx-trigger="contactsChanged from:body"' in html
+    assert 'name="to"' not in html and 'value="now"' not in html and 'value="schedule"' not in html
+    with app.app_context():
+        db.session.get(Contact, bare).email = "charles@example.org"
+        db.session.commit()
+    html = member_client.get(f"/communications/contacts/{bare}/compose", headers=HX).get_data(as_text=True)
+    assert 'communications-no-address' not in html and 'name="to"' in html and 'value="now"' in html
