@@ -83,7 +83,7 @@ def code_folders(app) -> list[Path]:
 
 
 REQUEST_TIMEOUT = 600  # seconds a worker may go silent (a sync worker: one request) before it is killed
-THREADS = 2  # request threads per worker process
+THREADS = 1  # request threads per worker process (see gunicorn_command)
 KEEP_ALIVE = 5  # seconds an idle client connection is kept open
 
 
@@ -99,10 +99,13 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
         # accept and a new connection (browsers, htmx and API clients keep theirs alive): on 2 cores
         # and 8 keep-alive clients (bench/server_compare.py, a busy shared machine), /healthz took
         # ~1.3-1.6 ms of server CPU a request with sync workers and ~0.65-1.1 ms with these, and
-        # served 3-10x the requests/s; a list page served more at the same CPU. Two threads, not
-        # more: the work is Python (one core a process at a time), the second overlaps the database
-        # and cache waits; four measured no better. Memory is the same (~100 MB a worker), a
-        # streamed export is whole, a stop is graceful (in-flight requests finish).
+        # served 3-10x the requests/s; a list page served more at the same CPU. One request thread:
+        # the work is Python (one core a process at a time); at 1M on SQLite, sustained API creates
+        # at 8 clients did 469 and 479 writes/s, p99 59 ms, with one thread against 348 and 349,
+        # p99 70-77 ms, with two (a second thread's GIL and write-lock contention), and the list
+        # pages measured alike. Keep-alive is what gthread brings here; --threads 2 lets a long
+        # export share its worker. Memory is the same (~100 MB a worker), a streamed export is
+        # whole, a stop is graceful (in-flight requests finish).
         "--worker-class", "gthread",
         "--threads", str(THREADS),
         "--keep-alive", str(KEEP_ALIVE),
