@@ -31,13 +31,16 @@ PLUGIN_SCENARIOS = {  # measured, or "skipped: route missing" without the plugin
 }
 
 
-def _database_url(name: str = "contacts_bench_smoke") -> str | None:
+def _database_url(suffix: str = "bench_smoke") -> str | None:
+    """A database of the bench's own beside the test database, named after it (test ->
+    test_bench_smoke), so suites run side by side on other test databases do not share it."""
     url = os.environ.get("CONTACTS_TEST_DATABASE_URL")
     if not url:
         return None
     from sqlalchemy.engine import make_url
 
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{suffix}").render_as_string(hide_password=False)
 
 
 def test_small_benchmark_runs_and_writes_a_report(tmp_path):
@@ -134,9 +137,8 @@ def test_a_postgresql_dataset_is_vacuumed_as_autovacuum_would(tmp_path):
     if not test_url:
         pytest.skip("PostgreSQL only (CONTACTS_TEST_DATABASE_URL)")
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
-    url = _database_url(f"{make_url(test_url).database}_bench_vacuum")  # one per test database
+    url = _database_url("bench_vacuum")
     command = [sys.executable, "-m", "bench.generate", "--contacts", "400", "--orgs", "20", "--communications", "500",
                "--database-url", url, "--data-dir", str(tmp_path / "data")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}

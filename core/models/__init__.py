@@ -2,7 +2,7 @@
 
 from .accounts import ROLES, ApiToken, Team, User, team_members
 from .audit import AuditEntry
-from .base import MAX_ID, TimestampMixin, utcnow
+from .base import MAX_ID, TimestampMixin, parse_id, utcnow
 from .contact_data import (
     ContactPreference,
     ContactStatusChange,
@@ -27,5 +27,5 @@ __all__ = [
     "ContactTemplate", "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType",
     "DuplicatePair", "GroupMember", "Job", "Merge", "Organization", "Relationship", "RelationshipType", "SavedView",
     "Tag",
-    "Team", "TimestampMixin", "User", "team_members", "utcnow",
+    "Team", "TimestampMixin", "User", "parse_id", "team_members", "utcnow",
 ]

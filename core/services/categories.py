@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from ..database import transaction
 from ..errors import NotFound, ValidationError
 from ..extensions import db
-from ..models import MAX_ID, Category, Contact
+from ..models import MAX_ID, Category, Contact, parse_id
 from ..policy import require
 from . import audit
 from .fields import clean_text
@@ -213,7 +213,7 @@ def category_filter(stmt, value: str):
     value = (value or "").strip()
     if not value:
         return stmt
-    category_id = int(value) if value.isdecimal() and 0 < int(value) <= MAX_ID else None
+    category_id = parse_id(value)
     parents = _parents() if category_id else {}  # the tree (two columns) says both: it exists, and its subtree
     if category_id not in parents:
         raise ValidationError({"category": "No such category."})

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import transaction
 from ..errors import NotFound, ValidationError
 from ..extensions import cache, db
-from ..models import MAX_ID, Contact, ContactGroup, GroupMember, utcnow
+from ..models import MAX_ID, Contact, ContactGroup, GroupMember, parse_id, utcnow
 from ..policy import can, require, visible_team_ids
 from . import audit, stamps
 from .fields import clean_text
@@ -319,7 +319,7 @@ def group_filter(stmt, value: str, actor=None):
     value = (value or "").strip()
     if not value:
         return stmt
-    if not value.isdecimal() or not 0 < int(value) <= MAX_ID:
+    if parse_id(value) is None:
         raise ValidationError({"group": "No such group."})
     if actor is None and has_request_context():
         actor = current_user

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 from werkzeug.datastructures import MultiDict
 
 from ..errors import ValidationError
-from ..models import MAX_ID
+from ..models import parse_id
 from ..plugins import collect, hook
 from . import filters
 
@@ -48,9 +48,8 @@ class ListQuery:
         )
         raw_org = (args.get("organization_id") or "").strip()
         if raw_org:
-            if raw_org.isdecimal() and 0 < int(raw_org) <= MAX_ID:
-                query.organization_id = int(raw_org)
-            else:
+            query.organization_id = parse_id(raw_org)
+            if query.organization_id is None:
                 errors["organization_id"] = "Choose an organization from the list."
         for f in query.search_filters:
             if args.get(f.key):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import transaction
 from ..errors import NotFound, ValidationError
 from ..extensions import db
-from ..models import MAX_ID, Contact, ContactTag, Tag
+from ..models import MAX_ID, Contact, ContactTag, Tag, parse_id
 from ..policy import can, require
 from . import audit
 from .fields import clean_text
@@ -350,9 +350,9 @@ def tag_filter(stmt, value: str):
     value = (value or "").strip()
     if not value:
         return stmt
-    tag_id = None
-    if value.isdecimal() and 0 < int(value) <= MAX_ID:  # the list's chips link by id: checked without an entity
-        tag_id = db.session.connection().execute(_TAG_ID, {"id": int(value)}).scalar()
+    tag_id = parse_id(value)
+    if tag_id is not None:  # the list's chips link by id: checked without an entity
+        tag_id = db.session.connection().execute(_TAG_ID, {"id": tag_id}).scalar()
     if tag_id is None:
         tag = find(value[:MAX_NAME])
         tag_id = tag.id if tag is not None else None

@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..access import login_required
 from ..errors import NotFound, ValidationError
 from ..extensions import htmx
-from ..models import MAX_ID
+from ..models import MAX_ID, parse_id
 from ..policy import can, writable_teams
 from ..services import groups as service
 from ..services.contacts import get_contact, list_contacts
@@ -33,9 +33,10 @@ def _go(url: str):
 
 
 def _contact_id(raw, field: str = "contact_id") -> int:
-    if not (raw or "").isdecimal() or not 0 < int(raw) <= MAX_ID:
+    number = parse_id(raw)
+    if number is None:
         raise ValidationError({field: "Choose one."})
-    return int(raw)
+    return number
 
 
 def _data() -> dict:

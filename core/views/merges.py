@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..access import login_required, role_required
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, htmx
-from ..models import Contact
+from ..models import Contact, parse_id
 from ..policy import can
 from ..services import contacts as contact_service
 from ..services import duplicate_scan, duplicates, merges
@@ -95,11 +95,11 @@ def _rows(target: Contact, source: Contact, picks: dict) -> list[dict]:
 
 
 def _source_from(raw) -> Contact | None:
-    raw = (raw or "").strip()
-    if not raw.isdecimal() or not 0 < int(raw) <= 2147483647:
+    contact_id = parse_id(raw)
+    if contact_id is None:
         return None
     try:
-        return contact_service.get_contact(_user(), int(raw))
+        return contact_service.get_contact(_user(), contact_id)
     except NotFound:
         return None
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 from ..access import login_required, role_required
 from ..errors import NotFound, ValidationError
 from ..extensions import htmx
-from ..models import Contact, Organization
+from ..models import Contact, Organization, parse_id
 from ..policy import can
 from ..services import contacts as contact_service
 from ..services import hierarchy
@@ -47,7 +47,7 @@ def _modal() -> bool:
 
 def _int_arg(name: str):
     raw = request.args.get(name, "").strip()
-    return int(raw) if raw.isdecimal() and 0 < int(raw) < 2**31 else None
+    return parse_id(raw)
 
 
 @bp.app_template_global("relation_record_name")

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.database import after_commit, transaction
 from core.errors import NotFound, ValidationError
 from core.extensions import db
-from core.models import Contact, User, utcnow
+from core.models import Contact, User, parse_id, utcnow
 from core.plugins import hook
 from core.policy import can, require, visible_team_ids
 from core.services import audit
@@ -187,10 +187,10 @@ def clean_filters(args, *, allowed=LIST_FILTERS) -> dict:
             out[key] = day
             continue
         elif key in ("created_by", "team"):
-            if not text.isdecimal() or not 0 < int(text) <= MAX_ID:
+            if parse_id(text) is None:
                 errors[key] = "Not a valid id."
                 continue
-            out[key] = int(text)
+            out[key] = parse_id(text)
             continue
         out[key] = text
     if "since" in out and "until" in out and out["until"] < out["since"]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.access import login_required
 from core.errors import Conflict, ValidationError
 from core.extensions import db, htmx
-from core.models import Team, User, team_members
+from core.models import Team, User, parse_id, team_members
 from core.policy import can, visible_team_ids, writable_teams
 from core.services import vocabulary
 from core.services.contacts import list_contacts
@@ -129,7 +129,7 @@ def _preview_contacts():
 def _chosen_contact() -> int | None:
     """The preview's contact, kept across a re-rendered form (or given as ?contact_id= in a link)."""
     raw = request.form.get("preview_contact_id") or request.args.get("contact_id") or ""
-    return int(raw) if raw.isdecimal() and len(raw) <= 10 else None
+    return parse_id(raw)
 
 
 def _template_context(tpl=None, **extra) -> dict:
@@ -218,10 +218,10 @@ def preview():
     """Render the form's subject and body (saved or not) for the chosen contact."""
     data = _form()
     raw_contact = (data.get("preview_contact_id") or "").strip()
-    if not raw_contact.isdecimal():
+    if parse_id(raw_contact) is None:
         return fragment("communications/template_form.html", "preview", status=422,
                         preview=None, preview_error="Choose a contact to preview with.", fields=templating.KNOWN)
-    result = templating.render_preview(current_user, int(raw_contact), subject=data.get("subject", ""),
+    result = templating.render_preview(current_user, parse_id(raw_contact), subject=data.get("subject", ""),
                                        body=data.get("body", ""))
     return fragment("communications/template_form.html", "preview", preview=result, preview_error=None,
                     fields=templating.KNOWN)

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from core.access import login_required
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.extensions import db, htmx
-from core.models import MAX_ID, Contact
+from core.models import MAX_ID, Contact, parse_id
 from core.views.rendering import fragment
 
 from . import channels, delivery, services, templating
@@ -114,7 +114,7 @@ def use_template(contact_id: int):
     values = {"subject": "", "content": ""}
     if not raw:  # "no template": empty fields to write by hand
         return fragment(SEND, "fields", contact=contact, values=values, errors={}, rendered=None, picked=None)
-    if not raw.isdecimal() or not 0 < int(raw) <= MAX_ID:
+    if parse_id(raw) is None:
         return fragment(SEND, "fields", status=422, contact=contact, values=values, rendered=None, picked=None,
                         errors={"template_id": ["Choose a template from the list."]})
     try:

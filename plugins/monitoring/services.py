@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from core.database import in_write, transaction
 from core.errors import ValidationError
 from core.extensions import db
-from core.models import Contact, Organization, Team, User, utcnow
+from core.models import MAX_ID, Contact, Organization, Team, User, parse_id, utcnow
 from core.policy import require, visible_team_ids
 from core.services.bulk_insert import insert_rows
 from core.services.pagination import Page, decode_cursor, encode_cursor
@@ -27,7 +27,6 @@ from .models import Activity
 log = logging.getLogger(__name__)
 
 ENTITY_TYPES = ("contact", "organization", "communication", "note", "list")
-MAX_INT = 2**31 - 1  # ids are INTEGER columns
 HIDDEN_FIELDS = {"version", "updated_at", "email_key", "sort_name", "name_key"}
 
 
@@ -37,13 +36,6 @@ def _after_value(change):
         return change[1] if change[1] is not None else change[0]
     return change
 
-
-def _as_int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_INT else None
 
 
 def summarize(entity_type: str, action: str, changes: dict) -> str:
@@ -71,19 +63,19 @@ def _scope(entity_type: str, entity_id, changes: dict, known: dict | None = None
     ``known``: owner teams already read, by ``(table, id)`` (see ``_teams``)."""
     contact_id = None
     if entity_type == "contact":
-        contact_id = _as_int(entity_id)
+        contact_id = parse_id(entity_id)
     elif "contact_id" in changes:
-        contact_id = _as_int(_after_value(changes["contact_id"]))
-    team_id = _as_int(_after_value(changes["owner_team_id"])) if "owner_team_id" in changes else None
+        contact_id = parse_id(_after_value(changes["contact_id"]))
+    team_id = parse_id(_after_value(changes["owner_team_id"])) if "owner_team_id" in changes else None
     if team_id is None and contact_id is not None:
         if known is not None:
             team_id = known.get(("contact", contact_id))
         else:  # usually still loaded by the request that made the change (no query then)
             contact = db.session.get(Contact, contact_id)
             team_id = contact.owner_team_id if contact is not None else None
-    if team_id is None and entity_type == "organization" and _as_int(entity_id):
+    if team_id is None and entity_type == "organization" and parse_id(entity_id):
         if known is not None:
-            team_id = known.get(("organization", _as_int(entity_id)))
+            team_id = known.get(("organization", parse_id(entity_id)))
         else:
             team_id = db.session.scalar(select(Organization.owner_team_id).where(Organization.id == int(entity_id)))
     return contact_id, team_id
@@ -96,12 +88,12 @@ def _teams(entity_type: str, items: list) -> dict:
     for entity_id, _action, changes in items:
         if "owner_team_id" in changes:
             continue
-        contact_id = _as_int(entity_id) if entity_type == "contact" else (
-            _as_int(_after_value(changes["contact_id"])) if "contact_id" in changes else None)
+        contact_id = parse_id(entity_id) if entity_type == "contact" else (
+            parse_id(_after_value(changes["contact_id"])) if "contact_id" in changes else None)
         if contact_id is not None:
             wanted["contact"].add(contact_id)
-        elif entity_type == "organization" and _as_int(entity_id):
-            wanted["organization"].add(_as_int(entity_id))
+        elif entity_type == "organization" and parse_id(entity_id):
+            wanted["organization"].add(parse_id(entity_id))
     known: dict = {}
     for table, model in (("contact", Contact), ("organization", Organization)):
         ids = sorted(wanted[table])
@@ -117,7 +109,7 @@ def _values(entity_type: str, entity_id, action: str, actor, changes: dict, know
         "actor_id": getattr(actor, "id", None),
         "actor_name": actor_label(actor),
         "entity_type": str(entity_type)[:50],
-        "entity_id": _as_int(entity_id),
+        "entity_id": parse_id(entity_id),
         "contact_id": contact_id,
         "action": str(action)[:20],
         "summary": summarize(entity_type, action, changes),
@@ -226,7 +218,7 @@ def _page(stmt, cursor: str | None, limit: int) -> Page:
         raise ValidationError({"limit": "Between 1 and 200."})
     if cursor:
         (last_id,) = decode_cursor(cursor, [int])
-        if not 0 < last_id <= MAX_INT:
+        if not 0 < last_id <= MAX_ID:
             raise ValidationError({"cursor": "This cursor is not valid; start again from the first page."})
         stmt = stmt.where(Activity.id < last_id)
     rows = db.session.scalars(stmt.order_by(Activity.id.desc()).limit(limit + 1)).all()
@@ -244,7 +236,7 @@ def parse_filters(args) -> dict:
     actor_id = None
     raw = (args.get("actor") or "").strip()
     if raw:
-        actor_id = _as_int(raw) if raw.isdecimal() else None
+        actor_id = parse_id(raw)
         if actor_id is None:
             errors["actor"] = "Must be a user id."
     cursor = args.get("cursor") or None

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from core.models import parse_id
+
 LIST_KEY = "list"  # the old "In list" filter: ?list=<id> and ?f=list.<operator>.<id>
 GROUP_KEY = "group"  # the core's group filter that replaced it
 UNKNOWN = "0"  # no group has id 0: the core's filter answers "No such group."
 
 
 def _mapped(value: str, lookup: Callable[[int], int | None], unknown: str | None) -> str | None:
-    found = lookup(int(value)) if value.isdecimal() else None
+    found = lookup(parse_id(value)) if parse_id(value) else None
     return str(found) if found else unknown
 
 

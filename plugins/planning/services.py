@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from core.errors import ServiceError
 from core.extensions import db
+from core.models import parse_id
 
 from .models import LegacyList
 
@@ -25,7 +26,7 @@ def _on_group(change):
 
     def apply(actor, contact_ids, params):
         raw = str(params.get("list_id") or "")
-        group_id = group_of(int(raw)) if raw.isdecimal() else None
+        group_id = group_of(parse_id(raw)) if parse_id(raw) else None
         if group_id is None:
             raise ServiceError("The list this job was for is gone (lists are groups now, and its group was "
                                "deleted): choose the contacts again and use \u201cAdd to a group\u201d.")

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from core.access import login_required
+from core.models import parse_id
 
 from . import legacy
 from .services import group_of
@@ -74,7 +75,7 @@ def add_from_contact(contact_id: int):
     route would not read (it takes ``group_id``, a different number), so a 308 would end in a
     misleading "Choose one"; a 410 names the new address and the group id to send instead."""
     raw = request.form.get("list_id", "")
-    group_id = group_of(int(raw)) if raw.isdecimal() else None
+    group_id = group_of(parse_id(raw)) if parse_id(raw) else None
     target = url_for("groups.add_from_contact", contact_id=contact_id)
     field = f"group_id={group_id}" if group_id else "group_id (the group's id, not the old list's)"
     message = f"Contact lists are groups now: send POST {target} with {field}."

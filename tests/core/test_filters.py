@@ -416,7 +416,17 @@ def test_very_common_words_are_checked_row_by_row_with_the_same_answer(ctx, memb
     "/?group=\u00b2", "/?category=\u00b2", "/?tag=\u00b2", "/?organization_id=\u00b2",
     "/?f=created.last.\u00b2", "/contacts/filter-builder?r0_field=status&r0_op=is&remove=\u00b2",
     "/contacts/filter-builder?r0_field=status&r0_op=is&add=\u00b2", "/groups/\u00b2",
+    "/?group=99999999999", "/?organization_id=99999999999", "/?tag=99999999999",
 ])
 def test_a_digit_that_is_not_decimal_is_a_bad_value_not_a_500(people, member_client, path):
     # "²".isdigit() is true but int("²") raises: every id or number check uses isdecimal().
     assert member_client.get(path).status_code < 500
+
+
+def test_parse_id_takes_only_an_id_a_row_can_have():
+    from core.models import MAX_ID, parse_id
+
+    assert parse_id("42") == 42 and parse_id(" 7 ") == 7 and parse_id(12) == 12
+    assert parse_id(str(MAX_ID)) == MAX_ID
+    for bad in (None, "", "0", "-1", "1.5", "1e3", "\u00b2", str(MAX_ID + 1), "99999999999", True, "12a"):
+        assert parse_id(bad) is None, bad
