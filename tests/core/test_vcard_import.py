@@ -266,6 +266,33 @@ def test_round_trip_export_import_export_is_identical(app, ctx, team, member, ve
     assert db.session.scalar(select(func.count()).select_from(ContactExternalId)) == 3  # the UIDs, kept
 
 
+def test_reimporting_our_own_export_updates_the_contacts_and_creates_no_copies(app, ctx, team, member):
+    # Contacts made here have no stored UID: the export derives one, and the import finds the
+    # contact by it (those without an email address were duplicated before).
+    user = actor(member)
+    _rich_contacts(user, team)
+    details.create_contact(user, {"first_name": "Lena", "last_name": "Schmidt"})  # no email: only the UID matches
+    exported = "".join(vcard_export.stream_vcards(user, "4.0"))
+    job = import_text(member, exported)
+    assert summary(job) == (0, 0, 4, 0) and job.error_count == 0, job.errors
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 4
+    lena = db.session.scalar(select(Contact).where(Contact.last_name == "Schmidt"))
+    job = import_text(member, exported.replace("N:Schmidt;Lena;;;", "N:Schmidt-Berg;Lena;;;"))
+    assert summary(job) == (0, 1, 3, 0)
+    assert db.session.get(Contact, lena.id, populate_existing=True).last_name == "Schmidt-Berg"
+    assert "".join(vcard_export.stream_vcards(user, "4.0")) == exported.replace("Schmidt", "Schmidt-Berg")
+    # After a reset (same secret key) the same id is another contact: the card is not taken for it.
+    db.session.remove()
+    reset_database(app)
+    again = factories.user("member", [factories.team("Elsewhere")], email="again@example.org")
+    for n in range(4):
+        details.create_contact(actor(again), {"first_name": f"Other {n}"})
+    job = import_text(again, exported)
+    assert summary(job) == (4, 0, 0, 0)
+    assert sorted(db.session.scalars(select(Contact.first_name).where(Contact.first_name.like("Other%")))) == [
+        "Other 0", "Other 1", "Other 2", "Other 3"]
+
+
 def test_one_contact_and_a_filtered_export_in_keyset_pages(ctx, team, member, monkeypatch):
     user = actor(member)
     ada = _rich_contacts(user, team)
