@@ -284,16 +284,26 @@ def read_rows(path: str, layout: Layout):
     with open(path, encoding=layout.encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=layout.delimiter, strict=False)
         number = 0
+        held = None  # the last good row, yielded once the next is read: the file's last may be cut short
         while True:
+            start = reader.line_num
             try:
                 row = next(reader)
             except StopIteration:
+                if held is not None:
+                    yield held[0], _unclosed_quote(path, layout, held[2]) or held[1]
                 return
             except csv.Error as exc:
+                if held is not None:
+                    yield held[0], held[1]
+                    held = None
                 number += 1
                 if number > layout.header_row:
                     yield number, _csv_problem(exc)
                 continue
+            if held is not None:
+                yield held[0], held[1]
+                held = None
             number += 1
             if number <= layout.header_row or not any(cell.strip() for cell in row):
                 continue
@@ -302,7 +312,23 @@ def read_rows(path: str, layout: Layout):
             elif len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield number, f"This row has {len(row)} cells but the header names {width} columns."
             else:
-                yield number, row
+                held = (number, row, start)
+
+
+def _unclosed_quote(path: str, layout: Layout, start: int) -> str | None:
+    """The problem of the file's last row, read from line ``start + 1``, when a quote opened in it
+    is never closed (the lenient reader would take the rest of the file as one cell)."""
+    with open(path, encoding=layout.encoding, errors="replace", newline="") as fh:
+        text = "".join(islice(fh, start, None))
+    try:
+        for _row in csv.reader(text.splitlines(keepends=True), delimiter=layout.delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            lines = text.count("\n") + (not text.endswith("\n"))
+            return (f'A quote (") opened in this row is never closed, so the rest of the file ({lines} '
+                    f"line{'s' if lines != 1 else ''}) was read as one cell: close the quote and upload the file again.")
+    return None
 
 
 def _csv_problem(exc: csv.Error) -> str:

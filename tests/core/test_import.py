@@ -263,6 +263,23 @@ def test_an_open_quote_does_not_hang_or_crash(ctx, member):
     assert "Ada" in names()
 
 
+@pytest.mark.parametrize("tail", [b"\n", b""])
+def test_a_quote_never_closed_rejects_its_row_naming_the_lines_it_swallowed(ctx, member, tail):
+    # The lenient reader takes the rest of the file as one cell: that row is reported, not imported
+    # as a contact named "Broken,broken@example.org\nAlan,alan@example.org".
+    data = b'First Name,Email\nAda,ada@example.org\n"Broken,broken@example.org\nAlan,alan@example.org' + tail
+    job = import_file(_user(member.id), data)
+    assert job.status == "done" and names() == ["Ada"]
+    assert [e["ref"] for e in job.errors] == [3]
+    assert "never closed" in job.errors[0]["message"] and "(2 lines)" in job.errors[0]["message"]
+
+
+def test_a_closed_multi_line_cell_in_the_last_row_is_kept(ctx, member):
+    data = b'First Name,Email,Notes\nAda,ada@example.org,"two\nlines"\n'
+    job = import_file(_user(member.id), data)
+    assert job.status == "done" and job.error_count == 0 and names() == ["Ada"]
+
+
 def test_bad_bytes_in_a_utf8_file_reject_that_row(ctx, member):
     data = b"First Name,Email\n" + ("Renée,r@example.org\n" * 15000).encode() + b"Zo\xeb,zoe@example.org\n"
     job = import_file(_user(member.id), data)
