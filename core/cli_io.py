@@ -66,7 +66,7 @@ def register(cli) -> None:
         or a vCard FILE (2.1 to 4.0: phones, Google, Apple, Outlook, Thunderbird)."""
         import csv
 
-        from .services import csv_import, importer, vcard_import
+        from .services import csv_export, csv_import, importer, vcard_import
 
         problems: list = []
 
@@ -113,7 +113,7 @@ def register(cli) -> None:
         if errors_file is not None:
             writer = csv.writer(errors_file)
             writer.writerow(["row", "problem"])
-            writer.writerows(problems)
+            writer.writerows((ref, csv_export.neutralize(message)) for ref, message in problems)  # no formulas
 
     @cli.command("export")
     @click.option("--raw", is_flag=True, help="Values as stored (no formula neutralizing, no BOM): for re-import.")

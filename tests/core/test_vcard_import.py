@@ -6,6 +6,8 @@ an external id that follows a merge and goes back on unmerge."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -338,6 +340,24 @@ def test_the_cli_imports_a_vcard_file_with_a_summary(app, run, team, member, tmp
         assert contact.email == "cli@example.org" and uids(contact.id) == ["c1"]
     again = run("import", str(path), "--as", member.email)
     assert "Created: 0" in again.output and "Unchanged: 1" in again.output
+
+
+EVIL = ("BEGIN:VCARD\nVERSION:3.0\nN:;=HYPERLINK(\"http://evil.example\")\\;1;;;\n"
+        "PHOTO;ENCODING=b;TYPE=JPEG:!!!!\nEND:VCARD\n")
+
+
+def test_the_problem_reports_never_hold_a_formula(app, run, member, client_for, tmp_path):  # noqa: F811
+    # A card's name starts the problem about its photo: a spreadsheet must not run it.
+    with app.app_context():
+        job = import_text(member, EVIL)
+        assert job.errors[0]["message"].startswith("=HYPERLINK(")
+    report = client_for(member).get(f"/jobs/{job.id}/errors.csv").get_data(as_text=True)
+    assert list(csv.reader(report.splitlines()))[1][1].startswith("'=HYPERLINK(")
+    path, errors = tmp_path / "evil.vcf", tmp_path / "problems.csv"
+    path.write_text(EVIL)
+    result = run("import", str(path), "--as", member.email, "--errors", str(errors))
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(errors.read_text().splitlines()))[1][1].startswith("'=HYPERLINK(")
 
 
 EMAILS = iter(range(10**6))
