@@ -116,7 +116,10 @@ def register(cli) -> None:
             writer.writerows((ref, csv_export.neutralize(message)) for ref, message in problems)  # no formulas
 
     @cli.command("export")
-    @click.option("--raw", is_flag=True, help="Values as stored (no formula neutralizing, no BOM): for re-import.")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "vcard"]), default=None,
+                  help="Default: vcard when --out ends in .vcf, else csv.")
+    @click.option("--vcard-version", type=click.Choice(["3.0", "4.0"]), default="4.0", show_default=True)
+    @click.option("--raw", is_flag=True, help="CSV values as stored (no formula neutralizing, no BOM): for re-import.")
     @click.option("--out", "out", type=click.File("w", encoding="utf-8", lazy=True), default="-", help="Default: stdout.")
     @click.option("--as", "as_email", default=None, help="Export what this user sees (default: the first admin).")
     @click.option("-q", "--search", "q", default="", help="Full-text filter, as in the search box.")
@@ -125,9 +128,9 @@ def register(cli) -> None:
     @click.option("--organization-id", type=int, default=None)
     @click.option("--sort", default="name", show_default=True)
     @with_appcontext
-    def export_command(raw, out, as_email, q, status, type_, organization_id, sort):
-        """Export contacts as CSV, filtered like the contacts list."""
-        from .services import csv_export
+    def export_command(fmt, vcard_version, raw, out, as_email, q, status, type_, organization_id, sort):
+        """Export contacts as CSV or vCards, filtered like the contacts list."""
+        from .services import csv_export, vcard_export
 
         try:
             actor = _actor(as_email)
@@ -136,8 +139,12 @@ def register(cli) -> None:
             def counted(n):
                 count["rows"] += n
 
-            chunks = csv_export.stream(actor, raw=raw, progress=counted, filters={
-                "q": q, "status": status, "type": type_, "organization_id": organization_id, "sort": sort})
+            filters = {"q": q, "status": status, "type": type_, "organization_id": organization_id, "sort": sort}
+            if (fmt or ("vcard" if str(getattr(out, "name", "")).lower().endswith(".vcf") else "csv")) == "vcard":
+                cards = vcard_export.stream_vcards(actor, vcard_version, **filters)  # checks the filters now
+                chunks = (card for card in cards if counted(1) is None)  # one card a chunk
+            else:
+                chunks = csv_export.stream(actor, raw=raw, progress=counted, filters=filters)
             with click.progressbar(chunks, label="Exporting", file=sys.stderr,
                                    item_show_func=lambda _chunk: f"{count['rows']:,} contacts") as bar:
                 for chunk in bar:

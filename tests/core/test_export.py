@@ -177,3 +177,24 @@ def test_cli_export_and_import(app, member, team, tmp_path):
     assert missing.exit_code == 2 and "No active user" in missing.output
     bad_team = runner.invoke(cli, ["import", str(source), "--as", email, "--team", "Nope"])
     assert bad_team.exit_code == 2 and "No team named" in bad_team.output
+
+
+def test_cli_exports_vcards_as_the_api_does(app, member, team, tmp_path):
+    # The CLI only wrote CSV: "contacts export" offers the vCard export of the web and the API too.
+    runner = app.test_cli_runner()
+    with app.app_context():
+        factories.contact(db.session.merge(team), "Ada", "Lovelace", email="ada@example.org")
+        factories.contact(db.session.merge(team), "Alan", "Turing", email="alan@example.org")
+        email = db.session.get(User, member.id).email
+    out = tmp_path / "people.vcf"
+    done = runner.invoke(cli, ["export", "--out", str(out), "--as", email, "-q", "ada"])
+    assert done.exit_code == 0, done.output
+    assert "exported 1 contact\n" in done.output
+    text = out.read_text(encoding="utf-8")
+    assert text.count("BEGIN:VCARD") == 1 and "VERSION:4.0" in text and "FN:Ada Lovelace" in text
+    both = runner.invoke(cli, ["export", "--format", "vcard", "--vcard-version", "3.0", "--as", email])
+    assert both.exit_code == 0 and both.output.count("BEGIN:VCARD") == 2 and "VERSION:3.0" in both.output
+    again = runner.invoke(cli, ["import", str(out), "--as", email])
+    assert again.exit_code == 0 and "Created: 0" in again.output and "Unchanged: 1" in again.output
+    bad = runner.invoke(cli, ["export", "--format", "vcard", "--as", email, "--sort", "shoe"])
+    assert bad.exit_code == 2 and "sort" in bad.output
