@@ -87,7 +87,7 @@ def register(cli) -> None:
                     raise ValidationError({"file": "No column could be matched to a contact field."})
                 click.echo(f"{csv_import.PRESET_LABELS[layout.preset]} layout, {layout.encoding}, "
                            f"columns: {', '.join(f'{layout.headers[i]}->{t}' for i, t in mapping.items())}", err=True)
-                options = importer.Options(key=key or "email", source=source or layout.preset or "csv",
+                options = importer.Options(key=key or "email", source=source or csv_import.source_of(layout),
                                            team_id=_team_id(team), dry_run=dry_run)
                 records, total = csv_import.records(file, layout, mapping), csv_import.count_rows(file, layout)
             with click.progressbar(length=total, label="Dry run" if dry_run else "Importing", file=sys.stderr) as bar:

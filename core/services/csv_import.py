@@ -87,7 +87,7 @@ ALIASES = {
 # Recognized exports: the header names that identify them, the source of their ids, and the
 # columns that are their record id.
 PRESETS = {
-    "contacts": ({"firstname", "lastname", "email", "phone", "organization", "type", "status"}, {}),
+    "contacts": ({"firstname", "lastname", "email", "phone", "organization", "type", "status"}, {"uid": "external_id"}),
     "google": ({"phoneticfirstname", "email1value", "labels"}, {}),
     "google-legacy": ({"givenname", "familyname", "groupmembership"}, {}),
     "outlook": ({"emailaddress", "businessphone", "categories"}, {}),
@@ -100,6 +100,9 @@ PRESET_LABELS = {
     "outlook": "Outlook", "linkedin": "LinkedIn connections", "hubspot": "HubSpot", "thunderbird": "Thunderbird",
     "": "Unrecognized layout",
 }
+# Where a layout's external ids come from, when not from the layout itself: our export's UID
+# column holds the contact's vCard UID (csv_export), so both exports name a contact alike.
+PRESET_SOURCES = {"contacts": "vcard"}
 _NORM = re.compile(r"[^0-9a-z]+")
 _TAG_SPLIT = re.compile(r"\s*(?::::|;|,)\s*")
 _SKIP_TAGS = {"mycontacts", "starred", "*mycontacts"}
@@ -241,6 +244,11 @@ def sniff(path: str) -> Layout:
     while headers and not headers[-1]:
         headers.pop()
     return Layout(encoding, delimiter, header_row, headers, detect_preset(headers))
+
+
+def source_of(layout: Layout) -> str:
+    """The source of the external ids in a file of this layout."""
+    return PRESET_SOURCES.get(layout.preset) or layout.preset or "csv"
 
 
 def split_tags(value: str) -> list[str]:

@@ -32,7 +32,7 @@ def check_version(version: str | None) -> str:
     return version
 
 
-def _namespace() -> str:
+def namespace() -> str:
     """Per installation, so two installations' derived UIDs differ; reveals nothing of the key."""
     secret = str(current_app.config.get("SECRET_KEY") or "")
     return "contacts:" + hashlib.sha256(f"vcard-uid:{secret}".encode()).hexdigest()[:32]
@@ -46,9 +46,8 @@ def contacts_of(uids) -> dict[str, int]:
         return {}
     created = dict(db.session.execute(
         select(Contact.id, Contact.created_at).where(Contact.id.in_(set(wanted.values())))).all())
-    namespace = _namespace()
-    return {uid: cid for uid, cid in wanted.items()
-            if cid in created and derived_uid(cid, created[cid], namespace) == uid}
+    ours = namespace()
+    return {uid: cid for uid, cid in wanted.items() if cid in created and derived_uid(cid, created[cid], ours) == uid}
 
 
 def uids_of(contact_ids: list[int]) -> dict[int, str]:
@@ -70,7 +69,7 @@ def _card(contact, found: dict, version: str, uid: str | None) -> str:
         if row is not None:
             photo = (row.mime, row.data)
             db.session.expunge(row)  # a page of photos is not kept in the session
-    return write_card(contact, found, version, namespace=_namespace(), uid=uid, photo=photo)
+    return write_card(contact, found, version, namespace=namespace(), uid=uid, photo=photo)
 
 
 def contact_vcard(actor, contact_id: int, version: str | None = "4.0") -> str:
