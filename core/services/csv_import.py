@@ -45,8 +45,19 @@ TARGETS = {
     "tags": "Tags",
     "title": "Job title",
     "notes": "Notes",
+    "birthday": "Birthday",
+    "url": "Website",
+    "street": "Address: street",
+    "city": "Address: city",
+    "region": "Address: region or state",
+    "postcode": "Address: postcode",
+    "country": "Address: country",
 }
-EXTRA_TARGETS = ("title", "notes")
+EXTRA_TARGETS = ("title", "notes", "birthday")
+# One address a row, from the first columns of each part (Google's "Address 1 - ...", Outlook's
+# "Business ...", Thunderbird's "Home ..."): the contact detail's fields.
+ADDRESS_TARGETS = {"street": "street", "city": "locality", "region": "region", "postcode": "postcode", "country": "country"}
+MULTIPLE = ("phone", "email", "tags", "url")  # targets several columns may go to
 CUSTOM_PREFIX = "cf_"  # "cf_<key>": a custom field's column (its label or key as the header)
 
 
@@ -69,7 +80,9 @@ ALIASES = {
     "first_name": ("firstname", "givenname", "first"),
     "last_name": ("lastname", "familyname", "surname", "last"),
     "full_name": ("name", "fullname", "displayname"),
-    "email": ("email", "emailaddress", "email1value", "primaryemail", "mail"),
+    # After the first, further email columns become the contact's other addresses.
+    "email": ("email", "emailaddress", "email1value", "primaryemail", "mail", "email2value", "email3value",
+              "email4value", "secondaryemail", "email2address", "email3address"),
     "phone": (
         "phone", "phonenumber", "phone1value", "mobilephone", "mobilephonenumber", "mobilenumber", "mobile",
         "primaryphone", "businessphone", "workphone", "homephone", "telephone",
@@ -83,6 +96,18 @@ ALIASES = {
     # Not plain "Title": Outlook uses it for Mr/Ms.
     "title": ("jobtitle", "organizationtitle", "organization1title", "position"),
     "notes": ("notes", "note"),
+    "birthday": ("birthday", "birthdate", "dateofbirth"),
+    "url": ("website", "websiteurl", "webpage", "webpage1", "webpage2", "website1value", "website2value",
+            "personalwebpage", "businesswebpage", "url"),
+    "street": ("street", "streetaddress", "address", "address1street", "homeaddress", "homestreet", "businessstreet",
+               "workaddress", "workstreet"),
+    "city": ("city", "town", "locality", "address1city", "homecity", "businesscity", "workcity"),
+    "region": ("region", "state", "stateregion", "province", "address1region", "homestate", "businessstate",
+               "workstate"),
+    "postcode": ("postcode", "postalcode", "zip", "zipcode", "address1postalcode", "homezipcode", "homepostalcode",
+                 "businesspostalcode", "workzipcode", "workpostalcode"),
+    "country": ("country", "countryregion", "address1country", "homecountry", "homecountryregion",
+                "businesscountryregion", "businesscountry", "workcountry"),
 }
 # Recognized exports: the header names that identify them, the source of their ids, and the
 # columns that are their record id.
@@ -179,7 +204,8 @@ def _pick_delimiter(text: str) -> str:
 
 def auto_mapping(headers: list[str], preset: str = "") -> dict[int, str]:
     """Column index -> target, from the header names; each target taken once, except phone and
-    email (the first non-empty of several columns is used) and tags (all are joined)."""
+    email (the first non-empty of several columns is used, the others kept as further ones), tags
+    (all are joined) and websites (all kept)."""
     special = PRESETS.get(preset, ({}, {}))[1]
     lookup = {alias: target for target, aliases in _aliases().items() for alias in aliases}
     mapping: dict[int, str] = {}
@@ -187,7 +213,7 @@ def auto_mapping(headers: list[str], preset: str = "") -> dict[int, str]:
     for index, header in enumerate(headers):
         key = norm(header)
         target = special.get(key) or lookup.get(key)
-        if target is None or (target in taken and target not in ("phone", "email", "tags")):
+        if target is None or (target in taken and target not in MULTIPLE):
             continue
         mapping[index] = target
         taken.add(target)
@@ -263,6 +289,7 @@ def split_tags(value: str) -> list[str]:
 def to_record(row: list[str], mapping: dict[int, str]) -> dict:
     record: dict = {"extra": {}}
     full = ""
+    address: dict = {}
     for index, target in mapping.items():
         value = row[index].strip() if index < len(row) else ""
         if not value:
@@ -278,8 +305,17 @@ def to_record(row: list[str], mapping: dict[int, str]) -> dict:
         elif target == "phone":  # several phone columns: the importer takes the first valid one
             record.setdefault("phone", value)
             record["extra"].setdefault("phones", []).append(value)
+        elif target == "email" and record.get("email"):  # a further address (checked leniently, as a vCard's)
+            if value.lower() != record["email"].lower():
+                record["extra"].setdefault("emails", []).append({"label": "other", "value": value})
+        elif target == "url":
+            record["extra"].setdefault("urls", []).append({"label": "other", "value": value})
+        elif target in ADDRESS_TARGETS:
+            address.setdefault(ADDRESS_TARGETS[target], value)
         else:
             record.setdefault(target, value)
+    if address:
+        record["extra"]["addresses"] = [{"label": "other", **address}]
     if full and not (record.get("first_name") or record.get("last_name")):
         first, _, last = full.rpartition(" ")
         record["first_name"], record["last_name"] = (first, last) if first else (full, "")
