@@ -49,7 +49,7 @@ TARGETS = {
     "url": "Website",
     "street": "Address: street",
     "city": "Address: city",
-    "region": "Address: region or state",
+    "region": "Address: region",
     "postcode": "Address: postcode",
     "country": "Address: country",
 }
@@ -84,7 +84,8 @@ ALIASES = {
     "email": ("email", "emailaddress", "email1value", "primaryemail", "mail", "email2value", "email3value",
               "email4value", "secondaryemail", "email2address", "email3address"),
     "phone": (
-        "phone", "phonenumber", "phone1value", "mobilephone", "mobilephonenumber", "mobilenumber", "mobile",
+        "phone", "phonenumber", "phone1value", "phone2value", "phone3value", "phone4value", "phone5value",
+        "phone6value", "phone7value", "mobilephone", "mobilephonenumber", "mobilenumber", "mobile",
         "primaryphone", "businessphone", "workphone", "homephone", "telephone",
     ),
     "organization": ("organization", "organizationname", "organization1name", "company", "companyname",

@@ -81,6 +81,9 @@ def test_addresses_websites_birthdays_and_further_emails_of_the_exports_arrive(c
 
     actor = _user(member.id)
     import_file(actor, sample("google-1.csv"))
+    james = db.session.scalar(select(Contact).where(Contact.email_key == "jwhitfield@comcast.net"))
+    assert ["".join(ch for ch in p["value"] if ch.isdigit())[-10:] for p in details.details_of([james.id])[james.id]["phones"]] == [
+        "4355550321"]  # Google's "Phone 2 - Value"
     import_file(actor, sample("hubspot-1.csv"), key="external_id")
     sarah = db.session.scalar(select(Contact).where(Contact.email_key == "sarah.mitchell83@gmail.com"))
     found = details.details_of([sarah.id])[sarah.id]
