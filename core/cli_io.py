@@ -85,7 +85,7 @@ def register(cli) -> None:
                 mapping = csv_import.auto_mapping(layout.headers, layout.preset)
                 if not mapping:
                     raise ValidationError({"file": "No column could be matched to a contact field."})
-                click.echo(f"{csv_import.PRESET_LABELS[layout.preset]} layout, {layout.encoding}, "
+                click.echo(f"{csv_import.PRESET_LABELS[layout.preset]}{' layout' if layout.preset else ''}, {layout.encoding}, "
                            f"columns: {', '.join(f'{layout.headers[i]}->{t}' for i, t in mapping.items())}", err=True)
                 options = importer.Options(key=key or "email", source=source or csv_import.source_of(layout),
                                            team_id=_team_id(team), dry_run=dry_run)
