@@ -66,7 +66,7 @@ def register(cli) -> None:
         or a vCard FILE (2.1 to 4.0: phones, Google, Apple, Outlook, Thunderbird)."""
         import csv
 
-        from .services import csv_import, importer, vcard_import
+        from .services import csv_export, csv_import, importer, vcard_import
 
         problems: list = []
 
@@ -85,9 +85,9 @@ def register(cli) -> None:
                 mapping = csv_import.auto_mapping(layout.headers, layout.preset)
                 if not mapping:
                     raise ValidationError({"file": "No column could be matched to a contact field."})
-                click.echo(f"{csv_import.PRESET_LABELS[layout.preset]} layout, {layout.encoding}, "
+                click.echo(f"{csv_import.PRESET_LABELS[layout.preset]}{' layout' if layout.preset else ''}, {layout.encoding}, "
                            f"columns: {', '.join(f'{layout.headers[i]}->{t}' for i, t in mapping.items())}", err=True)
-                options = importer.Options(key=key or "email", source=source or layout.preset or "csv",
+                options = importer.Options(key=key or "email", source=source or csv_import.source_of(layout),
                                            team_id=_team_id(team), dry_run=dry_run)
                 records, total = csv_import.records(file, layout, mapping), csv_import.count_rows(file, layout)
             with click.progressbar(length=total, label="Dry run" if dry_run else "Importing", file=sys.stderr) as bar:
@@ -113,10 +113,13 @@ def register(cli) -> None:
         if errors_file is not None:
             writer = csv.writer(errors_file)
             writer.writerow(["row", "problem"])
-            writer.writerows(problems)
+            writer.writerows((ref, csv_export.neutralize(message)) for ref, message in problems)  # no formulas
 
     @cli.command("export")
-    @click.option("--raw", is_flag=True, help="Values as stored (no formula neutralizing, no BOM): for re-import.")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "vcard"]), default=None,
+                  help="Default: vcard when --out ends in .vcf, else csv.")
+    @click.option("--vcard-version", type=click.Choice(["3.0", "4.0"]), default="4.0", show_default=True)
+    @click.option("--raw", is_flag=True, help="CSV values as stored (no formula neutralizing, no BOM): for re-import.")
     @click.option("--out", "out", type=click.File("w", encoding="utf-8", lazy=True), default="-", help="Default: stdout.")
     @click.option("--as", "as_email", default=None, help="Export what this user sees (default: the first admin).")
     @click.option("-q", "--search", "q", default="", help="Full-text filter, as in the search box.")
@@ -125,9 +128,9 @@ def register(cli) -> None:
     @click.option("--organization-id", type=int, default=None)
     @click.option("--sort", default="name", show_default=True)
     @with_appcontext
-    def export_command(raw, out, as_email, q, status, type_, organization_id, sort):
-        """Export contacts as CSV, filtered like the contacts list."""
-        from .services import csv_export
+    def export_command(fmt, vcard_version, raw, out, as_email, q, status, type_, organization_id, sort):
+        """Export contacts as CSV or vCards, filtered like the contacts list."""
+        from .services import csv_export, vcard_export
 
         try:
             actor = _actor(as_email)
@@ -136,8 +139,12 @@ def register(cli) -> None:
             def counted(n):
                 count["rows"] += n
 
-            chunks = csv_export.stream(actor, raw=raw, progress=counted, filters={
-                "q": q, "status": status, "type": type_, "organization_id": organization_id, "sort": sort})
+            filters = {"q": q, "status": status, "type": type_, "organization_id": organization_id, "sort": sort}
+            if (fmt or ("vcard" if str(getattr(out, "name", "")).lower().endswith(".vcf") else "csv")) == "vcard":
+                cards = vcard_export.stream_vcards(actor, vcard_version, **filters)  # checks the filters now
+                chunks = (card for card in cards if counted(1) is None)  # one card a chunk
+            else:
+                chunks = csv_export.stream(actor, raw=raw, progress=counted, filters=filters)
             with click.progressbar(chunks, label="Exporting", file=sys.stderr,
                                    item_show_func=lambda _chunk: f"{count['rows']:,} contacts") as bar:
                 for chunk in bar:

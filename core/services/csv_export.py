@@ -17,8 +17,10 @@ from . import contacts as contact_service
 
 HEADERS = ["First name", "Last name", "Email", "Phone", "Organization", "Type", "Status", "Team"]
 # After the core columns: tags (names joined by "; "), job title and notes (the contact details),
-# then one column per active custom field, headed by its label (the import maps it back).
+# then one column per active custom field, headed by its label (the import maps it back), and last
+# the contact's vCard UID (as the vCard export writes it), by which a re-import finds the contact.
 MORE_HEADERS = ["Tags", "Job title", "Notes"]
+UID_HEADER = "UID"
 PAGE = 200
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -54,18 +56,22 @@ def stream(actor, *, raw: bool = False, filters: dict | None = None, extra_filte
 
 def _more_cells(contacts, fields) -> dict[int, list[str]]:
     """Tags, title, notes and custom values of a page of contacts: three queries, not one per row."""
-    from . import custom_field_queries, details, tags
+    from . import custom_field_queries, details, tags, vcard_export
+    from .vcard_write import uid_of
 
     ids = [c.id for c in contacts]
     tag_map = tags.tags_of(ids)
     found = details.details_of(ids)
     custom = custom_field_queries.export_values(ids) if fields else {}
+    uids, namespace = vcard_export.uids_of(ids), vcard_export.namespace()
     out = {}
-    for cid in ids:
+    for contact in contacts:
+        cid = contact.id
         d = found.get(cid) or {}
         values = custom.get(cid, {})
         out[cid] = ["; ".join(sorted((t.name for t in tag_map.get(cid, [])), key=str.lower)),
-                    d.get("title") or "", d.get("notes") or "", *(values.get(f.key, "") for f in fields)]
+                    d.get("title") or "", d.get("notes") or "", *(values.get(f.key, "") for f in fields),
+                    uid_of(contact, uids.get(cid), namespace)]
     return out
 
 
@@ -75,7 +81,7 @@ def _chunks(actor, page, raw, filters, extra_filters, progress):
     fields = custom_fields.definitions()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    yield ("" if raw else "\ufeff") + _line(writer, buffer, HEADERS + MORE_HEADERS + [f.label for f in fields])
+    yield ("" if raw else "\ufeff") + _line(writer, buffer, HEADERS + MORE_HEADERS + [f.label for f in fields] + [UID_HEADER])
     while True:
         more = _more_cells(page.items, fields)
         for contact in page.items:

@@ -45,8 +45,19 @@ TARGETS = {
     "tags": "Tags",
     "title": "Job title",
     "notes": "Notes",
+    "birthday": "Birthday",
+    "url": "Website",
+    "street": "Address: street",
+    "city": "Address: city",
+    "region": "Address: region",
+    "postcode": "Address: postcode",
+    "country": "Address: country",
 }
-EXTRA_TARGETS = ("title", "notes")
+EXTRA_TARGETS = ("title", "notes", "birthday")
+# One address a row, from the first columns of each part (Google's "Address 1 - ...", Outlook's
+# "Business ...", Thunderbird's "Home ..."): the contact detail's fields.
+ADDRESS_TARGETS = {"street": "street", "city": "locality", "region": "region", "postcode": "postcode", "country": "country"}
+MULTIPLE = ("phone", "email", "tags", "url")  # targets several columns may go to
 CUSTOM_PREFIX = "cf_"  # "cf_<key>": a custom field's column (its label or key as the header)
 
 
@@ -69,9 +80,12 @@ ALIASES = {
     "first_name": ("firstname", "givenname", "first"),
     "last_name": ("lastname", "familyname", "surname", "last"),
     "full_name": ("name", "fullname", "displayname"),
-    "email": ("email", "emailaddress", "email1value", "primaryemail", "mail"),
+    # After the first, further email columns become the contact's other addresses.
+    "email": ("email", "emailaddress", "email1value", "primaryemail", "mail", "email2value", "email3value",
+              "email4value", "secondaryemail", "email2address", "email3address"),
     "phone": (
-        "phone", "phonenumber", "phone1value", "mobilephone", "mobilephonenumber", "mobilenumber", "mobile",
+        "phone", "phonenumber", "phone1value", "phone2value", "phone3value", "phone4value", "phone5value",
+        "phone6value", "phone7value", "mobilephone", "mobilephonenumber", "mobilenumber", "mobile",
         "primaryphone", "businessphone", "workphone", "homephone", "telephone",
     ),
     "organization": ("organization", "organizationname", "organization1name", "company", "companyname",
@@ -83,11 +97,23 @@ ALIASES = {
     # Not plain "Title": Outlook uses it for Mr/Ms.
     "title": ("jobtitle", "organizationtitle", "organization1title", "position"),
     "notes": ("notes", "note"),
+    "birthday": ("birthday", "birthdate", "dateofbirth"),
+    "url": ("website", "websiteurl", "webpage", "webpage1", "webpage2", "website1value", "website2value",
+            "personalwebpage", "businesswebpage", "url"),
+    "street": ("street", "streetaddress", "address", "address1street", "homeaddress", "homestreet", "businessstreet",
+               "workaddress", "workstreet"),
+    "city": ("city", "town", "locality", "address1city", "homecity", "businesscity", "workcity"),
+    "region": ("region", "state", "stateregion", "province", "address1region", "homestate", "businessstate",
+               "workstate"),
+    "postcode": ("postcode", "postalcode", "zip", "zipcode", "address1postalcode", "homezipcode", "homepostalcode",
+                 "businesspostalcode", "workzipcode", "workpostalcode"),
+    "country": ("country", "countryregion", "address1country", "homecountry", "homecountryregion",
+                "businesscountryregion", "businesscountry", "workcountry"),
 }
 # Recognized exports: the header names that identify them, the source of their ids, and the
 # columns that are their record id.
 PRESETS = {
-    "contacts": ({"firstname", "lastname", "email", "phone", "organization", "type", "status"}, {}),
+    "contacts": ({"firstname", "lastname", "email", "phone", "organization", "type", "status"}, {"uid": "external_id"}),
     "google": ({"phoneticfirstname", "email1value", "labels"}, {}),
     "google-legacy": ({"givenname", "familyname", "groupmembership"}, {}),
     "outlook": ({"emailaddress", "businessphone", "categories"}, {}),
@@ -100,6 +126,9 @@ PRESET_LABELS = {
     "outlook": "Outlook", "linkedin": "LinkedIn connections", "hubspot": "HubSpot", "thunderbird": "Thunderbird",
     "": "Unrecognized layout",
 }
+# Where a layout's external ids come from, when not from the layout itself: our export's UID
+# column holds the contact's vCard UID (csv_export), so both exports name a contact alike.
+PRESET_SOURCES = {"contacts": "vcard"}
 _NORM = re.compile(r"[^0-9a-z]+")
 _TAG_SPLIT = re.compile(r"\s*(?::::|;|,)\s*")
 _SKIP_TAGS = {"mycontacts", "starred", "*mycontacts"}
@@ -176,7 +205,8 @@ def _pick_delimiter(text: str) -> str:
 
 def auto_mapping(headers: list[str], preset: str = "") -> dict[int, str]:
     """Column index -> target, from the header names; each target taken once, except phone and
-    email (the first non-empty of several columns is used) and tags (all are joined)."""
+    email (the first non-empty of several columns is used, the others kept as further ones), tags
+    (all are joined) and websites (all kept)."""
     special = PRESETS.get(preset, ({}, {}))[1]
     lookup = {alias: target for target, aliases in _aliases().items() for alias in aliases}
     mapping: dict[int, str] = {}
@@ -184,7 +214,7 @@ def auto_mapping(headers: list[str], preset: str = "") -> dict[int, str]:
     for index, header in enumerate(headers):
         key = norm(header)
         target = special.get(key) or lookup.get(key)
-        if target is None or (target in taken and target not in ("phone", "email", "tags")):
+        if target is None or (target in taken and target not in MULTIPLE):
             continue
         mapping[index] = target
         taken.add(target)
@@ -243,6 +273,11 @@ def sniff(path: str) -> Layout:
     return Layout(encoding, delimiter, header_row, headers, detect_preset(headers))
 
 
+def source_of(layout: Layout) -> str:
+    """The source of the external ids in a file of this layout."""
+    return PRESET_SOURCES.get(layout.preset) or layout.preset or "csv"
+
+
 def split_tags(value: str) -> list[str]:
     tags = []
     for tag in _TAG_SPLIT.split(value):
@@ -255,6 +290,7 @@ def split_tags(value: str) -> list[str]:
 def to_record(row: list[str], mapping: dict[int, str]) -> dict:
     record: dict = {"extra": {}}
     full = ""
+    address: dict = {}
     for index, target in mapping.items():
         value = row[index].strip() if index < len(row) else ""
         if not value:
@@ -270,8 +306,17 @@ def to_record(row: list[str], mapping: dict[int, str]) -> dict:
         elif target == "phone":  # several phone columns: the importer takes the first valid one
             record.setdefault("phone", value)
             record["extra"].setdefault("phones", []).append(value)
+        elif target == "email" and record.get("email"):  # a further address (checked leniently, as a vCard's)
+            if value.lower() != record["email"].lower():
+                record["extra"].setdefault("emails", []).append({"label": "other", "value": value})
+        elif target == "url":
+            record["extra"].setdefault("urls", []).append({"label": "other", "value": value})
+        elif target in ADDRESS_TARGETS:
+            address.setdefault(ADDRESS_TARGETS[target], value)
         else:
             record.setdefault(target, value)
+    if address:
+        record["extra"]["addresses"] = [{"label": "other", **address}]
     if full and not (record.get("first_name") or record.get("last_name")):
         first, _, last = full.rpartition(" ")
         record["first_name"], record["last_name"] = (first, last) if first else (full, "")
@@ -284,16 +329,26 @@ def read_rows(path: str, layout: Layout):
     with open(path, encoding=layout.encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=layout.delimiter, strict=False)
         number = 0
+        held = None  # the last good row, yielded once the next is read: the file's last may be cut short
         while True:
+            start = reader.line_num
             try:
                 row = next(reader)
             except StopIteration:
+                if held is not None:
+                    yield held[0], _unclosed_quote(path, layout, held[2]) or held[1]
                 return
             except csv.Error as exc:
+                if held is not None:
+                    yield held[0], held[1]
+                    held = None
                 number += 1
                 if number > layout.header_row:
                     yield number, _csv_problem(exc)
                 continue
+            if held is not None:
+                yield held[0], held[1]
+                held = None
             number += 1
             if number <= layout.header_row or not any(cell.strip() for cell in row):
                 continue
@@ -302,7 +357,23 @@ def read_rows(path: str, layout: Layout):
             elif len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield number, f"This row has {len(row)} cells but the header names {width} columns."
             else:
-                yield number, row
+                held = (number, row, start)
+
+
+def _unclosed_quote(path: str, layout: Layout, start: int) -> str | None:
+    """The problem of the file's last row, read from line ``start + 1``, when a quote opened in it
+    is never closed (the lenient reader would take the rest of the file as one cell)."""
+    with open(path, encoding=layout.encoding, errors="replace", newline="") as fh:
+        text = "".join(islice(fh, start, None))
+    try:
+        for _row in csv.reader(text.splitlines(keepends=True), delimiter=layout.delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            lines = text.count("\n") + (not text.endswith("\n"))
+            return (f'A quote (") opened in this row is never closed, so the rest of the file ({lines} '
+                    f"line{'s' if lines != 1 else ''}) was read as one cell: close the quote and upload the file again.")
+    return None
 
 
 def _csv_problem(exc: csv.Error) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
-from ..models import Contact
+from ..models import Contact, utcnow
 from .fields import normalize_phone
 
 
@@ -150,5 +150,6 @@ def apply_custom(actor, rows, dry_run: bool) -> dict | None:
         if changes and contact_id in new:
             folded[contact_id] = changes
         elif changes:
+            contact.updated_at = utcnow()  # a new version, as the form gives: ETags and stale-edit checks see it
             audit.record(actor, "updated", "contact", contact.id, changes)
     return folded

@@ -115,7 +115,7 @@ def inspect(actor, token: str) -> dict:
         "layout": layout,
         "mapping": csv_import.auto_mapping(layout.headers, layout.preset),
         "rows": csv_import.preview(path, layout),
-        "source": layout.preset or "csv",
+        "source": csv_import.source_of(layout),
     }
 
 

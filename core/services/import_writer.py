@@ -59,6 +59,7 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
                 state.seen_email.update([row["email_key"]] if row["email_key"] else [])
                 state.seen_ext.update(slot.external_ids)
     updated: list = []
+    unchanged: dict = {}  # contact -> its version
     for slot in updates:
         contact = slot.contact
         changes = {k: (getattr(contact, k), v) for k, v in slot.values.items() if getattr(contact, k) != v}
@@ -72,6 +73,7 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
                 updated.append((contact, changes))
         else:
             outcome.counts["unchanged"] += 1
+            unchanged[contact] = contact.version  # until an applier changes its tags, details or custom fields
         outcome.counts["updated"] += extra_rows
     if write and updated:
         db.session.flush()
@@ -95,6 +97,11 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
                     creation[cid].update((k, (None, after)) for k, (_before, after) in changes.items())
     if creation:
         audit.record_many(actor, "created", "contact", creation.items())
+    if write and unchanged:
+        db.session.flush()  # an applier's change moved the contact's version on
+        moved = sum(1 for contact, version in unchanged.items() if contact.version != version)
+        outcome.counts["unchanged"] -= moved
+        outcome.counts["updated"] += moved
 
 
 def _allocate_ids(count: int, model=Contact) -> list[int]:

@@ -81,7 +81,7 @@ from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization
 from ..policy import can, pinned_teams, require, writable_teams
 from . import contacts as contact_service
-from . import import_ahead, import_appliers, import_pipeline, import_writer, vocabulary
+from . import import_ahead, import_appliers, import_pipeline, import_writer, vcard_export, vcard_import, vocabulary
 from . import organizations as org_service
 from .fields import normalize_phone, prevalidated
 from .records import Owner
@@ -456,6 +456,8 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             ContactExternalId.source == options.source, ContactExternalId.external_id.in_(list(ext_ids))
         )
     ).all()) if ext_ids else {}
+    if options.source == vcard_import.SOURCE:  # the UIDs our own vCard export made up name their contact
+        by_ext.update(vcard_export.contacts_of(ext_ids - by_ext.keys()))
     state.prefetch_orgs({rest["organization"] for *_x, rest in parsed})
     wanted = set(by_email.values()) | set(by_ext.values())
     existing = {c.id: c for c in db.session.scalars(

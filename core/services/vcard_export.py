@@ -1,7 +1,8 @@
 """vCard export: one contact, or every contact a list filter matches, streamed page by page
 (keyset pages of contacts.list_contacts: constant memory whatever the number of contacts).
 A contact's UID is its external id from the vCard import (``contact_external_ids``, source
-``vcard``; the oldest when a merge gave it several), else one derived from its id."""
+``vcard``; the oldest when a merge gave it several), else one derived from its id, which the
+import recognizes (``contacts_of``): re-importing an export updates, never duplicates."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import ContactExternalId
+from ..models import Contact, ContactExternalId
 from ..models.details import ContactPhoto
 from . import contacts as contacts_service
 from .details import details_of
 from .vcard import VERSIONS, write_card
 from .vcard_import import SOURCE
+from .vcard_write import derived_contact_id, derived_uid
 
 PAGE = 200
 
@@ -30,10 +32,22 @@ def check_version(version: str | None) -> str:
     return version
 
 
-def _namespace() -> str:
+def namespace() -> str:
     """Per installation, so two installations' derived UIDs differ; reveals nothing of the key."""
     secret = str(current_app.config.get("SECRET_KEY") or "")
     return "contacts:" + hashlib.sha256(f"vcard-uid:{secret}".encode()).hexdigest()[:32]
+
+
+def contacts_of(uids) -> dict[str, int]:
+    """uid -> contact id for the UIDs this installation derived on export (``uid_of``) whose
+    contact still exists (one query); other UIDs are left out."""
+    wanted = {uid: cid for uid in uids if (cid := derived_contact_id(uid))}
+    if not wanted:
+        return {}
+    created = dict(db.session.execute(
+        select(Contact.id, Contact.created_at).where(Contact.id.in_(set(wanted.values())))).all())
+    ours = namespace()
+    return {uid: cid for uid, cid in wanted.items() if cid in created and derived_uid(cid, created[cid], ours) == uid}
 
 
 def uids_of(contact_ids: list[int]) -> dict[int, str]:
@@ -55,7 +69,7 @@ def _card(contact, found: dict, version: str, uid: str | None) -> str:
         if row is not None:
             photo = (row.mime, row.data)
             db.session.expunge(row)  # a page of photos is not kept in the session
-    return write_card(contact, found, version, namespace=_namespace(), uid=uid, photo=photo)
+    return write_card(contact, found, version, namespace=namespace(), uid=uid, photo=photo)
 
 
 def contact_vcard(actor, contact_id: int, version: str | None = "4.0") -> str:

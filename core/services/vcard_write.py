@@ -6,7 +6,7 @@ Read with core/services/vcard.py, which re-exports ``write_card``."""
 from __future__ import annotations
 
 import base64
-import uuid
+import hashlib
 
 
 def escape(value: str) -> str:
@@ -30,10 +30,29 @@ def fold(line: str) -> str:
 
 def uid_of(contact, uid: str | None, namespace: str) -> str:
     """``uid`` (the one the contact was imported with), else a stable one derived from the contact
-    id and this installation."""
-    if uid:
-        return uid
-    return f"urn:uuid:{uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, namespace), str(contact.id))}"
+    and this installation (``derived_uid``)."""
+    return uid or derived_uid(contact.id, contact.created_at, namespace)
+
+
+def derived_uid(contact_id: int, created_at, namespace: str) -> str:
+    """A UUID-shaped UID that names the contact to this installation only: a digest of the
+    namespace, the id and the creation time (an id reused after a reset is another contact), then
+    the id itself (the last group), so importing our own export again finds the contact
+    (``derived_contact_id``) instead of creating a copy."""
+    digest = hashlib.sha256(f"{namespace}:{contact_id}:{created_at:%Y%m%dT%H%M%S.%f}".encode()).hexdigest()
+    return f"urn:uuid:{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{contact_id:012x}"
+
+
+def derived_contact_id(uid: str) -> int | None:
+    """The contact id ``derived_uid`` put in ``uid`` (to be checked against that contact); None
+    when ``uid`` cannot be one."""
+    if not uid.startswith("urn:uuid:") or len(uid) != 45:
+        return None
+    try:
+        contact_id = int(uid[-12:], 16)
+    except ValueError:
+        return None
+    return contact_id if 0 < contact_id <= 2**31 - 1 else None
 
 
 def write_card(contact, details: dict, version: str = "4.0", *, namespace: str = "contacts", uid: str | None = None,

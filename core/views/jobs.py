@@ -13,6 +13,7 @@ from flask_login import current_user
 from ..access import login_required
 from ..errors import ValidationError
 from ..extensions import htmx
+from ..services import csv_export
 from ..services import jobs as service
 from .rendering import page
 
@@ -73,8 +74,8 @@ def errors(job_id: int):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["item", "problem"])
-    for entry in job.errors:
-        writer.writerow([entry.get("ref", ""), entry.get("message", "")])
+    for entry in job.errors:  # a problem may start with imported text (a card's name): never a formula
+        writer.writerow([entry.get("ref", ""), csv_export.neutralize(str(entry.get("message", "")))])
     if job.error_count > len(job.errors):
         writer.writerow(["", f"... and {job.error_count - len(job.errors)} more problems not kept"])
     return Response(

@@ -9,12 +9,12 @@ import io
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from core.cli import cli
 from core.extensions import db
 from core.models import AuditEntry, Contact, ContactExternalId, Job, Organization, User
-from core.services import csv_export, import_jobs, importer
+from core.services import csv_export, import_jobs, importer, vcard_export
 from tests import factories
 from tests.core.test_api_contacts import Api, make_token
 
@@ -46,7 +46,7 @@ def test_export_follows_the_list_filters_and_visibility(ctx, member, team, other
     factories.contact(team, "Lea", "Lead", status="lead")
     factories.contact(other_team, "Otto", "Other", status="active")
     rows = parse(csv_export.export_text(_user(member.id), filters={"status": "active"}))
-    assert rows[0] == csv_export.HEADERS + csv_export.MORE_HEADERS and [r[0] for r in rows[1:]] == ["Ada"]
+    assert rows[0] == csv_export.HEADERS + csv_export.MORE_HEADERS + [csv_export.UID_HEADER] and [r[0] for r in rows[1:]] == ["Ada"]
     rows = parse(csv_export.export_text(_user(member.id), filters={"sort": "-name"}))
     assert [r[0] for r in rows[1:]] == ["Lea", "Ada"]
 
@@ -79,7 +79,7 @@ def _import_text(actor, text: str):
     token = import_jobs.save_upload(actor, io.BytesIO(text.encode("utf-8")), "round.csv")
     info = import_jobs.inspect(actor, token)
     assert info["layout"].preset == "contacts"
-    job = import_jobs.start(actor, token, info["mapping"], importer.Options(source="contacts"))
+    job = import_jobs.start(actor, token, info["mapping"], importer.Options(source=info["source"]))
     db.session.refresh(job)
     assert job.status == "done", job.message
     return job
@@ -163,6 +163,7 @@ def test_cli_export_and_import(app, member, team, tmp_path):
         email = db.session.get(User, member.id).email
     dry = runner.invoke(cli, ["import", str(source), "--dry-run", "--as", email])
     assert dry.exit_code == 0, dry.output
+    assert "Unrecognized layout, utf-8" in dry.output  # not "Unrecognized layout layout"
     assert "Created: 1" in dry.output and "Rejected: 1" in dry.output
     with app.app_context():
         assert db.session.scalar(select(Contact.id)) is None
@@ -177,3 +178,41 @@ def test_cli_export_and_import(app, member, team, tmp_path):
     assert missing.exit_code == 2 and "No active user" in missing.output
     bad_team = runner.invoke(cli, ["import", str(source), "--as", email, "--team", "Nope"])
     assert bad_team.exit_code == 2 and "No team named" in bad_team.output
+
+
+def test_cli_exports_vcards_as_the_api_does(app, member, team, tmp_path):
+    # The CLI only wrote CSV: "contacts export" offers the vCard export of the web and the API too.
+    runner = app.test_cli_runner()
+    with app.app_context():
+        factories.contact(db.session.merge(team), "Ada", "Lovelace", email="ada@example.org")
+        factories.contact(db.session.merge(team), "Alan", "Turing", email="alan@example.org")
+        email = db.session.get(User, member.id).email
+    out = tmp_path / "people.vcf"
+    done = runner.invoke(cli, ["export", "--out", str(out), "--as", email, "-q", "ada"])
+    assert done.exit_code == 0, done.output
+    assert "exported 1 contact\n" in done.output
+    text = out.read_text(encoding="utf-8")
+    assert text.count("BEGIN:VCARD") == 1 and "VERSION:4.0" in text and "FN:Ada Lovelace" in text
+    both = runner.invoke(cli, ["export", "--format", "vcard", "--vcard-version", "3.0", "--as", email])
+    assert both.exit_code == 0 and both.output.count("BEGIN:VCARD") == 2 and "VERSION:3.0" in both.output
+    again = runner.invoke(cli, ["import", str(out), "--as", email])
+    assert again.exit_code == 0 and "Created: 0" in again.output and "Unchanged: 1" in again.output
+    bad = runner.invoke(cli, ["export", "--format", "vcard", "--as", email, "--sort", "shoe"])
+    assert bad.exit_code == 2 and "sort" in bad.output
+
+
+def test_reimporting_our_own_csv_export_updates_contacts_without_an_email(ctx, member, team):
+    # The export had no column naming the contact: every contact without an email address was
+    # created again on re-import. Its UID column is the contact's vCard UID, found again.
+    actor = _user(member.id)
+    lena = factories.contact(team, "Lena", "Schmidt", email=None)
+    factories.contact(team, "Ada", "Lovelace", email="ada@example.org")
+    exported = csv_export.export_text(actor, raw=True)
+    job = _import_text(actor, exported)
+    assert job.result["summary"]["Created"] == 0 and job.result["summary"]["Unchanged"] == 2
+    job = _import_text(actor, exported.replace("Lena,Schmidt", "Lena,Schmidt-Berg"))
+    assert job.result["summary"]["Created"] == 0 and job.result["summary"]["Updated"] == 1
+    assert db.session.get(Contact, lena.id, populate_existing=True).last_name == "Schmidt-Berg"
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+    [uid] = [row[-1] for row in parse(exported) if row[0] == "Lena"]
+    assert f"UID:{uid}\r\n" in vcard_export.contact_vcard(actor, lena.id)  # both exports name the contact alike

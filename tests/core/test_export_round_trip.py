@@ -37,7 +37,7 @@ def test_tags_details_and_custom_fields_round_trip(ctx, admin, member, team):
     contacts.create_contact(actor, {"first_name": "Alan", "last_name": "Turing", "email": "alan@example.org"})
     first = csv_export.export_text(actor, raw=True)
     header = first.splitlines()[0]
-    assert header.endswith("Tags,Job title,Notes,Shoe size,VIP,Customer since,Languages,Biography")
+    assert header.endswith("Tags,Job title,Notes,Shoe size,VIP,Customer since,Languages,Biography,UID")
     assert "Countess of Lovelace" in first and "Math; Ünïcode" in first and "en|fr" in first
     db.session.execute(delete(ContactTag))
     db.session.execute(delete(Tag))

@@ -74,6 +74,36 @@ def test_google_export_imports_every_contact_with_organizations(ctx, member):
     assert audit.verify().ok
 
 
+def test_addresses_websites_birthdays_and_further_emails_of_the_exports_arrive(ctx, member):
+    # The CSV import mapped none of these columns: Google's and HubSpot's addresses and websites,
+    # a birthday and a second email address were dropped without a word.
+    from core.services import details
+
+    actor = _user(member.id)
+    import_file(actor, sample("google-1.csv"))
+    james = db.session.scalar(select(Contact).where(Contact.email_key == "jwhitfield@comcast.net"))
+    assert ["".join(ch for ch in p["value"] if ch.isdigit())[-10:] for p in details.details_of([james.id])[james.id]["phones"]] == [
+        "4355550321"]  # Google's "Phone 2 - Value"
+    import_file(actor, sample("hubspot-1.csv"), key="external_id")
+    sarah = db.session.scalar(select(Contact).where(Contact.email_key == "sarah.mitchell83@gmail.com"))
+    found = details.details_of([sarah.id])[sarah.id]
+    assert found["addresses"] == [{"label": "other", "street": "", "locality": "Orem", "region": "UT",
+                                   "postcode": "84078", "country": "United States"}]  # HubSpot's, the later file
+    assert [u["value"] for u in found["urls"]] == ["https://www.mitchelllandscaping.com"]
+    data = (b"First Name,E-mail 1 - Value,E-mail 2 - Value,Birthday,Website 1 - Value,Address 1 - Street,"
+            b"Address 1 - City,Address 1 - Postal Code,Address 1 - Country\n"
+            b"Ada,ada@example.org,ADA@work.example.org,1815-12-10,https://example.org/ada,12 St James's Square,"
+            b"London,SW1Y 4JH,United Kingdom\n")
+    job = import_file(actor, data)
+    assert job.error_count == 0 and job.result["summary"]["Created"] == 1, job.errors
+    ada = db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org"))
+    found = details.details_of([ada.id])[ada.id]
+    assert [e["value"] for e in found["emails"]] == ["ADA@work.example.org"] and str(found["birthday"]) == "1815-12-10"
+    assert found["addresses"][0]["street"] == "12 St James's Square" and found["addresses"][0]["locality"] == "London"
+    assert [u["value"] for u in found["urls"]] == ["https://example.org/ada"]
+    assert import_file(actor, data).result["summary"]["Unchanged"] == 1
+
+
 def test_linkedin_export_skips_the_notes_preamble_and_merges_repeated_people(ctx, member):
     actor = _user(member.id)
     path = sample("linkedin-1.csv")
@@ -263,6 +293,23 @@ def test_an_open_quote_does_not_hang_or_crash(ctx, member):
     assert "Ada" in names()
 
 
+@pytest.mark.parametrize("tail", [b"\n", b""])
+def test_a_quote_never_closed_rejects_its_row_naming_the_lines_it_swallowed(ctx, member, tail):
+    # The lenient reader takes the rest of the file as one cell: that row is reported, not imported
+    # as a contact named "Broken,broken@example.org\nAlan,alan@example.org".
+    data = b'First Name,Email\nAda,ada@example.org\n"Broken,broken@example.org\nAlan,alan@example.org' + tail
+    job = import_file(_user(member.id), data)
+    assert job.status == "done" and names() == ["Ada"]
+    assert [e["ref"] for e in job.errors] == [3]
+    assert "never closed" in job.errors[0]["message"] and "(2 lines)" in job.errors[0]["message"]
+
+
+def test_a_closed_multi_line_cell_in_the_last_row_is_kept(ctx, member):
+    data = b'First Name,Email,Notes\nAda,ada@example.org,"two\nlines"\n'
+    job = import_file(_user(member.id), data)
+    assert job.status == "done" and job.error_count == 0 and names() == ["Ada"]
+
+
 def test_bad_bytes_in_a_utf8_file_reject_that_row(ctx, member):
     data = b"First Name,Email\n" + ("Renée,r@example.org\n" * 15000).encode() + b"Zo\xeb,zoe@example.org\n"
     job = import_file(_user(member.id), data)
@@ -399,7 +446,12 @@ def test_outlook_layout_in_cp1252_with_ragged_rows(ctx, member):
     assert names() == ["Antoní Gaudí", "Zoë Ærø"]
     gaudi = db.session.scalar(select(Contact).where(Contact.email_key == "antoni@example.es"))
     assert gaudi.phone == "+34932080414" and gaudi.organization.name == "Sagrada Família SL"
-    assert seen[0]["tags"] == ["Clientes", "VIP"] and seen[0]["extra"] == {"title": "Arquitecto", "notes": "1° 2ª", "phones": ["+34 932 080 414"]}
+    assert seen[0]["tags"] == ["Clientes", "VIP"] and seen[0]["extra"] == {
+        "title": "Arquitecto", "notes": "1° 2ª", "phones": ["+34 932 080 414"], "birthday": "0/0/00",
+        "addresses": [{"label": "other", "street": "Carrer de Mallorca 401", "locality": "Barcelona"}]}
+    from core.services import details  # Outlook's "0/0/00" is no birthday: left out
+
+    assert details.details_of([gaudi.id])[gaudi.id]["birthday"] is None
 
 
 def test_a_batch_that_fails_on_the_database_is_redone_row_by_row(ctx, member, monkeypatch):

@@ -113,3 +113,30 @@ def test_a_new_contact_has_one_audit_entry_with_its_details_tags_and_custom_fiel
                                  .order_by(AuditEntry.id)).all()
     assert actions == ["created", "updated"]
     assert audit.verify().ok
+
+
+def test_a_reimport_that_changes_only_tags_details_or_custom_fields_counts_as_updated(ctx, member, admin):
+    # Such a row left the contact's columns alone: it was counted "unchanged", and a custom field's
+    # change kept the contact's version (its ETag), unlike the same change through the form.
+    from core.services import custom_fields
+
+    custom_fields.create_field(_user(admin.id), {"key": "shoe_size", "label": "Shoe size", "kind": "number"})
+    actor = _user(member.id)
+    first = b"First Name,Email,Job Title,Tags,Shoe size\nAda,ada@example.org,Countess,VIP,42\n"
+    import_file(actor, first)
+    ada = db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org"))
+    version = ada.version
+
+    def summary(data):
+        job = import_file(actor, data)
+        assert job.status == "done" and job.error_count == 0, (job.message, job.errors)
+        s = job.result["summary"]
+        return s["Created"], s["Updated"], s["Unchanged"]
+
+    assert summary(first) == (0, 0, 1)
+    assert summary(first.replace(b"Countess", b"Countess of Lovelace")) == (0, 1, 0)
+    assert summary(first.replace(b"VIP", b"Math").replace(b"Countess", b"Countess of Lovelace")) == (0, 1, 0)
+    assert summary(first.replace(b"42", b"43").replace(b"Countess", b"Countess of Lovelace")) == (0, 1, 0)
+    db.session.refresh(ada)
+    assert ada.version == version + 3
+    assert custom_fields.values_of([ada.id])[ada.id]["shoe_size"] == 43

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -199,7 +199,7 @@ def fake_contact(first="Ada", last="Lovelace", email="ada@example.org", phone="+
     organization = SimpleNamespace(name=org, deleted_at=None) if org else None
     full = f"{first} {last}".strip() or email or f"Contact {cid}"
     return SimpleNamespace(id=cid, first_name=first, last_name=last, email=email, phone=phone,
-                           organization=organization, full_name=full)
+                           organization=organization, full_name=full, created_at=datetime(2024, 5, 1, 12, 0, 0))
 
 
 def details_of(**values):

@@ -6,6 +6,8 @@ an external id that follows a merge and goes back on unmerge."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -266,6 +268,33 @@ def test_round_trip_export_import_export_is_identical(app, ctx, team, member, ve
     assert db.session.scalar(select(func.count()).select_from(ContactExternalId)) == 3  # the UIDs, kept
 
 
+def test_reimporting_our_own_export_updates_the_contacts_and_creates_no_copies(app, ctx, team, member):
+    # Contacts made here have no stored UID: the export derives one, and the import finds the
+    # contact by it (those without an email address were duplicated before).
+    user = actor(member)
+    _rich_contacts(user, team)
+    details.create_contact(user, {"first_name": "Lena", "last_name": "Schmidt"})  # no email: only the UID matches
+    exported = "".join(vcard_export.stream_vcards(user, "4.0"))
+    job = import_text(member, exported)
+    assert summary(job) == (0, 0, 4, 0) and job.error_count == 0, job.errors
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 4
+    lena = db.session.scalar(select(Contact).where(Contact.last_name == "Schmidt"))
+    job = import_text(member, exported.replace("N:Schmidt;Lena;;;", "N:Schmidt-Berg;Lena;;;"))
+    assert summary(job) == (0, 1, 3, 0)
+    assert db.session.get(Contact, lena.id, populate_existing=True).last_name == "Schmidt-Berg"
+    assert "".join(vcard_export.stream_vcards(user, "4.0")) == exported.replace("Schmidt", "Schmidt-Berg")
+    # After a reset (same secret key) the same id is another contact: the card is not taken for it.
+    db.session.remove()
+    reset_database(app)
+    again = factories.user("member", [factories.team("Elsewhere")], email="again@example.org")
+    for n in range(4):
+        details.create_contact(actor(again), {"first_name": f"Other {n}"})
+    job = import_text(again, exported)
+    assert summary(job) == (4, 0, 0, 0)
+    assert sorted(db.session.scalars(select(Contact.first_name).where(Contact.first_name.like("Other%")))) == [
+        "Other 0", "Other 1", "Other 2", "Other 3"]
+
+
 def test_one_contact_and_a_filtered_export_in_keyset_pages(ctx, team, member, monkeypatch):
     user = actor(member)
     ada = _rich_contacts(user, team)
@@ -311,6 +340,24 @@ def test_the_cli_imports_a_vcard_file_with_a_summary(app, run, team, member, tmp
         assert contact.email == "cli@example.org" and uids(contact.id) == ["c1"]
     again = run("import", str(path), "--as", member.email)
     assert "Created: 0" in again.output and "Unchanged: 1" in again.output
+
+
+EVIL = ("BEGIN:VCARD\nVERSION:3.0\nN:;=HYPERLINK(\"http://evil.example\")\\;1;;;\n"
+        "PHOTO;ENCODING=b;TYPE=JPEG:!!!!\nEND:VCARD\n")
+
+
+def test_the_problem_reports_never_hold_a_formula(app, run, member, client_for, tmp_path):  # noqa: F811
+    # A card's name starts the problem about its photo: a spreadsheet must not run it.
+    with app.app_context():
+        job = import_text(member, EVIL)
+        assert job.errors[0]["message"].startswith("=HYPERLINK(")
+    report = client_for(member).get(f"/jobs/{job.id}/errors.csv").get_data(as_text=True)
+    assert list(csv.reader(report.splitlines()))[1][1].startswith("'=HYPERLINK(")
+    path, errors = tmp_path / "evil.vcf", tmp_path / "problems.csv"
+    path.write_text(EVIL)
+    result = run("import", str(path), "--as", member.email, "--errors", str(errors))
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(errors.read_text().splitlines()))[1][1].startswith("'=HYPERLINK(")
 
 
 EMAILS = iter(range(10**6))
