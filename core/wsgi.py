@@ -8,11 +8,11 @@ templates (``TEMPLATE_BYTECODE_CACHE``: core/__init__.py).
 ``contacts serve`` imports this module once, in gunicorn's master, and forks the workers from it
 (``--preload``, core/serve.py); other servers may import it in each worker. Either way:
 
-- no garbage collection while the app is built: the ~240,000 objects of the imports and the app
+- no garbage collection while the app is built: the ~165,000 objects the imports and the app leave
   live as long as the process, yet the collector walked them again and again as they piled up
-  (~0.12 CPU s of a ~0.8 s start). They are frozen afterwards (``gc.freeze``), so later full
-  collections skip them (~0.07 s each) and leave the pages a forked worker shares with its master
-  alone; what the build left as garbage stays (~1 MB).
+  (~0.12 of the ~0.8 CPU s the import took). They are frozen afterwards (``gc.freeze``), so later
+  full collections skip them (each took ~0.07 s) and leave alone the pages a forked worker shares
+  with its master; the ~70,000 objects the build left as garbage stay (~1 MB resident).
 - a worker forked from here drops the database connections it inherited, unused (SQLAlchemy's
   advice for forks: two processes must never share one), and starts its own WAL checkpoint thread
   with its first connection (core/checkpoints.py).
