@@ -9,11 +9,18 @@ runs a daemon thread that checkpoints every ``SQLITE_CHECKPOINT_SECONDS`` (PASSI
 waits for readers or writers), and raises its connections' automatic checkpoint to
 ``SQLITE_WAL_LIMIT_BYTES`` worth of pages, so the log stays bounded even if the thread stops.
 Nothing changes for the CLI, tests or PostgreSQL.
+
+The thread starts with each process's first connection, not when the app is built: ``contacts
+serve`` builds the app once in gunicorn's master and forks the workers from it (``--preload``,
+core/serve.py), and a thread does not survive a fork (one left running in the master could hold
+one of SQLite's locks at the moment a worker is forked). The master never connects after the
+build, so each worker runs one thread and the master none.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -25,28 +32,33 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 PAGE_BYTES = 4096
+THREAD_NAME = "contacts-wal-checkpoint"
 
 
-def start(app: Flask) -> threading.Thread | None:
-    """Start the checkpoint thread for ``app``'s SQLite database (None: not SQLite, or disabled)."""
+def start(app: Flask) -> bool:
+    """Arrange the checkpoint thread for ``app``'s SQLite database: each process that connects gets
+    one, started by its first connection. False: not SQLite, or disabled."""
     seconds = float(app.config.get("SQLITE_CHECKPOINT_SECONDS") or 0)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite" or seconds <= 0 or not engine.url.database:
-        return None
+        return False
     fallback_pages = max(1000, int(app.config["SQLITE_WAL_LIMIT_BYTES"]) // PAGE_BYTES)
+    started_in = set()  # pids; a forked worker inherits its master's (empty) set
+    lock = threading.Lock()
+    args = (engine.url.database, seconds, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
 
     @event.listens_for(engine, "connect")
     def _no_checkpoint_in_requests(dbapi_conn, _record):
         dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={fallback_pages}")
+        if os.getpid() not in started_in:
+            with lock:
+                if os.getpid() not in started_in:
+                    started_in.add(os.getpid())
+                    threading.Thread(target=_run, args=args, name=THREAD_NAME, daemon=True).start()
 
     engine.dispose()  # connections opened while the app was built get the setting too
-    thread = threading.Thread(
-        target=_run, args=(engine.url.database, seconds, int(app.config["SQLITE_BUSY_TIMEOUT_MS"])),
-        name="contacts-wal-checkpoint", daemon=True,
-    )
-    thread.start()
-    return thread
+    return True
 
 
 def checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:

@@ -322,6 +322,11 @@ class TermListSchema(ma.Schema):
 class ErrorSchema(ma.Schema):
     """Every API error: flask-smorest's shape (``code``, ``status``, ``message``, ``errors``)."""
 
+    def __deepcopy__(self, memo):
+        # Never changed once built. flask-smorest deep-copies an operation's documentation at each of
+        # its decorators and again per route; the error answers' schemas in it are shared, not copied.
+        return self
+
     code = fields.Integer(metadata={"description": "The HTTP status code.", "example": 422})
     status = fields.String(metadata={"description": "The HTTP status name.", "example": "Unprocessable Entity"})
     message = fields.String(

@@ -18,6 +18,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from core.access import login_required
+from core.api.errors import documented as core_documented
 from core.api.errors import error_response, http_error
 from core.errors import Conflict, ServiceError, ValidationError
 from core.models import MAX_ID
@@ -98,6 +99,9 @@ def next_cursor_field() -> fields.String:
 class CommunicationsErrorSchema(ma.Schema):
     """An error of the communications API: ``errors`` maps each field to its messages (no location)."""
 
+    def __deepcopy__(self, memo):
+        return self  # shared by the copies of the OpenAPI documentation, as core's ErrorSchema
+
     code = fields.Integer(metadata={"description": "The HTTP status code.", "example": 422})
     status = fields.String(metadata={"description": "The HTTP status name.", "example": "Unprocessable Entity"})
     message = fields.String(
@@ -130,16 +134,13 @@ DESCRIPTIONS = {
 }
 
 
+ERROR_SCHEMA = CommunicationsErrorSchema()
+CONFLICT_SCHEMA = CommunicationsConflictSchema()
+
+
 def documented(blueprint: Blueprint, *codes: int):
     """Declare the error answers of an operation in the OpenAPI document."""
-
-    def decorator(func):
-        for code in codes:
-            schema = CommunicationsConflictSchema if code == 409 else CommunicationsErrorSchema
-            func = blueprint.alt_response(code, schema=schema, description=DESCRIPTIONS[code])(func)
-        return func
-
-    return decorator
+    return core_documented(blueprint, *codes, descriptions=DESCRIPTIONS, error=ERROR_SCHEMA, conflict=CONFLICT_SCHEMA)
 
 
 # --- errors ---------------------------------------------------------------------------------------------

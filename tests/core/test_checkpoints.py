@@ -4,7 +4,13 @@ copies what the requests wrote."""
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +19,8 @@ from core import checkpoints, create_app
 from core.extensions import db
 from core.models import Team
 from tests import conftest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -30,13 +38,26 @@ def sqlite_app(tmp_path_factory):
         db.engine.dispose()
 
 
+def _threads():
+    return [t for t in threading.enumerate() if t.name == checkpoints.THREAD_NAME]
+
+
 def test_requests_leave_checkpoints_to_the_thread(sqlite_app):
-    thread = checkpoints.start(sqlite_app)
-    assert thread is not None and thread.daemon and thread.is_alive()
+    before = _threads()  # other tests' apps may have left theirs
+    assert checkpoints.start(sqlite_app) is True
+    assert _threads() == before  # the process's first connection starts it
     limit_pages = sqlite_app.config["SQLITE_WAL_LIMIT_BYTES"] // checkpoints.PAGE_BYTES
     with sqlite_app.app_context():
         with db.engine.connect() as conn:
             assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == limit_pages
+        (thread,) = [t for t in _threads() if t not in before]
+        assert thread.daemon and thread.is_alive()
+        with db.engine.connect():
+            pass
+        db.engine.dispose()
+        with db.engine.connect():  # a new connection of the same process
+            pass
+        assert len(_threads()) == len(before) + 1
         for n in range(20):
             db.session.add(Team(name=f"Checkpointed {n}"))
             db.session.commit()
@@ -50,4 +71,37 @@ def test_requests_leave_checkpoints_to_the_thread(sqlite_app):
 def test_nothing_starts_when_disabled(tmp_path_factory):
     config = conftest.test_config(tmp_path_factory, SQLITE_CHECKPOINT_SECONDS=0)
     app = create_app(config, plugins=[])
-    assert checkpoints.start(app) is None
+    assert checkpoints.start(app) is False
+
+
+def test_each_forked_worker_runs_its_own_thread_and_the_master_none(tmp_path):
+    """gunicorn --preload (core/serve.py): the master builds the app and forks the workers. A thread
+    does not survive a fork; each worker starts its own with its first connection."""
+    code = (
+        "import json, os, threading\n"
+        "import core.wsgi\n"
+        "from sqlalchemy import text\n"
+        "from core import checkpoints\n"
+        "from core.extensions import db\n"
+        "def running():\n"
+        "    return sum(t.name == checkpoints.THREAD_NAME for t in threading.enumerate())\n"
+        "master = running()\n"
+        "read, write = os.pipe()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    with core.wsgi.app.app_context():\n"
+        "        inherited = db.engine.pool.checkedin()\n"
+        "        db.session.execute(text('select 1'))\n"
+        "    os.write(write, json.dumps([inherited, running()]).encode())\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print(json.dumps([master, *json.loads(os.read(read, 100)), running()]))"
+    )
+    env = {**os.environ, "CONTACTS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "CONTACTS_INSTANCE_PATH": str(tmp_path),
+           "CONTACTS_SECRET_KEY": "checkpoints-test"}
+    env.pop("CONTACTS_REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    master, inherited, worker, master_after = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (master, inherited, worker, master_after) == (0, 0, 1, 0)

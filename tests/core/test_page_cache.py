@@ -295,6 +295,18 @@ def test_the_file_store_prunes_a_fifth_at_once(tmp_path):
     assert store.get("k11") == 11 and store.get("k10") == 10 and store.get("k0") is None
 
 
+def test_a_restart_reads_the_count_the_folder_keeps(tmp_path):
+    """Every worker's start used to count the files (~80 ms at 34,000 entries); the count is kept."""
+    store = PageFileCache(str(tmp_path), threshold=10, default_timeout=0)
+    for i in range(3):
+        store.set(f"k{i}", i)
+    (tmp_path / "written-by-hand").write_bytes(b"")  # not counted: the next start reads the count
+    again = PageFileCache(str(tmp_path), threshold=10, default_timeout=0)
+    assert again._file_count == 3 and again._threshold == 10
+    again.delete(again._fs_count_file, mgmt_element=True)
+    assert PageFileCache(str(tmp_path), threshold=10, default_timeout=0)._file_count == 4  # none kept: counted
+
+
 def test_the_cache_is_shared_by_every_worker_of_the_host(app):
     backend = app.extensions["cache"][pages]
     assert type(backend).__name__ == ("RedisCache" if app.config.get("REDIS_URL") else "PageFileCache")

@@ -125,3 +125,19 @@ def test_redis_is_handed_to_huey_when_an_app_asks_for_it(tmp_path):
         "print(json.dumps(checks))"
     )
     assert all(json.loads(_run(code, tmp_path)))
+
+
+def test_the_wsgi_app_is_built_without_collections_then_frozen(tmp_path):
+    """core/wsgi.py: no garbage collection while the app is built (its objects live as long as the
+    process), then they are frozen (later full collections skip them), and the collector is back on."""
+    code = (
+        "import gc, json, sys\n"
+        "collections = []\n"
+        "def seen(phase, info):\n"
+        "    if phase == 'start' and 'core.checkpoints' in sys.modules:  # the wsgi module's own imports began\n"
+        "        collections.append(info['generation'])\n"
+        "gc.callbacks.append(seen)\n"
+        "import core.wsgi\n"
+        "print(json.dumps([collections, gc.isenabled(), gc.get_freeze_count() > 100_000]))"
+    )
+    assert json.loads(_run(code, tmp_path)) == [[], True, True]
