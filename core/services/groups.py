@@ -13,6 +13,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from ..database import transaction
 from ..errors import NotFound, ValidationError
@@ -129,7 +130,7 @@ def list_groups(actor, *, cursor: str | None = None, limit: int = 50) -> Page:
 def _groups_query(by_team: bool, of_contact: bool):
     """The visible groups by name (``of_contact``: all those ``contact_id`` is in; else at most ``limit``): built
     once, with the teams as a parameter (the contact page's Groups panel asks both on every view)."""
-    stmt = select(ContactGroup)
+    stmt = select(ContactGroup).options(lazyload(ContactGroup.owner_team))  # not shown; a join per query otherwise
     if of_contact:
         stmt = stmt.join(GroupMember, GroupMember.group_id == ContactGroup.id).where(
             GroupMember.contact_id == bindparam("contact_id"))

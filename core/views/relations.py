@@ -103,7 +103,7 @@ def pick_organizations():
 def reporting_panel(contact_id: int):
     user = _user()
     contact = contact_service.get_contact(user, contact_id)
-    reports = hierarchy.direct_reports(user, contact.id, cursor=request.args.get("cursor") or None)
+    reports = hierarchy.report_names(user, contact.id, cursor=request.args.get("cursor") or None)
     context = {"contact": contact, "reports": reports.items, "next_cursor": reports.next_cursor,
                "show_url": url_parts("contacts.show", "contact_id")}  # a link per report: one url_for
     if request.args.get("cursor"):

@@ -68,9 +68,9 @@ def _announce(note: Note, action: str, actor, changes: dict) -> None:
 
 @functools.cache
 def _notes_query():
-    """A page of a contact's live notes below an id, newest first: built once (every contact page asks it)."""
+    """A page of a contact's live notes up to an id, newest first: built once (every contact page asks it)."""
     return (select(Note).where(Note.contact_id == bindparam("contact_id"), Note.deleted_at.is_(None),
-                               Note.id < bindparam("below"))
+                               Note.id <= bindparam("upto"))
             .order_by(Note.id.desc()).limit(bindparam("limit")))
 
 
@@ -79,12 +79,13 @@ def list_notes(actor, contact_id: int, *, cursor: str | None = None, limit: int 
     get_contact(actor, contact_id)
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
-    last_id = MAX_INT + 1  # the first page: below every id
+    upto = MAX_INT  # the first page: every id (an INTEGER: MAX_INT + 1 is out of range on PostgreSQL)
     if cursor:
         (last_id,) = decode_cursor(cursor, [int])
         if not 0 < last_id <= MAX_INT:
             raise ValidationError({"cursor": "This cursor is not valid; start again from the first page."})
-    params = {"contact_id": contact_id, "below": last_id, "limit": limit + 1}
+        upto = last_id - 1
+    params = {"contact_id": contact_id, "upto": upto, "limit": limit + 1}
     rows = db.session.scalars(_notes_query(), params).unique().all()
     more = len(rows) > limit
     rows = rows[:limit]
