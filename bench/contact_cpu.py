@@ -17,7 +17,6 @@ that neighbours on a shared machine do not move), and the page's size.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import json
 import pstats
@@ -27,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .list_cpu import MEMBER, _app
+from .list_cpu import MEMBER, _app, member_client, parser_for, print_profile
 
 
 def _pages(db: str, ids: list[int]) -> list[tuple[str, int]]:
@@ -38,12 +37,8 @@ def _pages(db: str, ids: list[int]) -> list[tuple[str, int]]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.contact_cpu", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", required=True, help="the dataset's SQLite file (opened read-only)")
+    parser = parser_for("python -m bench.contact_cpu", __doc__, "page")
     parser.add_argument("--contact", type=int, action="append", default=[], help="a contact id (default: light and heavy)")
-    parser.add_argument("--repeat", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=5, help="the lowest median of this many rounds is reported")
-    parser.add_argument("--profile", default="", help="cProfile the page of this name; top functions printed")
     parser.add_argument("--sql", action="store_true", help="print the SQL statements of each page")
     args = parser.parse_args(argv)
 
@@ -57,22 +52,18 @@ def main(argv=None) -> int:
         from core.models import User
 
         with app.app_context():
-            member = db.session.scalar(select(User).where(User.email == MEMBER))
-            if member is None:
-                print(f"no {MEMBER} in {args.db}", file=sys.stderr)
-                return 2
-            session_id = f"{member.id}:{member.session_token}"
+            found = db.session.execute(select(User.id, User.session_token).where(User.email == MEMBER)).first()
             engine = db.engine
+        if found is None:
+            print(f"no {MEMBER} in {args.db}", file=sys.stderr)
+            return 2
+        client = member_client(app, "{}:{}".format(*found))
         statements: list[str] = []
 
         @event.listens_for(engine, "before_cursor_execute")
         def _count(_conn, _cursor, statement, *_a):
             statements.append(statement)
 
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = session_id
-            sess["_fresh"] = True
         page_headers = {"Cache-Control": "no-cache"}
         panel_headers = page_headers | {"HX-Request": "true"}
 
@@ -120,14 +111,7 @@ def main(argv=None) -> int:
             if args.sql:
                 print(f"\n{name} ({cid}):", *(" ".join(s.split())[:300] for s in sql), sep="\n  ", file=sys.stderr)
             if args.profile == name:
-                prof = cProfile.Profile()
-                prof.enable()
-                for _ in range(args.repeat):
-                    visit(requests)
-                prof.disable()
-                stats = pstats.Stats(prof, stream=sys.stderr)
-                stats.sort_stats("cumulative").print_stats(80)
-                stats.sort_stats("tottime").print_stats(40)
+                print_profile(lambda requests=requests: visit(requests), args.repeat, top=80)
     return 0
 
 
