@@ -57,13 +57,43 @@ def _app(db_path: str, instance: str):
     return create_app()
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.list_cpu", description=__doc__.split("\n\n")[0])
+def member_client(app, session_id: str):
+    """A test client with the member's session (logging in would write into the read-only dataset)."""
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = session_id
+        sess["_fresh"] = True
+    return client
+
+
+def parser_for(prog: str, doc: str, what: str) -> argparse.ArgumentParser:
+    """The options of the in-process page tools (this one, bench/contact_cpu.py)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
     parser.add_argument("--db", required=True, help="the dataset's SQLite file (opened read-only)")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5, help="the lowest median of this many rounds is reported")
+    parser.add_argument("--profile", default="", help=f"cProfile the {what} of this name; top functions printed")
+    return parser
+
+
+def print_profile(request, repeat: int, top: int = 60) -> None:
+    """cProfile ``repeat`` calls of ``request()``; the top functions by cumulative and own time, on stderr."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(repeat):
+        request()
+    prof.disable()
+    stats = pstats.Stats(prof, stream=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(40)
+
+
+def main(argv=None) -> int:
+    parser = parser_for("python -m bench.list_cpu", __doc__, "scenario")
     parser.add_argument("--only", default="", help="scenarios whose name contains this")
-    parser.add_argument("--profile", default="", help="cProfile the scenario of this name; top functions printed")
     args = parser.parse_args(argv)
 
     from sqlalchemy import event, select
@@ -95,10 +125,7 @@ def main(argv=None) -> int:
         def _count(*_a):
             statements[0] += 1
 
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = session_id
-            sess["_fresh"] = True
+        client = member_client(app, session_id)
         chosen = []
         for name, path, is_htmx in scenarios(cursor):
             if args.only and args.only not in name:
@@ -130,17 +157,7 @@ def main(argv=None) -> int:
             print(f"| {name} | {min(medians[name]) * 1000:.2f} | {count} | {size:,} |")
         for name, path, headers, *_ in chosen:
             if args.profile and args.profile == name:
-                import cProfile
-                import pstats
-
-                prof = cProfile.Profile()
-                prof.enable()
-                for _ in range(args.repeat):
-                    client.get(path, headers=headers)
-                prof.disable()
-                stats = pstats.Stats(prof, stream=sys.stderr)
-                stats.sort_stats("cumulative").print_stats(60)
-                stats.sort_stats("tottime").print_stats(40)
+                print_profile(lambda path=path, headers=headers: client.get(path, headers=headers), args.repeat)
     return 0
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from werkzeug.local import LocalProxy
+
 from .errors import NotFound, PermissionDenied
 from .plugins import hook
 
@@ -51,6 +53,8 @@ def core_rule(user, action: str, obj) -> bool:
 
 
 def can(user, action: str, obj=None) -> bool:
+    if isinstance(user, LocalProxy):  # current_user: the rules read several attributes, each a proxy lookup
+        user = user._get_current_object()
     answer = hook().contacts_permission(user=user, action=action, obj=obj)
     return bool(answer)
 

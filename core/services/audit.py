@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
+
+from sqlalchemy import bindparam
 
 from ..database import lock_audit_chain
 from ..errors import ValidationError
@@ -150,12 +153,18 @@ def verify(batch: int = 5000) -> VerifyResult:
 
 
 def history(entity_type: str, entity_id: int, limit: int = 50):
-    return db.session.scalars(
+    return db.session.scalars(_history_query(), {"type": entity_type, "id": entity_id, "limit": limit}).all()
+
+
+@functools.cache
+def _history_query():
+    """``history``'s statement, built once (every contact page asks it)."""
+    return (
         db.select(AuditEntry)
-        .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
+        .where(AuditEntry.entity_type == bindparam("type"), AuditEntry.entity_id == bindparam("id"))
         .order_by(AuditEntry.id.desc())
-        .limit(limit)
-    ).all()
+        .limit(bindparam("limit"))
+    )
 
 
 def latest(cursor: str | None = None, limit: int = 50):

@@ -13,7 +13,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Category, Contact, parse_id
 from ..policy import require
-from . import audit
+from . import audit, hierarchy
 from .fields import clean_text
 from .records import apply_changes, int_or_none
 from .taxonomy import BulkResult, editable_chunks, touch
@@ -71,14 +71,10 @@ def descendant_ids(category_id: int, parents: dict | None = None) -> list[int]:
 def path(category_id: int | None) -> list[Category]:
     """The category's ancestors then itself (for "Parent › Child")."""
     out: list = []
-    seen = set()
-    while category_id and category_id not in seen:
-        seen.add(category_id)
-        cat = db.session.get(Category, category_id)
-        if cat is None:
+    for cat in hierarchy.up_from(Category, Category.parent_id, category_id) if category_id else ():
+        if cat in out:  # a cycle: the chain repeats
             break
         out.insert(0, cat)
-        category_id = cat.parent_id
     return out
 
 

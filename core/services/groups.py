@@ -13,6 +13,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from ..database import transaction
 from ..errors import NotFound, ValidationError
@@ -125,15 +126,34 @@ def list_groups(actor, *, cursor: str | None = None, limit: int = 50) -> Page:
                     [str, int], cursor, limit, False, key_of=lambda g: [g.name_key, g.id])
 
 
+@functools.cache
+def _groups_query(by_team: bool, of_contact: bool):
+    """The visible groups by name (``of_contact``: all those ``contact_id`` is in; else at most ``limit``): built
+    once, with the teams as a parameter (the contact page's Groups panel asks both on every view)."""
+    stmt = select(ContactGroup).options(lazyload(ContactGroup.owner_team))  # not shown; a join per query otherwise
+    if of_contact:
+        stmt = stmt.join(GroupMember, GroupMember.group_id == ContactGroup.id).where(
+            GroupMember.contact_id == bindparam("contact_id"))
+    if by_team:
+        stmt = stmt.where(ContactGroup.owner_team_id.in_(bindparam("teams", expanding=True)))
+    stmt = stmt.order_by(ContactGroup.name_key, ContactGroup.id)
+    return stmt if of_contact else stmt.limit(bindparam("limit"))
+
+
+def _groups(actor, limit: int | None, contact_id: int | None = None) -> list[ContactGroup]:
+    """``_groups_query``'s answer: a contact's groups (``contact_id``, all of them) or up to ``limit``."""
+    teams = visible_team_ids(actor)  # as _visible
+    params = {"limit": limit, "contact_id": contact_id, "teams": list(teams or ()) or [-1]}
+    return list(db.session.scalars(_groups_query(teams is not None, contact_id is not None), params))
+
+
 def usable_groups(actor, limit: int = 500) -> list[ContactGroup]:
     """Groups ``actor`` may put contacts in (the contact form's choices)."""
-    stmt = _visible(select(ContactGroup), actor).order_by(ContactGroup.name_key, ContactGroup.id).limit(limit)
-    return [g for g in db.session.scalars(stmt) if can(actor, "group.edit", g)]
+    return [g for g in _groups(actor, limit) if can(actor, "group.edit", g)]
 
 
 def visible_groups(actor, limit: int = 500) -> list[ContactGroup]:
-    stmt = _visible(select(ContactGroup), actor).order_by(ContactGroup.name_key, ContactGroup.id).limit(limit)
-    return list(db.session.scalars(stmt))
+    return _groups(actor, limit)
 
 
 def _checked_cursor(cursor):
@@ -282,9 +302,7 @@ def group_ids_of_many(actor, contact_ids) -> dict[int, list[int]]:
 
 
 def groups_of(actor, contact_id: int) -> list[ContactGroup]:
-    stmt = _visible(select(ContactGroup).join(GroupMember, GroupMember.group_id == ContactGroup.id)
-                    .where(GroupMember.contact_id == contact_id), actor)
-    return list(db.session.scalars(stmt.order_by(ContactGroup.name_key, ContactGroup.id)))
+    return _groups(actor, None, contact_id)
 
 
 def set_contact_groups(actor, contact: Contact, wanted_ids: list[int]) -> dict:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, literal, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased
 
 from ..errors import ValidationError
 from ..extensions import db
@@ -33,6 +33,13 @@ def ancestors(model, column, start_id: int) -> list[int]:
 def _ancestors_query(model, key: str):
     """The recursive query of ``ancestors``, built once per pointer (the contact page asks for it
     on every view: building the CTE cost more than running it)."""
+    chain = _ancestors_cte(model, key)
+    return select(chain.c.id).order_by(chain.c.depth)
+
+
+@functools.cache
+def _ancestors_cte(model, key: str):
+    """(id, up, depth) from ``start_id`` up its chain."""
     column = getattr(model, key)
     chain = select(model.id, column.label("up"), literal(0).label("depth")).where(model.id == bindparam("start_id"))
     chain = chain.cte("chain", recursive=True)
@@ -41,8 +48,7 @@ def _ancestors_query(model, key: str):
         .join(chain, model.id == chain.c.up)
         .where(chain.c.depth < MAX_DEPTH)
     )
-    chain = chain.union_all(step)
-    return select(chain.c.id).order_by(chain.c.depth)
+    return chain.union_all(step)
 
 
 def _visible(actor, record) -> bool:
@@ -135,16 +141,29 @@ def _names(model, ids: list[int], name_of) -> list[str]:
 # --- reading --------------------------------------------------------------------------------
 
 
+@functools.cache
+def _chain_query(model, key: str):
+    """The records up the chain from ``start_id`` (itself first), nearest first: the recursive query
+    of ``ancestors`` joined to the records, one statement built once per pointer."""
+    chain = _ancestors_cte(model, key)
+    return select(model).join(chain, model.id == chain.c.id).order_by(chain.c.depth)
+
+
+def up_from(model, column, start_id: int) -> list:
+    """The records from ``start_id`` up its chain (itself first), nearest first, by one statement; a
+    cycle repeats them (up to MAX_DEPTH rows)."""
+    return db.session.scalars(_chain_query(model, column.key), {"start_id": start_id}).all()
+
+
 def _chain(actor, model, column, record) -> list:
     """``record``'s ancestors, nearest first, up to the first one ``actor`` may not see."""
     up = getattr(record, column.key)
     if up is None:
         return []
-    ids = [i for i in ancestors(model, column, up) if i != record.id]
-    found = {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
     out = []
-    for i in ids:
-        item = found.get(i)
+    for item in up_from(model, column, up):
+        if item.id == record.id:
+            continue
         if not _visible(actor, item) or item in out:
             break
         out.append(item)
@@ -170,13 +189,52 @@ def _scoped(stmt, model, actor):
     return stmt
 
 
+@functools.cache
+def _reports_query(by_team: bool, by_organization: bool, names: bool = False):
+    """``direct_reports``'s statement, built once (every contact page asks it): ``_scoped`` with the
+    teams as a parameter. ``names``: plain columns for ``report_names`` instead of the contacts."""
+    if names:
+        stmt = (select(Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.sort_name,
+                       Organization.name.label("organization_name"))
+                .outerjoin(Organization, Organization.id == Contact.organization_id)
+                .where(Contact.deleted_at.is_(None)))
+    else:
+        stmt = select(Contact).where(Contact.deleted_at.is_(None))
+    if by_team:
+        stmt = stmt.where((Contact.owner_team_id + 0).in_(bindparam("teams", expanding=True)))
+    stmt = stmt.where(Contact.reports_to_id == bindparam("manager_id"))
+    if by_organization:  # the manager's index, not the org's
+        stmt = stmt.where(Contact.organization_id + 0 == bindparam("organization_id"))
+    return stmt  # the organizations come with the contacts (Contact.organization is a joined load)
+
+
 def direct_reports(actor, contact_id: int, *, organization_id: int | None = None, cursor=None, limit=50) -> Page:
     """One page of the live, visible contacts reporting to ``contact_id`` (by name)."""
-    stmt = _scoped(select(Contact), Contact, actor).where(Contact.reports_to_id == contact_id)
-    if organization_id is not None:
-        stmt = stmt.where(Contact.organization_id + 0 == organization_id)  # the manager's index, not the org's
-    return paginate(db.session, stmt.options(selectinload(Contact.organization)), (Contact.sort_name, Contact.id),
-                    [str, int], cursor, limit, False, key_of=lambda c: [c.sort_name, c.id])
+    teams = visible_team_ids(actor)
+    params = {"manager_id": contact_id, "organization_id": organization_id, "teams": list(teams or ()) or [-1]}
+    return paginate(db.session, _reports_query(teams is not None, organization_id is not None),
+                    (Contact.sort_name, Contact.id), [str, int], cursor, limit, False,
+                    key_of=lambda c: [c.sort_name, c.id], params=params)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A direct report as the contact page lists it: a name and an organization's, not a Contact."""
+
+    id: int
+    full_name: str
+    organization_name: str | None
+
+
+def report_names(actor, contact_id: int, *, cursor=None, limit=50) -> Page:
+    """``direct_reports`` as ``Report``s, from plain rows: a manager's page of 50 contacts with their
+    organizations and teams cost ~1 ms as objects."""
+    teams = visible_team_ids(actor)
+    params = {"manager_id": contact_id, "teams": list(teams or ()) or [-1]}
+    page = paginate(db.session, _reports_query(teams is not None, False, names=True), (Contact.sort_name, Contact.id),
+                    [str, int], cursor, limit, False, key_of=lambda r: [r.sort_name, r.id], params=params, rows=True)
+    page.items = [Report(r.id, Contact.full_name.fget(r), r.organization_name) for r in page.items]
+    return page
 
 
 def child_organizations(actor, org_id: int, *, cursor=None, limit=50) -> Page:

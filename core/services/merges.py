@@ -15,10 +15,11 @@ place (undo that first), or when someone else took the source's email address si
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from ..database import after_commit, transaction
@@ -240,11 +241,20 @@ def _sees(actor, merge: Merge) -> bool:
 _TARGET, _SOURCE = aliased(Contact, name="merge_target"), aliased(Contact, name="merge_source")
 
 
+@functools.cache
+def _merged_once():
+    """Any merge of the contact ``id`` (as survivor or source), visible or not: built once, run on
+    every contact page (the merges panel), each side by its own index."""
+    return select(Merge.id).where(or_(Merge.target_id == bindparam("id"), Merge.source_id == bindparam("id"))).limit(1)
+
+
 def list_merges(actor, contact_id: int | None = None, cursor: str | None = None, limit: int = 25) -> Page:
     """Merges newest first: all the user may see, or those of one contact (as survivor or source)."""
     require(actor, "contact.list")
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
+    if contact_id is not None and not cursor and db.session.execute(_merged_once(), {"id": contact_id}).first() is None:
+        return Page([])  # most contacts were never merged: one plain-row probe, not the merges with both contacts
     t, s = _TARGET, _SOURCE
     stmt = select(Merge).join(t, t.id == Merge.target_id).join(s, s.id == Merge.source_id)
     teams = visible_team_ids(actor)

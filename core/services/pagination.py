@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,14 +69,32 @@ def _window(stmt, columns, kinds, cursor, limit, descending):
     return stmt.order_by(*order).limit(limit + 1)
 
 
-def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):
+@functools.lru_cache(maxsize=256)
+def _first_window(stmt, columns: tuple, limit: int, descending: bool):
+    return _window(stmt, columns, None, None, limit, descending)
+
+
+def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True, params=None,
+             rows: bool = False):
     """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page.
-    ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows."""
-    found = session.scalars(_window(stmt, columns, kinds, cursor, limit, descending))
-    rows = (found.unique() if unique else found).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(key_of(rows[-1])) if more and rows else None)
+    ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows.
+    ``rows``: the page holds ``stmt``'s rows (plain columns), not its first column's objects.
+
+    ``params``: the values of ``stmt``'s bind parameters, for a statement built once (functools.cache)
+    with its values as ``bindparam``s: its first page's window is then built once too. Building a
+    statement (and its cache key) costs more than running it for the small pages of a contact page."""
+    if params is not None and not cursor:
+        window = _first_window(stmt, tuple(columns), limit, descending)
+    else:
+        window = _window(stmt, columns, kinds, cursor, limit, descending)
+    if rows:
+        found = session.execute(window, params).all()
+    else:
+        result = session.scalars(window, params)
+        found = (result.unique() if unique else result).all()
+    more = len(found) > limit
+    found = found[:limit]
+    return Page(found, encode_cursor(key_of(found[-1])) if more and found else None)
 
 
 def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):

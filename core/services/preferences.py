@@ -8,7 +8,7 @@ import functools
 import re
 import zoneinfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from ..database import after_commit, transaction
 from ..errors import ValidationError
@@ -71,11 +71,17 @@ def _stores(known: list[PreferenceField]) -> dict:
     return stores
 
 
+@functools.cache
+def _values_query():
+    """The core's (key, value) rows of a contact, built once (every contact page reads them)."""
+    return select(ContactPreference.key, ContactPreference.value).where(
+        ContactPreference.contact_id == bindparam("contact_id"))
+
+
 def get_preferences(actor, contact_id: int) -> dict[str, str]:
     """Every set preference of the contact: the core's rows and those plugin stores keep."""
     get_owned(actor, Contact, contact_id, "contact")
-    rows = db.session.scalars(select(ContactPreference).where(ContactPreference.contact_id == contact_id))
-    values = {r.key: r.value for r in rows}
+    values = {key: value for key, value in db.session.execute(_values_query(), {"contact_id": contact_id})}
     for store, keys in _stores(fields()).items():
         theirs = store.read(contact_id)
         values.update({k: theirs[k] for k in keys if theirs.get(k)})

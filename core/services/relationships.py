@@ -8,10 +8,11 @@ on the other side. Every change is audited.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from ..database import after_commit, transaction
 from ..errors import NotFound, PermissionDenied, ValidationError
@@ -251,13 +252,19 @@ def delete_relationship(actor, rel_id: int) -> None:
 # --- reading -------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _of_contact(side: str):
+    """A contact's relationships on one side (``contact_id`` or ``other_contact_id``): built once."""
+    column = getattr(Relationship, side)
+    return select(Relationship).where(column == bindparam("contact_id")).order_by(Relationship.id).limit(LIST_LIMIT)
+
+
 def for_contact(actor, contact: Contact) -> list[Side]:
     """``contact``'s relationships from both sides (up to LIST_LIMIT), with the other side visible."""
     # Two index ranges (one per side) rather than an OR, which may walk the primary key instead.
     rows = [
-        rel for column in (Relationship.contact_id, Relationship.other_contact_id)
-        for rel in db.session.scalars(select(Relationship).where(column == contact.id)
-                                      .order_by(Relationship.id).limit(LIST_LIMIT))
+        rel for side in ("contact_id", "other_contact_id")
+        for rel in db.session.scalars(_of_contact(side), {"contact_id": contact.id})
     ][:LIST_LIMIT]
     contact_ids = {r.contact_id for r in rows} | {r.other_contact_id for r in rows if r.other_contact_id}
     org_ids = {r.organization_id for r in rows if r.organization_id}

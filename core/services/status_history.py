@@ -3,7 +3,9 @@ transaction as the change by the contacts service (and the bulk actions)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
+
+from sqlalchemy import bindparam, select, update
 
 from ..database import transaction
 from ..extensions import db
@@ -39,18 +41,25 @@ def record_many(actor, changes, reason: str = "") -> None:
 def history(actor, contact_id: int, limit: int = 50) -> list[dict]:
     """The latest changes of a contact ``actor`` may view, newest first, with the actor's name."""
     get_owned(actor, Contact, contact_id, "contact")
-    rows = db.session.execute(
-        select(ContactStatusChange, User.name, User.email)
-        .outerjoin(User, User.id == ContactStatusChange.actor_id)
-        .where(ContactStatusChange.contact_id == contact_id)
-        .order_by(ContactStatusChange.changed_at.desc(), ContactStatusChange.id.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_history_query(), {"contact_id": contact_id, "limit": limit})
     return [
         {"id": e.id, "from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
-         "changed_at": e.changed_at, "actor_id": e.actor_id, "actor_name": name or email or "System"}
-        for e, name, email in rows
+         "changed_at": e.changed_at, "actor_id": e.actor_id, "actor_name": e.name or e.email or "System"}
+        for e in rows
     ]
+
+
+@functools.cache
+def _history_query():
+    """``history``'s rows (the columns it shows, no entities), built once: every contact page asks it."""
+    c = ContactStatusChange
+    return (
+        select(c.id, c.from_status, c.to_status, c.reason, c.changed_at, c.actor_id, User.name, User.email)
+        .outerjoin(User, User.id == c.actor_id)
+        .where(c.contact_id == bindparam("contact_id"))
+        .order_by(c.changed_at.desc(), c.id.desc())
+        .limit(bindparam("limit"))
+    )
 
 
 # --- merge -----------------------------------------------------------------------------------

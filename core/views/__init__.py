@@ -24,12 +24,20 @@ def register_views(app: Flask) -> None:
 
     @app.context_processor
     def _layout():
+        from flask import g
         from flask_login import current_user
 
+        user = current_user._get_current_object()
+        # Asked once a request for its user: a contact page renders a dozen panel fragments, each through here.
+        cached = g.get("contacts_layout")
+        if cached is not None and cached[0] is user:
+            return cached[1]
         nav = []
-        if current_user.is_authenticated:
-            nav = sorted(collect(app.extensions["contacts_pm"].hook.contacts_nav_items(user=current_user)), key=lambda i: i.order)
-        return {"plugin_nav": nav, "has_endpoint": lambda name: name in app.view_functions}
+        if user.is_authenticated:
+            nav = sorted(collect(app.extensions["contacts_pm"].hook.contacts_nav_items(user=user)), key=lambda i: i.order)
+        layout = {"plugin_nav": nav, "has_endpoint": lambda name: name in app.view_functions}
+        g.contacts_layout = (user, layout)
+        return layout
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):

@@ -19,7 +19,7 @@ from ..services import hierarchy
 from ..services import organizations as org_service
 from ..services import relationship_types as types_service
 from ..services import relationships as service
-from .rendering import fragment, page
+from .rendering import fragment, page, url_parts
 
 bp = Blueprint("relations", __name__, template_folder="../templates")
 
@@ -103,8 +103,9 @@ def pick_organizations():
 def reporting_panel(contact_id: int):
     user = _user()
     contact = contact_service.get_contact(user, contact_id)
-    reports = hierarchy.direct_reports(user, contact.id, cursor=request.args.get("cursor") or None)
-    context = {"contact": contact, "reports": reports.items, "next_cursor": reports.next_cursor}
+    reports = hierarchy.report_names(user, contact.id, cursor=request.args.get("cursor") or None)
+    context = {"contact": contact, "reports": reports.items, "next_cursor": reports.next_cursor,
+               "show_url": url_parts("contacts.show", "contact_id")}  # a link per report: one url_for
     if request.args.get("cursor"):
         return fragment(T + "reporting_panel.html", "report_items", **context)
     return fragment(T + "reporting_panel.html", "panel", chain=hierarchy.reporting_chain(user, contact), **context)

@@ -6,12 +6,13 @@ to the contact record, so the contact's owner team decides, through ``core.polic
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from core.database import transaction
@@ -65,10 +66,21 @@ class ConsentState:
     label: str = ""
 
 
+@functools.cache
+def _consents_query():
+    """A contact's consent rows, built once (the consent panel of every contact page reads them)."""
+    return select(Consent).where(Consent.contact_id == bindparam("contact_id"))
+
+
+@functools.cache
+def _history_query():
+    return select(ConsentChange).where(ConsentChange.contact_id == bindparam("contact_id"))
+
+
 def consents(actor, contact_id: int) -> list[ConsentState]:
     """The current consent for every channel (``unknown`` where nothing was ever recorded)."""
     contact = get_contact(actor, contact_id)
-    rows = {c.channel: c for c in db.session.scalars(select(Consent).where(Consent.contact_id == contact.id))}
+    rows = {c.channel: c for c in db.session.scalars(_consents_query(), {"contact_id": contact.id})}
     names = _user_names({r.changed_by_id for r in rows.values()})
     out = []
     labels = dict(channel_choices())
@@ -128,9 +140,8 @@ def consent_history(actor, contact_id: int, *, cursor: str | None = None, limit:
     contact = get_contact(actor, contact_id)
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
-    stmt = select(ConsentChange).where(ConsentChange.contact_id == contact.id)
-    page = paginate(db.session, stmt, (ConsentChange.changed_at, ConsentChange.id), [datetime, int], cursor, limit,
-                    True, key_of=lambda c: [c.changed_at, c.id])
+    page = paginate(db.session, _history_query(), (ConsentChange.changed_at, ConsentChange.id), [datetime, int],
+                    cursor, limit, True, key_of=lambda c: [c.changed_at, c.id], params={"contact_id": contact.id})
     page.extra["names"] = _user_names({c.changed_by_id for c in page.items})
     return page
 

@@ -6,9 +6,10 @@ they may view the contact: the contact's owner team decides, through ``core.poli
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -223,19 +224,31 @@ def timeline(actor, contact_id: int, *, cursor: str | None = None, limit: int = 
     require(actor, "communication.list", contact)
     if not 1 <= limit <= 200:
         raise ValidationError({"limit": "Between 1 and 200."})
-    stmt = select(Communication).where(Communication.contact_id == contact.id)
-    stmt = _filtered(stmt, {k: v for k, v in (filters or {}).items() if k in ("type", "status", "since", "until")})
-    # The authors: only what the entry shows (not their teams, which User loads eagerly). The status
-    # history only matters for sends, so it is loaded below for those alone, in one query.
-    stmt = stmt.options(_author(joinedload(Communication.created_by)), lazyload(Communication.events))
+    filters = {k: v for k, v in (filters or {}).items() if k in ("type", "status", "since", "until")}
+    if filters:
+        stmt = select(Communication).where(Communication.contact_id == contact.id)
+        stmt, params = _timeline_options(_filtered(stmt, filters)), None
+    else:  # the contact page's panel: a statement built once
+        stmt, params = _timeline_query(), {"contact_id": contact.id}
     page = paginate(
         db.session, stmt, (Communication.scheduled_at, Communication.id), [datetime, int],
-        _checked(cursor, [datetime, int]), limit, True,
-        key_of=lambda c: [c.scheduled_at, c.id],
+        _checked(cursor, [datetime, int]), limit, True, key_of=lambda c: [c.scheduled_at, c.id], params=params,
     )
     _load_events(page.items)
     page.extra["contact"] = contact
     return page
+
+
+def _timeline_options(stmt):
+    # The authors: only what the entry shows (not their teams, which User loads eagerly). The status
+    # history only matters for sends, so it is loaded below for those alone, in one query.
+    return stmt.options(_author(joinedload(Communication.created_by)), lazyload(Communication.events))
+
+
+@functools.cache
+def _timeline_query():
+    """The unfiltered timeline, built once: the contact page shows its first page on every view."""
+    return _timeline_options(select(Communication).where(Communication.contact_id == bindparam("contact_id")))
 
 
 def _author(loader):

@@ -9,7 +9,7 @@ from markupsafe import escape
 from core.access import login_required
 from core.errors import ValidationError
 from core.extensions import htmx
-from core.views.rendering import fragment
+from core.views.rendering import fragment, url_parts
 
 from . import services
 from .models import DIRECTIONS, STATUSES
@@ -18,6 +18,11 @@ bp = Blueprint("communications", __name__, url_prefix="/communications", templat
 
 PANEL = "communications/panel.html"
 PAGE_SIZE = 20
+
+
+def entry_urls() -> tuple[str, str]:
+    """A timeline entry's delete URL around its id, built once a request (not a url_for per entry)."""
+    return url_parts("communications.delete", "comm_id")
 
 
 def _panel_context(contact_id: int, cursor: str | None = None, filters: dict | None = None, **extra) -> dict:
@@ -32,6 +37,7 @@ def _panel_context(contact_id: int, cursor: str | None = None, filters: dict | N
         "items": result.items,
         "next_cursor": result.next_cursor,
         "may_log": services.may_log(current_user, contact),
+        "delete_url": entry_urls(),
         "types": services.LOG_TYPES,
         "directions": DIRECTIONS,
         "values": {},

@@ -18,6 +18,7 @@ from core.views.rendering import fragment
 
 from . import channels, delivery, services, templating
 from .models import Communication
+from .views import entry_urls
 
 bp = Blueprint("communications_send", __name__, url_prefix="/communications", template_folder="templates")
 
@@ -131,6 +132,7 @@ def use_template(contact_id: int):
 def _entry(comm: Communication, status: int = 200, error: str = ""):
     contact = db.session.get(Contact, comm.contact_id)
     response = fragment(ENTRY, "entry", status=status, c=comm, may_log=services.may_log(current_user, contact),
+                        delete_url=entry_urls(),
                         may_send=delivery.may_send(current_user, contact), entry_error=error)
     return response
 
