@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from ..database import transaction
 from ..errors import PermissionDenied, ValidationError
@@ -458,8 +459,10 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
     ).all()) if ext_ids else {}
     state.prefetch_orgs({rest["organization"] for *_x, rest in parsed})
     wanted = set(by_email.values()) | set(by_ext.values())
+    # Their columns only (the organization and team are not needed to plan or write an update).
     existing = {c.id: c for c in db.session.scalars(
-        select(Contact).where(Contact.id.in_(wanted)).execution_options(populate_existing=True))} if wanted else {}
+        select(Contact).where(Contact.id.in_(wanted)).options(lazyload(Contact.organization), lazyload(Contact.owner_team))
+        .execution_options(populate_existing=True))} if wanted else {}
 
     slots: list[_Slot] = []
     slot_by_email: dict = {}
