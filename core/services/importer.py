@@ -213,12 +213,21 @@ def _heap_frozen() -> Iterator[None]:
     couple of hundred thousand) out of the garbage collector's full passes until it ends. An
     import allocates enough to set off a full pass every few thousand rows, and walking that heap
     each time cost 40-50 µs per row, a quarter of the import. What the import itself leaves is
-    collected as usual; what was frozen goes back to the collector afterwards (``gc.freeze``)."""
+    collected as usual; what was frozen goes back to the collector afterwards (``gc.freeze``).
+    Meanwhile the youngest generation is collected every ``GC_YOUNG`` allocations rather than 700:
+    a batch's rows live across many young passes, so each pass walked them again and moved them
+    on to the older generations, to be walked there too."""
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(GC_YOUNG, thresholds[0]), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+GC_YOUNG = 50_000
 
 
 def _batches(state: _State, records: Iterable, after: int, outcome: Outcome):
