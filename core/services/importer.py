@@ -67,6 +67,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -216,18 +217,27 @@ def _heap_frozen() -> Iterator[None]:
     collected as usual; what was frozen goes back to the collector afterwards (``gc.freeze``).
     Meanwhile the youngest generation is collected every ``GC_YOUNG`` allocations rather than 700:
     a batch's rows live across many young passes, so each pass walked them again and moved them
-    on to the older generations, to be walked there too."""
+    on to the older generations, to be walked there too (the first of several imports running at
+    once in a process sets it, the last one to end puts it back)."""
     gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(GC_YOUNG, thresholds[0]), *thresholds[1:])
+    with _gc_lock:
+        if not _gc_saved:
+            _gc_saved.append(gc.get_threshold())
+            gc.set_threshold(max(GC_YOUNG, _gc_saved[0][0]), *_gc_saved[0][1:])
+        _gc_saved.append(None)
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        with _gc_lock:
+            _gc_saved.pop()
+            if len(_gc_saved) == 1:
+                gc.set_threshold(*_gc_saved.pop())
         gc.unfreeze()
 
 
 GC_YOUNG = 50_000
+_gc_lock = threading.Lock()
+_gc_saved: list = []  # the thresholds to put back, then one entry per import running
 
 
 def _batches(state: _State, records: Iterable, after: int, outcome: Outcome):
