@@ -3,6 +3,10 @@
     python -m bench.import_speed                  # 100,000 rows, 3 runs, SQLite, the core alone
     python -m bench.import_speed --rows 20000 --runs 5 --plugins all
     python -m bench.import_speed --database-url postgresql+psycopg://postgres@127.0.0.1:5432/contacts_bench
+    python -m bench.import_speed --existing --database-url sqlite:///bench/data/<copy>/contacts.db --runs 1
+
+``--existing`` imports into a database as it is (a copy of a bench dataset: nothing is dropped; the
+rows go to the dataset's member and stay there, their emails tagged per run so each run creates).
 
 Each run starts from an empty database (created here, in a temporary folder for SQLite) and
 imports the same generated CSV (names in several scripts, 90 % with an email, 80 % with a phone
@@ -34,16 +38,16 @@ AREAS = ["212", "303", "415", "617", "801", "312", "206", "512"]
 LAST = ["Lovelace", "Hopper", "Turing", "Müller", "García", "Kowalski", "Trần", "佐藤", "O'Brien", "Smith", "Dubois"]
 
 
-def make_csv(path: Path, rows: int, seed: int = 7) -> None:
+def make_csv(path: Path, rows: int, seed: int = 7, tag: str = "") -> None:
     rng = random.Random(seed)
     orgs = [f"Company {i} {rng.choice(LAST)}" for i in range(max(1, rows // 50))]
     with open(path, "w", encoding="utf-8", newline="") as out:
         out.write("First Name,Last Name,E-mail Address,Mobile Phone,Company,Job Title\r\n")
         for i in range(rows):
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            email = f"{first.lower()}.{i}@example.org" if rng.random() < 0.9 else ""
+            email = f"{first.lower()}.{tag}{i}@example.org" if rng.random() < 0.9 else ""
             if rng.random() < 0.003:
-                email = f"broken{i}.example.org"  # rejected: no @
+                email = f"broken{tag}{i}.example.org"  # rejected: no @
             r = rng.random()
             number = f"{rng.choice(AREAS)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
             phone = (f"+1 {number[:3]} {number[3:6]} {number[6:]}" if r < 0.3 else
@@ -53,7 +57,7 @@ def make_csv(path: Path, rows: int, seed: int = 7) -> None:
             out.write(f'{first},{last},{email},{phone},"{org}","{title}"\r\n')
 
 
-def _app(database_url: str | None, folder: Path, plugins: list[str]):
+def _app(database_url: str | None, folder: Path, plugins: list[str], existing: bool = False):
     from core import create_app
     from core.extensions import db
     from tests.conftest import drop_everything
@@ -65,22 +69,28 @@ def _app(database_url: str | None, folder: Path, plugins: list[str]):
         "CACHE_TYPE": "SimpleCache", "SERVER_NAME": None,
     }
     app = create_app(config, plugins=plugins)
-    with app.app_context():
-        drop_everything()
-        db.create_all()
+    if not existing:
+        with app.app_context():
+            drop_everything()
+            db.create_all()
     return app
 
 
-def one_run(database_url, folder: Path, csv_path: Path, plugins: list[str]) -> dict:
+def one_run(database_url, folder: Path, csv_path: Path, plugins: list[str], existing: bool = False) -> dict:
     from core.extensions import db
+    from core.models import User
     from core.services import csv_import, vocabulary
     from tests import factories
 
-    app = _app(database_url, folder, plugins)
+    app = _app(database_url, folder, plugins, existing)
     with app.test_request_context():
-        vocabulary.ensure_defaults()
-        team = factories.team("Sales")
-        user = factories.user("member", [team])
+        if existing:  # a bench dataset: its member (the first user) and that user's first team
+            user = db.session.scalars(db.select(User).order_by(User.id)).first()
+            team = user.teams[0]
+        else:
+            vocabulary.ensure_defaults()
+            team = factories.team("Sales")
+            user = factories.user("member", [team])
         layout = csv_import.sniff(str(csv_path))
         mapping = csv_import.auto_mapping(layout.headers, layout.preset)
         figures = {}
@@ -139,6 +149,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--existing", action="store_true",
+                        help="import into --database-url as it is (a copy of a bench dataset), as its first user")
     parser.add_argument("--plugins", default="", help='"all" or a comma-separated list (default: the core alone)')
     parser.add_argument("--results-dir", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
@@ -148,11 +160,14 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "people.csv"
-        make_csv(csv_path, args.rows)
+        if not args.existing:
+            make_csv(csv_path, args.rows)
         for run in range(args.runs):
             folder = Path(tmp) / f"run{run}"
             folder.mkdir()
-            figures = one_run(args.database_url, folder, csv_path, plugins)
+            if args.existing:  # new emails each run, so each run creates
+                make_csv(csv_path, args.rows, tag=f"r{time.time_ns():x}.")
+            figures = one_run(args.database_url, folder, csv_path, plugins, args.existing)
             results.append(figures)
             print(f"run {run + 1}: create {figures['create']['rows_per_s']:,} rows/s "
                   f"({figures['create']['counts']}, {figures['create']['cpu_us_per_row']} µs CPU/row here + "

@@ -23,6 +23,8 @@ What stays as in the serial import (importer.py):
 The writer thread has its own app context, hence its own session and connection; the actor is
 loaded again there. Reads on the job's thread start a fresh snapshot before each batch
 (``database.end_read_snapshot``; the contacts a batch matches are read with ``populate_existing``).
+Those contacts are read once: the job's thread hands them over to the writer's session
+(``_hand_over``), which checks under the write lock that none changed since (their versions).
 """
 
 from __future__ import annotations
@@ -120,16 +122,15 @@ def run(state, batches, outcome, on_batch, on_error) -> None:
 
     def write(plan, updates, batch_outcome, answers) -> None:
         """On the writer thread: the batch's transaction, as importer._run_batch writes it. Nothing
-        of the job thread's session is touched here: ``updates`` are (slot, contact id) pairs."""
+        of the job thread's session is touched here: ``updates`` were taken out of it."""
         with prevalidated(answers), vocabulary.pinned(), pinned_teams(), transaction():
             wstate = _WriteState(db.session.get(User, actor_id), options, team_id)
-            if updates:  # the contacts to update, loaded again in this session
-                ids = {cid for _slot, cid in updates}
-                fresh = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))}
-                if len(fresh) < len(ids):
-                    raise _Redo("a contact to update was deleted since the batch was planned")
-                for slot, cid in updates:
-                    slot.contact = fresh[cid]
+            if updates:  # the contacts the job's thread loaded, as they are now (see _hand_over)
+                versions = dict(db.session.execute(
+                    select(Contact.id, Contact.version).where(Contact.id.in_([c.id for c in updates]))).all())
+                if any(versions.get(c.id) != c.version for c in updates):
+                    raise _Redo("a contact to update was changed or deleted since the batch was planned")
+                db.session.add_all(updates)
             saved = outcome.snapshot()
             try:
                 importer._write(wstate, plan, batch_outcome, None, None, write=True)
@@ -174,12 +175,23 @@ def run(state, batches, outcome, on_batch, on_error) -> None:
                         break
                     _forget_new_orgs(state, plan)  # planned against a batch that was done again
             _keep_new_orgs(state, plan)
-            updates = [(slot, slot.contact.id) for slot in plan.slots if slot.contact is not None]
+            updates = _hand_over(plan)
             inflight = (parsed, plan, answers)
             writer.submit(lambda p=plan, u=updates, o=batch_outcome, a=answers: write(p, u, o, a))
         settle()
     finally:
         writer.close()
+
+
+def _hand_over(plan) -> list:
+    """The contacts the batch updates, taken out of this thread's session for the writer's: they
+    were loaded for the plan (``importer._plan``, their columns only) and are not read again. The
+    writer checks that each still has the version it was planned with (one light query: every
+    change of a contact bumps it), else the batch is done again the serial way."""
+    contacts = [slot.contact for slot in plan.slots if slot.contact is not None]
+    for contact in contacts:
+        db.session.expunge(contact)
+    return contacts
 
 
 class _Redo(Exception):

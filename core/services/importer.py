@@ -67,6 +67,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -74,6 +75,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from ..database import transaction
 from ..errors import PermissionDenied, ValidationError
@@ -212,12 +214,30 @@ def _heap_frozen() -> Iterator[None]:
     couple of hundred thousand) out of the garbage collector's full passes until it ends. An
     import allocates enough to set off a full pass every few thousand rows, and walking that heap
     each time cost 40-50 µs per row, a quarter of the import. What the import itself leaves is
-    collected as usual; what was frozen goes back to the collector afterwards (``gc.freeze``)."""
+    collected as usual; what was frozen goes back to the collector afterwards (``gc.freeze``).
+    Meanwhile the youngest generation is collected every ``GC_YOUNG`` allocations rather than 700:
+    a batch's rows live across many young passes, so each pass walked them again and moved them
+    on to the older generations, to be walked there too (the first of several imports running at
+    once in a process sets it, the last one to end puts it back)."""
     gc.freeze()
+    with _gc_lock:
+        if not _gc_saved:
+            _gc_saved.append(gc.get_threshold())
+            gc.set_threshold(max(GC_YOUNG, _gc_saved[0][0]), *_gc_saved[0][1:])
+        _gc_saved.append(None)
     try:
         yield
     finally:
+        with _gc_lock:
+            _gc_saved.pop()
+            if len(_gc_saved) == 1:
+                gc.set_threshold(*_gc_saved.pop())
         gc.unfreeze()
+
+
+GC_YOUNG = 50_000
+_gc_lock = threading.Lock()
+_gc_saved: list = []  # the thresholds to put back, then one entry per import running
 
 
 def _batches(state: _State, records: Iterable, after: int, outcome: Outcome):
@@ -460,8 +480,10 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         by_ext.update(vcard_export.contacts_of(ext_ids - by_ext.keys()))
     state.prefetch_orgs({rest["organization"] for *_x, rest in parsed})
     wanted = set(by_email.values()) | set(by_ext.values())
+    # Their columns only (the organization and team are not needed to plan or write an update).
     existing = {c.id: c for c in db.session.scalars(
-        select(Contact).where(Contact.id.in_(wanted)).execution_options(populate_existing=True))} if wanted else {}
+        select(Contact).where(Contact.id.in_(wanted)).options(lazyload(Contact.organization), lazyload(Contact.owner_team))
+        .execution_options(populate_existing=True))} if wanted else {}
 
     slots: list[_Slot] = []
     slot_by_email: dict = {}

@@ -95,6 +95,33 @@ def test_a_batch_failing_on_a_unique_key_is_redone_and_the_next_planned_again(ct
     assert audit.verify().ok
 
 
+def test_a_contact_changed_after_its_batch_was_planned_is_updated_from_what_it_is_now(ctx, member, team, monkeypatch):
+    from sqlalchemy import text
+
+    from core.services import import_pipeline
+    from tests import factories
+
+    factories.contact(team, "Ada", "Old", email="ada@example.org")
+    db.session.commit()
+    real = import_pipeline._hand_over
+
+    def edited_meanwhile(plan):
+        handed = real(plan)
+        if handed:  # someone renames her between the plan and the write
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE contacts SET last_name = 'Byron', version = version + 1 "
+                                  "WHERE email_key = 'ada@example.org'"))
+        return handed
+
+    monkeypatch.setattr(import_pipeline, "_hand_over", edited_meanwhile)
+    job = _import(_user(member.id), "First Name,Last Name,Email\nAda,Lovelace,ada@example.org\nBob,B,bob@example.org\n")
+    assert job.status == "done", job.message
+    assert job.result["summary"] == {"Created": 1, "Updated": 1, "Unchanged": 0, "Rejected": 0}
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "updated")).one()
+    assert entry.changes == {"last_name": ["Byron", "Lovelace"]}  # done again against the renamed contact
+    assert audit.verify().ok
+
+
 def test_dry_runs_and_vcard_files_are_not_pipelined(ctx, member, monkeypatch):
     seen = _threads(monkeypatch)
     actor = _user(member.id)
