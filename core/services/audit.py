@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Text, bindparam
+from sqlalchemy import JSON, TypeDecorator, bindparam
 
 from ..database import lock_audit_chain
 from ..errors import ValidationError
@@ -86,8 +86,19 @@ def record(
                                entity_id=entity_id, changes=clean, prev_hash=last, hash=digest))
 
 
-# ``changes`` bound as the JSON text already encoded (keys sorted, compact), not through the JSON type.
-_INSERT = AuditEntry.__table__.insert().values(changes=bindparam("changes_text", type_=Text))
+class _EncodedJSON(TypeDecorator):
+    """A JSON column's value given as the text already encoded: bound as is, not encoded again
+    (PostgreSQL still sees a JSON parameter)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
+
+
+# ``changes`` bound as the JSON text the digest hashed (keys sorted, compact), as ``record_many`` stores it.
+_INSERT = AuditEntry.__table__.insert().values(changes=bindparam("changes_text", type_=_EncodedJSON()))
 
 
 def _frame(action: str, actor_id, at, entity_type: str) -> tuple[str, str]:
