@@ -89,3 +89,10 @@ class DetailsOutMixin(ma.Schema):
     @ma.pre_dump
     def _with_details(self, contact, **kwargs):
         return contact if isinstance(contact, (dict, _WithDetails)) else _WithDetails(contact)
+
+    def get_attribute(self, obj, attr, default):
+        """A plain attribute of the wrapped contact: marshmallow's own lookup first asks whether it
+        has ``__getitem__`` (an AttributeError raised and caught per field: a quarter of a dump)."""
+        if type(obj) is _WithDetails:
+            return getattr(obj, attr, default)
+        return super().get_attribute(obj, attr, default)

@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam
+from sqlalchemy import JSON, TypeDecorator, bindparam
 
 from ..database import lock_audit_chain
 from ..errors import ValidationError
@@ -60,43 +60,67 @@ def _last_hash(session) -> str | None:
 
 def record(
     actor, action: str, entity_type: str, entity_id, changes: dict | None = None, *, stamped: bool = False
-) -> AuditEntry:
+) -> None:
     """Append an entry in the caller's transaction. ``changes``: field -> [before, after].
 
     The entry is inserted at once on the transaction's connection (a prebuilt statement, not the
     unit of work: about a tenth of the CPU) whenever that changes no page's version stamp
     (core/services/stamps.py): an entry about anything but a contact stamps nothing, and one about
     a contact stamps that contact's pages, which a caller passing ``stamped=True`` stamps anyway (it
-    creates or changes the contact row in this transaction). Otherwise it goes through the session."""
+    creates or changes the contact row in this transaction). Otherwise it goes through the session.
+    Either way ``changes`` is encoded to JSON once, for the digest and (written directly) the row."""
     session = db.session
     lock_audit_chain(session)
-    last = _last_hash(session)
+    last = _last_hash(session) or GENESIS
     clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
-    entry = AuditEntry(
-        created_at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        changes=clean,
-        prev_hash=last or GENESIS,
-    )
-    entry.hash = _digest(entry.prev_hash, entry)
+    now = utcnow()
+    actor_id = getattr(actor, "id", None)
+    text = _ENCODER.encode(clean)
+    head, tail = _frame(action, actor_id, now, entity_type)
+    digest = _chain(head, text, entity_id, last, tail)
     if stamped or entity_type != "contact":
-        session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+        session.connection().execute(_INSERT, {"created_at": now, "actor_id": actor_id, "action": action,
+                                               "entity_type": entity_type, "entity_id": entity_id,
+                                               "changes_text": text, "prev_hash": last, "hash": digest})
     else:
-        session.add(entry)
-    return entry
+        session.add(AuditEntry(created_at=now, actor_id=actor_id, action=action, entity_type=entity_type,
+                               entity_id=entity_id, changes=clean, prev_hash=last, hash=digest))
 
 
-_INSERT = AuditEntry.__table__.insert()
-_COLUMNS = ("created_at", "actor_id", "action", "entity_type", "entity_id", "changes", "prev_hash", "hash")
+class _EncodedJSON(TypeDecorator):
+    """A JSON column's value given as the text already encoded: bound as is, not encoded again
+    (PostgreSQL still sees a JSON parameter)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
+
+
+# ``changes`` bound as the JSON text the digest hashed (keys sorted, compact), as ``record_many`` stores it.
+_INSERT = AuditEntry.__table__.insert().values(changes=bindparam("changes_text", type_=_EncodedJSON()))
+
+
+def _frame(action: str, actor_id, at, entity_type: str) -> tuple[str, str]:
+    """What ``_digest``'s body holds around an entry's changes, id and previous hash (its keys in sorted
+    order: action, actor, at, changes, id, prev, type): the same for every entry of a ``record_many``."""
+    encode = _ENCODER.encode
+    head = (f'{{"action":{encode(action)},"actor":{encode(actor_id)},'
+            f'"at":{encode(at.isoformat(timespec="microseconds"))},"changes":')
+    return head, f'","type":{encode(entity_type)}}}'
+
+
+def _chain(head: str, text: str, entity_id, prev: str, tail: str) -> str:
+    """``_digest`` of the entry whose ``_frame`` is ``head``/``tail`` and whose changes encode to ``text``."""
+    key = str(entity_id) if type(entity_id) is int else _ENCODER.encode(entity_id)
+    return hashlib.sha256(f'{head}{text},"id":{key},"prev":"{prev}{tail}'.encode()).hexdigest()
 
 
 def record_many(actor, action: str, entity_type: str, items) -> int:
     """Append one entry per ``(entity_id, changes)`` in ``items`` in the caller's transaction, with
     one chain lookup and one multi-row insert (imports write thousands per batch). The digests are
-    ``_digest``'s, written out: what is the same for every entry of the call is encoded once."""
+    ``_digest``'s, written out (``_frame``, ``_chain``): what is the same for every entry of the call is encoded once."""
     from .bulk_insert import insert_rows
 
     session = db.session
@@ -105,16 +129,11 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
     now = utcnow()
     actor_id = getattr(actor, "id", None)
     encode = _ENCODER.encode
-    # The body _digest hashes, its keys in sorted order: action, actor, at, changes, id, prev, type.
-    head = (f'{{"action":{encode(action)},"actor":{encode(actor_id)},'
-            f'"at":{encode(now.isoformat(timespec="microseconds"))},"changes":')
-    tail = f'","type":{encode(entity_type)}}}'
-    sha256 = hashlib.sha256
+    head, tail = _frame(action, actor_id, now, entity_type)
     rows = []
     for entity_id, changes in items:
         text = encode({k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()})
-        key = str(entity_id) if type(entity_id) is int else encode(entity_id)
-        digest = sha256(f'{head}{text},"id":{key},"prev":"{prev}{tail}'.encode()).hexdigest()
+        digest = _chain(head, text, entity_id, prev, tail)
         rows.append({"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
                      "entity_id": entity_id, "changes": text, "prev_hash": prev, "hash": digest})
         prev = digest

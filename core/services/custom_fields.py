@@ -315,6 +315,7 @@ def write_values(contact: Contact, cleaned: dict, *, created: bool = False) -> d
         return {}
     current = {} if created else values_of([contact.id], include_archived=True).get(contact.id, {})
     changes = {}
+    replaced, rows = [], []  # the fields whose rows go, in one DELETE (none for a contact created in this transaction)
     for field, value in cleaned.items():
         before = current.get(field.key)
         after = jsonable(field, value)
@@ -324,12 +325,15 @@ def write_values(contact: Contact, cleaned: dict, *, created: bool = False) -> d
             changes[error_key(field)] = (", ".join(before) if before else None, ", ".join(after) if after else None)
         else:
             changes[error_key(field)] = (before, after)
+        if not created:
+            replaced.append(field.id)
+        rows += _rows_for(field, contact.id, value)
+    if replaced:
         db.session.execute(
-            delete(CustomFieldValue).where(
-                CustomFieldValue.contact_id == contact.id, CustomFieldValue.field_id == field.id
-            )
+            delete(CustomFieldValue).where(CustomFieldValue.contact_id == contact.id,
+                                           CustomFieldValue.field_id.in_(replaced))
         )
-        db.session.add_all(_rows_for(field, contact.id, value))
+    db.session.add_all(rows)
     if changes:
         db.session.flush()
         g.get("_custom_values", {}).pop(contact.id, None)

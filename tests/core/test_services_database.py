@@ -62,6 +62,28 @@ def test_an_open_read_is_ended_before_the_write(ctx):
     assert _count() == 1
 
 
+def test_a_write_after_a_read_sees_what_others_committed_since(ctx):
+    assert _count() == 0  # a read transaction: on SQLite, a snapshot from here on
+    with db.engine.begin() as other:  # another connection (another worker) commits meanwhile
+        other.execute(Team.__table__.insert(), {"name": "Theirs"})
+    with database.transaction() as session:  # the write ends the snapshot (core/database.py)
+        assert _count() == 1
+        session.add(Team(name="Ours"))
+    assert _count() == 2
+
+
+def test_a_failed_write_after_a_read_leaves_nothing(ctx):
+    _count()
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        session.add(Team(name="Rolled back"))
+        session.flush()
+        raise RuntimeError("boom")
+    assert _count() == 0
+    with database.transaction() as session:  # the session writes again afterwards
+        session.add(Team(name="Kept"))
+    assert _count() == 1
+
+
 def test_engine_settings(ctx, app):
     assert database.ping()
     assert database.current_dialect() == db.engine.dialect.name
