@@ -61,6 +61,11 @@ class _RowBundle(Bundle):
 
 ROW = _RowBundle("contact_row", *(getattr(Contact, name) for name in FIELDS))
 
+# The same columns for a statement run on the connection (``pagination.paginate(make=...)``): the
+# ORM's execution and row machinery cost ~0.3 ms a page for 51 plain rows; ``make`` builds each row.
+COLUMNS = tuple(Contact.__table__.c[name] for name in FIELDS)
+make = ContactRow._make
+
 
 _ORGANIZATIONS = Organization.__table__
 # Built once, run on the connection (as tags.chips_of): the ORM's part would cost more than the query.

@@ -68,17 +68,24 @@ def _window(stmt, columns, kinds, cursor, limit, descending):
     return stmt.order_by(*order).limit(limit + 1)
 
 
-def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):
+def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True, make=None):
     """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page.
-    ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows."""
-    found = session.scalars(_window(stmt, columns, kinds, cursor, limit, descending))
-    rows = (found.unique() if unique else found).all()
+    ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows.
+    ``make``: ``stmt`` selects plain columns, run on the session's connection (no ORM loading), and
+    each row is ``make(row)``."""
+    window = _window(stmt, columns, kinds, cursor, limit, descending)
+    if make is not None:
+        rows = list(map(make, session.connection().execute(window)))
+    else:
+        found = session.scalars(window)
+        rows = (found.unique() if unique else found).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(key_of(rows[-1])) if more and rows else None)
 
 
-def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):
+def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True,
+                   make=None):
     """``paginate`` over the union of ``parts``: selects of the rows' ids (first column), overlapping or
     not, each cheap to read in ``columns`` order where their union is not (a range of an index and a
     few other rows). Each part gives its first ``limit + 1`` ids from ``cursor``, and the page is
@@ -86,4 +93,4 @@ def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descendi
     firsts = [select(_window(part, columns, kinds, cursor, limit, descending).subquery().c[0]) for part in parts]
     id_column = parts[0].selected_columns[0]
     return paginate(session, stmt.where(id_column.in_(union_all(*firsts))), columns, kinds, cursor, limit,
-                    descending, key_of, unique)
+                    descending, key_of, unique, make)
