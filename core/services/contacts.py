@@ -417,9 +417,6 @@ def contacts_statement(
     condition, by_hits = search_leg or (search.search_plan(q) if q else (None, False))
     if similar and q:  # no match: names like q instead (core/services/similar_search.py)
         condition, by_hits = similar_search.list_condition(q), False
-    by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters)  # filters.Filter.apply
-    deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
-    stmt = stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
     if condition is not None:
         stmt = stmt.where(condition)
     if status:
@@ -430,4 +427,8 @@ def contacts_statement(
         stmt = stmt.where(Contact.organization_id == organization_id)
     for apply in extra_filters:
         stmt = apply(stmt)
-    return stmt
+    # filters.Filter.apply says so, or a filter's condition is a few ids (search.few_contacts)
+    by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters) or (
+        bool(extra_filters) and search.has_few_contacts(stmt))
+    deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
+    return stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
