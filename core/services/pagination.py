@@ -75,7 +75,7 @@ def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, u
     each row is ``make(row)``."""
     window = _window(stmt, columns, kinds, cursor, limit, descending)
     if make is not None:
-        rows = list(map(make, session.connection().execute(window)))
+        rows = list(map(make, session.connection().execute(window).all()))
     else:
         found = session.scalars(window)
         rows = (found.unique() if unique else found).all()

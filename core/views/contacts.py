@@ -29,7 +29,7 @@ from . import conditional, duplicate_warning, list_page, list_rows, list_state, 
 from . import contact_form_extras as form_extras
 from . import details as details_view
 from . import panels as panel_views
-from .rendering import fragment_request, page, url_parts
+from .rendering import fragment_request, link, page, url_parts
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
 
@@ -70,6 +70,11 @@ def _phone_filter(value):
 @bp.app_template_global("select_options")
 def _select_options(options, selected=None):
     return list_rows.select_options(options, selected)
+
+
+@bp.app_template_global("link")
+def _link(endpoint: str, **values) -> str:
+    return link(endpoint, **values)
 
 
 @bp.app_template_global("term_label")
