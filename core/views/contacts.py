@@ -148,14 +148,15 @@ def _rows_html(contacts, context: dict) -> Markup:
     worked out once: the permissions, the tag chips (one query), the organizations' names (one query)."""
     user = _user()
     perms = contact_permissions(user, contacts, ("contact.edit", "contact.delete"))
+    chips, organization_names = contact_rows.page_extras(contacts, "organization" in context["columns"])
     return list_rows.render(contacts, {
         **context,
         "actions": _row_actions(contacts),
         "row_perms": perms,
         "row_urls": _row_urls(),
         "row_csrf": generate_csrf() if any(d for _e, d in perms.values()) else "",
-        "row_chips": taxonomy_form.row_chips(contacts),
-        "organization_names": contact_rows.organization_names(contacts) if "organization" in context["columns"] else {},
+        "row_chips": taxonomy_form.row_chips(contacts, chips),
+        "organization_names": organization_names,
     })
 
 
