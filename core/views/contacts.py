@@ -20,7 +20,7 @@ from ..extensions import cache, db, htmx
 from ..models import Team, User
 from ..plugins import collect, hook
 from ..policy import can, contact_permissions, visible_team_ids, writable_teams
-from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, vocabulary
+from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, stamps, vocabulary
 from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
@@ -108,13 +108,19 @@ def _organization_choices(selected_id=None, selected=None):
     and 200 objects on every list page otherwise); organization writes bump the cache generation."""
     user = _user()
     teams = visible_team_ids(user)
-    key = cache_keys.key("organizations", "choices", "all" if teams is None else ",".join(map(str, sorted(teams))))
-    choices = cache.get(key)
-    if choices is None:
-        orgs = org_service.list_organizations(user, limit=ORG_CHOICES_LIMIT).items
-        choices = [(o.id, o.name) for o in orgs]
-        cache.set(key, choices)
-    choices = list(choices)
+    teams_key = "all" if teams is None else ",".join(map(str, sorted(teams)))
+
+    def cached():
+        key = cache_keys.key("organizations", "choices", teams_key)
+        found = cache.get(key)
+        if found is None:
+            orgs = org_service.list_organizations(user, limit=ORG_CHOICES_LIMIT).items
+            found = [(o.id, o.name) for o in orgs]
+            cache.set(key, found)
+        return found
+
+    # An organization's write changes the shared stamps too: this process's copy first (stamps.local).
+    choices = list(stamps.local("organization-choices", teams_key, make=cached))
     if selected is not None and all(o_id != selected.id for o_id, _ in choices):
         choices.insert(0, (selected.id, selected.name))
     elif selected_id and all(o_id != selected_id for o_id, _ in choices):
