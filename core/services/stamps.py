@@ -40,6 +40,7 @@ import secrets
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from flask import current_app
 from sqlalchemy import bindparam, event, inspect, literal_column, select
 from sqlalchemy.orm import Session
 
@@ -153,6 +154,7 @@ def shared_version() -> int:
 
 
 _LOCAL: dict = {}
+_LOCAL_APP_KEY = "contacts_stamps_local"  # app.extensions: the app's part of the keys
 LOCAL_SIZE = 4096
 
 
@@ -167,7 +169,11 @@ def local(name: str, *parts, make):
     seen = db.session.info.get(_SHARED_SEEN)
     if seen is None:
         return make()
-    key = (name, seen, *parts)
+    app = current_app._get_current_object()
+    token = app.extensions.get(_LOCAL_APP_KEY)
+    if token is None:  # one process may hold several apps (tests): each its own entries
+        token = app.extensions[_LOCAL_APP_KEY] = secrets.token_hex(8)
+    key = (name, token, seen, *parts)
     found = _LOCAL.get(key, _LOCAL)
     if found is _LOCAL:
         found = make()
