@@ -155,7 +155,7 @@ def shared_version() -> int:
 
 _LOCAL: dict = {}
 _LOCAL_APP_KEY = "contacts_stamps_local"  # app.extensions: the app's part of the keys
-LOCAL_SIZE = 4096
+LOCAL_SIZE = 256  # a list page keeps ~5 (its menus the largest, tens of kB): a bound on a worker's memory
 
 
 def local(name: str, *parts, make):
