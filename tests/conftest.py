@@ -10,7 +10,7 @@ from flask_login import FlaskLoginClient
 
 from core import create_app
 from core.extensions import cache, db, pages
-from core.services import vocabulary
+from core.services import stamps, vocabulary
 from tests import factories
 
 TEST_DB = os.environ.get("CONTACTS_TEST_DATABASE_URL")
@@ -60,6 +60,7 @@ def reset_database(app) -> None:
             db.session.execute(table.delete())
         db.session.commit()
         cache.clear()
+        stamps.forget_local()
         pages.clear()
         vocabulary.ensure_defaults()
 

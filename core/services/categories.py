@@ -13,7 +13,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Category, Contact, parse_id
 from ..policy import require
-from . import audit, hierarchy
+from . import audit, hierarchy, stamps
 from .fields import clean_text
 from .records import apply_changes, int_or_none
 from .taxonomy import BulkResult, editable_chunks, touch
@@ -210,13 +210,18 @@ def category_filter(stmt, value: str):
     if not value:
         return stmt
     category_id = parse_id(value)
-    parents = _parents() if category_id else {}  # the tree (two columns) says both: it exists, and its subtree
-    if category_id not in parents:
+    ids = stamps.local("category-subtree", category_id, make=lambda: _subtree(category_id)) if category_id else None
+    if ids is None:
         raise ValidationError({"category": "No such category."})
-    ids = descendant_ids(category_id, parents)
     if len(ids) == 1:
         return stmt.where(Contact.category_id == ids[0])
     return stmt.where(Contact.category_id.in_(ids))
+
+
+def _subtree(category_id: int) -> tuple[int, ...] | None:
+    """The category and its subcategories (None when it does not exist): the tree (two columns) says both."""
+    parents = _parents()
+    return tuple(descendant_ids(category_id, parents)) if category_id in parents else None
 
 
 def filter_options(user) -> list[tuple[str, str]]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, null, select, union_all
 from sqlalchemy.orm import Bundle
 
 from ..extensions import db
-from ..models import Contact, Organization
+from ..models import Contact, ContactTag, Organization, Tag
 
 FIELDS = (
     "id",
@@ -61,17 +61,39 @@ class _RowBundle(Bundle):
 
 ROW = _RowBundle("contact_row", *(getattr(Contact, name) for name in FIELDS))
 
+# The same columns for a statement run on the connection (``pagination.paginate(make=...)``): the
+# ORM's execution and row machinery cost ~0.3 ms a page for 51 plain rows; ``make`` builds each row.
+COLUMNS = tuple(Contact.__table__.c[name] for name in FIELDS)
+make = ContactRow._make
+
 
 _ORGANIZATIONS = Organization.__table__
-# Built once, run on the connection (as tags.chips_of): the ORM's part would cost more than the query.
-_NAMES = select(_ORGANIZATIONS.c.id, _ORGANIZATIONS.c.name).where(
-    _ORGANIZATIONS.c.id.in_(bindparam("ids", expanding=True)), _ORGANIZATIONS.c.deleted_at.is_(None)
-)
+_TAGS, _CONTACT_TAGS = Tag.__table__, ContactTag.__table__
+# What a page of rows shows beside their own columns, in one statement built once and run on the
+# connection: the rows' tags (contact id, tag id, name, colour; by name) and, with a null contact id,
+# their organizations' names (those not in the trash). Two statements cost ~80 µs more a page.
+_EXTRAS = union_all(
+    select(_CONTACT_TAGS.c.contact_id, _TAGS.c.id, _TAGS.c.name, _TAGS.c.color, _TAGS.c.name_key.label("k"))
+    .join(_TAGS, _TAGS.c.id == _CONTACT_TAGS.c.tag_id)
+    .where(_CONTACT_TAGS.c.contact_id.in_(bindparam("ids", expanding=True))),
+    select(null(), _ORGANIZATIONS.c.id, _ORGANIZATIONS.c.name, null(), null()).where(
+        _ORGANIZATIONS.c.id.in_(bindparam("orgs", expanding=True)), _ORGANIZATIONS.c.deleted_at.is_(None)
+    ),
+).order_by(literal_column("k"))
 
 
-def organization_names(rows) -> dict[int, str]:
-    """organization id -> name for the rows' organizations that are not in the trash: one query."""
-    ids = list({r.organization_id for r in rows if r.organization_id is not None})
+def page_extras(rows, organizations: bool = True) -> tuple[dict[int, list[tuple[int, str, str]]], dict[int, str]]:
+    """(contact id -> its tags as (id, name, colour) by name, as ``tags.chips_of``; organization id ->
+    name for the rows' organizations not in the trash, when ``organizations``): one query a page."""
+    ids = [r.id for r in rows]
     if not ids:
-        return {}
-    return dict(db.session.connection().execute(_NAMES, {"ids": ids}).all())
+        return {}, {}
+    orgs = list({r.organization_id for r in rows if r.organization_id is not None}) if organizations else []
+    chips: dict[int, list[tuple[int, str, str]]] = {}
+    names: dict[int, str] = {}
+    for contact_id, key, name, color, _k in db.session.connection().execute(_EXTRAS, {"ids": ids, "orgs": orgs}).all():
+        if contact_id is None:
+            names[key] = name
+        else:
+            chips.setdefault(contact_id, []).append((key, name, color))
+    return chips, names

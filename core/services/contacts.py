@@ -363,12 +363,14 @@ def list_contacts(
     # The page's organizations and teams load in one extra query each, not joined into the
     # main query: that query stays a plain walk of the sort index (or of the search hits).
     options = () if rows else (selectinload(Contact.organization), selectinload(Contact.owner_team))
-    selected = (contact_rows.ROW,) if rows else (Contact,)
 
     def page(**extra):
         if sort not in SORTS:  # a custom field: core/services/custom_field_queries.py
+            selected = (contact_rows.ROW,) if rows else (Contact,)
             stmt = contacts_statement(actor, **filters, **extra, columns=selected).options(*options)
             return custom_field_queries.paginate_by_field(db.session, stmt, sort, cursor, limit)
+        # Plain rows are read on the connection and made ContactRows (contact_rows.COLUMNS).
+        selected, make = (contact_rows.COLUMNS, contact_rows.make) if rows else ((Contact,), None)
         column, kind, descending = SORTS[sort]
         columns, key_of = (column, Contact.id), lambda c: [getattr(c, column.key), c.id]
         # By name, a search reads its hits in parts that are each cheap in that order (search.py).
@@ -376,9 +378,10 @@ def list_contacts(
         if legs:
             parts = [contacts_statement(actor, **filters, search_leg=leg, columns=(Contact.id,)) for leg in legs]
             return paginate_union(db.session, select(*selected).options(*options), parts, columns, [kind, int],
-                                  cursor, limit, descending, key_of, unique=not rows)
+                                  cursor, limit, descending, key_of, unique=not rows, make=make)
         stmt = contacts_statement(actor, **filters, **extra, columns=selected).options(*options)
-        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of, unique=not rows)
+        return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of, unique=not rows,
+                        make=make)
 
     result = page()
     if similar_names and not result.items and similar_search.wanted(actor, filters, cursor):  # PostgreSQL: similar names
@@ -414,9 +417,6 @@ def contacts_statement(
     condition, by_hits = search_leg or (search.search_plan(q) if q else (None, False))
     if similar and q:  # no match: names like q instead (core/services/similar_search.py)
         condition, by_hits = similar_search.list_condition(q), False
-    by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters)  # filters.Filter.apply
-    deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
-    stmt = stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))
     if condition is not None:
         stmt = stmt.where(condition)
     if status:
@@ -427,4 +427,8 @@ def contacts_statement(
         stmt = stmt.where(Contact.organization_id == organization_id)
     for apply in extra_filters:
         stmt = apply(stmt)
-    return stmt
+    # filters.Filter.apply says so, or a filter's condition is a few ids (search.few_contacts)
+    by_hits = by_hits or any(getattr(apply, "by_hits", False) for apply in extra_filters) or (
+        bool(extra_filters) and search.has_few_contacts(stmt))
+    deleted_at = search.unindexed_deleted_at() if by_hits else Contact.deleted_at
+    return stmt.where(deleted_at.is_not(None) if deleted else deleted_at.is_(None))

@@ -22,6 +22,7 @@ from . import cache_keys
 from . import custom_fields as cf
 from .pagination import Page, after, decode_cursor, encode_cursor
 from .records import escape_like
+from .search import few_contacts
 
 OPERATORS = ("eq", "contains", "lt", "gt", "between", "empty", "not_empty")
 SORT_PREFIX = "cf_"
@@ -51,7 +52,7 @@ def matching(rows, contact_id_column, plan: str = ""):
         common = many()
     if common:
         return rows.where(contact_id_column == Contact.id).exists()
-    return Contact.id.in_(sorted(set(ids)))
+    return few_contacts(Contact.id.in_(sorted(set(ids))))
 
 
 def _plan_key(plan: str) -> str:

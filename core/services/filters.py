@@ -397,12 +397,21 @@ def plugin_field(f) -> Field:
     return Field(f.key, f.label, getattr(f, "kind", "choice") or "choice", operators, clause, f.options)
 
 
+_last_fields: tuple = (None, None)  # (the search_filters list, its fields): see available_fields
+
+
 def available_fields(search_filters=None) -> dict[str, Field]:
     """The core fields, then the plugins' filters in label order (a plugin cannot shadow a core key).
-    ``search_filters``: the ``contacts_search_filters`` answers when the caller has them already."""
+    ``search_filters``: the ``contacts_search_filters`` answers when the caller has them already.
+    For the very list asked for last (``list_query.plugin_filters`` keeps one per shared version),
+    the fields made then: a page asks twice or more. Read them, do not change them."""
+    global _last_fields
+    if search_filters is not None and _last_fields[0] is search_filters:
+        return _last_fields[1]
     found = {f.key: f for f in CORE_FIELDS}
-    if search_filters is None:
-        search_filters = collect(hook().contacts_search_filters())
-    for f in sorted(search_filters, key=lambda f: f.label):
+    for f in sorted(search_filters if search_filters is not None else collect(hook().contacts_search_filters()),
+                    key=lambda f: f.label):
         found.setdefault(f.key, plugin_field(f))
+    if search_filters is not None:
+        _last_fields = (search_filters, found)
     return found

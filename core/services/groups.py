@@ -354,6 +354,12 @@ def _may_view(actor, group_id: int) -> bool:
     any change to a group, a team, a membership or a user changes (core/services/stamps.py), so a
     filtered list page skips loading the group and its team (the page read those stamps already)."""
     user_id = getattr(actor, "id", None)
+    if user_id:  # this process's copy first (stamps.local), then the shared cache's
+        return stamps.local("group-view", user_id, group_id, make=lambda: _may_view_cached(actor, user_id, group_id))
+    return _may_view_cached(actor, None, group_id)
+
+
+def _may_view_cached(actor, user_id, group_id: int) -> bool:
     key = f"group-view:{stamps.shared_version()}:{user_id}:{group_id}" if user_id else None
     known = cache.get(key) if key else None
     if isinstance(known, bool):

@@ -29,10 +29,16 @@ class Menus(NamedTuple):
 
 
 def menus(user, search_filters) -> Menus:
-    shared = stamps.shared_version()
-    key = f"list-menus:{shared}:{user.id}"
-    found = cache.get(key)
     wanted = [f for f in search_filters if f.options is not None]
+    found = stamps.local("list-menus", user.id, make=lambda: _menus(user, wanted))  # this process's copy first
+    if any(f.key not in found.filter_choices for f in wanted):
+        found = _menus(user, wanted)
+    return found
+
+
+def _menus(user, wanted) -> Menus:
+    key = f"list-menus:{stamps.shared_version()}:{user.id}"
+    found = cache.get(key)
     if not isinstance(found, Menus) or any(f.key not in found.filter_choices for f in wanted):
         found = Menus(
             {f.key: list(f.options(user)) for f in wanted},

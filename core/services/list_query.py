@@ -12,13 +12,19 @@ from werkzeug.datastructures import MultiDict
 from ..errors import ValidationError
 from ..models import parse_id
 from ..plugins import collect, hook
-from . import filters
+from . import filters, stamps
 
 MAX_Q = 200
 
 
 def plugin_filters() -> list:
-    return sorted(collect(hook().contacts_search_filters()), key=lambda f: f.label)
+    """The plugins' list filters (``SearchFilter``s, frozen), by label: what they are depends on the
+    plugins and on shared rows only (custom fields), so kept in the process under the shared version
+    (stamps.local): the hook and the custom fields' definitions are not asked again on every page."""
+    relay = hook().contacts_search_filters
+    implementations = tuple(id(impl.function) for impl in relay.get_hookimpls())  # a plugin registered later
+    return stamps.local("plugin-filters", implementations,
+                        make=lambda: sorted(collect(relay()), key=lambda f: f.label))
 
 
 @dataclass

@@ -75,10 +75,12 @@ def _first_window(stmt, columns: tuple, limit: int, descending: bool):
 
 
 def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True, params=None,
-             rows: bool = False):
+             rows: bool = False, make=None):
     """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page.
     ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows.
     ``rows``: the page holds ``stmt``'s rows (plain columns), not its first column's objects.
+    ``make``: ``stmt`` selects plain columns, run on the session's connection (no ORM loading), and
+    each row is ``make(row)``.
 
     ``params``: the values of ``stmt``'s bind parameters, for a statement built once (functools.cache)
     with its values as ``bindparam``s: its first page's window is then built once too. Building a
@@ -87,7 +89,9 @@ def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, u
         window = _first_window(stmt, tuple(columns), limit, descending)
     else:
         window = _window(stmt, columns, kinds, cursor, limit, descending)
-    if rows:
+    if make is not None:
+        found = list(map(make, session.connection().execute(window, params).all()))
+    elif rows:
         found = session.execute(window, params).all()
     else:
         result = session.scalars(window, params)
@@ -97,7 +101,8 @@ def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, u
     return Page(found, encode_cursor(key_of(found[-1])) if more and found else None)
 
 
-def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True):
+def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True,
+                   make=None):
     """``paginate`` over the union of ``parts``: selects of the rows' ids (first column), overlapping or
     not, each cheap to read in ``columns`` order where their union is not (a range of an index and a
     few other rows). Each part gives its first ``limit + 1`` ids from ``cursor``, and the page is
@@ -105,4 +110,4 @@ def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descendi
     firsts = [select(_window(part, columns, kinds, cursor, limit, descending).subquery().c[0]) for part in parts]
     id_column = parts[0].selected_columns[0]
     return paginate(session, stmt.where(id_column.in_(union_all(*firsts))), columns, kinds, cursor, limit,
-                    descending, key_of, unique)
+                    descending, key_of, unique, make=make)

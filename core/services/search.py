@@ -447,6 +447,25 @@ def unindexed_deleted_at():
     return literal_column("+contacts.deleted_at")
 
 
+_FEW = "contacts_few_ids"
+
+
+def few_contacts(condition):
+    """``condition`` (``contacts.id`` among a few ids: a rare tag, group or custom value) marked so
+    that ``contacts_statement`` reads those rows by id and sorts them (SQLite:
+    ``unindexed_deleted_at``), as for a search's few hits. SQLite's planner otherwise may walk the
+    list's sort index and test each row against the ids: at 1M contacts a tag on 1,000 of them cost
+    20 ms of SQL a page that way, 1.9 ms by id. Unchanged on PostgreSQL (its plans differ)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return condition
+    return condition._annotate({_FEW: True})
+
+
+def has_few_contacts(stmt) -> bool:
+    """One of ``stmt``'s WHERE conditions is a ``few_contacts`` one."""
+    return any(c._annotations.get(_FEW) for c in stmt._where_criteria)
+
+
 def _plan(q: str):
     from ..models import Contact
 

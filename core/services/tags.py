@@ -15,7 +15,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact, ContactTag, Tag, parse_id
 from ..policy import can, require
-from . import audit
+from . import audit, stamps
 from .fields import clean_text
 from .pagination import Page, paginate
 from .records import apply_changes
@@ -351,8 +351,9 @@ def tag_filter(stmt, value: str):
     if not value:
         return stmt
     tag_id = parse_id(value)
-    if tag_id is not None:  # the list's chips link by id: checked without an entity
-        tag_id = db.session.connection().execute(_TAG_ID, {"id": tag_id}).scalar()
+    if tag_id is not None:  # the list's chips link by id: checked without an entity, once per shared version
+        tag_id = stamps.local("tag-id", tag_id,
+                              make=lambda: db.session.connection().execute(_TAG_ID, {"id": tag_id}).scalar())
     if tag_id is None:
         tag = find(value[:MAX_NAME])
         tag_id = tag.id if tag is not None else None

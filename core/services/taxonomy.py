@@ -83,7 +83,9 @@ def member_condition(link_contact, link_key, key: int):
         # contacts once that order is indexed, core/models/pg_list_indexes.py); given the few ids
         # (fewer than COMMON_MEMBERS), it reads them by primary key and sorts them: 0.7 ms.
         return Contact.id.in_(sorted(db.session.scalars(members)))
-    return Contact.id.in_(members)
+    from .search import few_contacts
+
+    return few_contacts(Contact.id.in_(members))
 
 
 def _is_common(link_contact, link_key, key: int) -> bool:

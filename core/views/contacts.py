@@ -20,7 +20,7 @@ from ..extensions import cache, db, htmx
 from ..models import Team, User
 from ..plugins import collect, hook
 from ..policy import can, contact_permissions, visible_team_ids, writable_teams
-from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, vocabulary
+from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, stamps, vocabulary
 from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
@@ -29,7 +29,7 @@ from . import conditional, duplicate_warning, list_page, list_rows, list_state, 
 from . import contact_form_extras as form_extras
 from . import details as details_view
 from . import panels as panel_views
-from .rendering import fragment_request, page, url_parts
+from .rendering import fragment_request, link, page, url_parts
 
 bp = Blueprint("contacts", __name__, template_folder="../templates")
 
@@ -72,6 +72,11 @@ def _select_options(options, selected=None):
     return list_rows.select_options(options, selected)
 
 
+@bp.app_template_global("link")
+def _link(endpoint: str, **values) -> str:
+    return link(endpoint, **values)
+
+
 @bp.app_template_global("term_label")
 def _term_label(kind: str, key: str) -> str:
     return vocabulary.label(kind, key)
@@ -103,13 +108,19 @@ def _organization_choices(selected_id=None, selected=None):
     and 200 objects on every list page otherwise); organization writes bump the cache generation."""
     user = _user()
     teams = visible_team_ids(user)
-    key = cache_keys.key("organizations", "choices", "all" if teams is None else ",".join(map(str, sorted(teams))))
-    choices = cache.get(key)
-    if choices is None:
-        orgs = org_service.list_organizations(user, limit=ORG_CHOICES_LIMIT).items
-        choices = [(o.id, o.name) for o in orgs]
-        cache.set(key, choices)
-    choices = list(choices)
+    teams_key = "all" if teams is None else ",".join(map(str, sorted(teams)))
+
+    def cached():
+        key = cache_keys.key("organizations", "choices", teams_key)
+        found = cache.get(key)
+        if found is None:
+            orgs = org_service.list_organizations(user, limit=ORG_CHOICES_LIMIT).items
+            found = [(o.id, o.name) for o in orgs]
+            cache.set(key, found)
+        return found
+
+    # An organization's write changes the shared stamps too: this process's copy first (stamps.local).
+    choices = list(stamps.local("organization-choices", teams_key, make=cached))
     if selected is not None and all(o_id != selected.id for o_id, _ in choices):
         choices.insert(0, (selected.id, selected.name))
     elif selected_id and all(o_id != selected_id for o_id, _ in choices):
@@ -143,14 +154,15 @@ def _rows_html(contacts, context: dict) -> Markup:
     worked out once: the permissions, the tag chips (one query), the organizations' names (one query)."""
     user = _user()
     perms = contact_permissions(user, contacts, ("contact.edit", "contact.delete"))
+    chips, organization_names = contact_rows.page_extras(contacts, "organization" in context["columns"])
     return list_rows.render(contacts, {
         **context,
         "actions": _row_actions(contacts),
         "row_perms": perms,
         "row_urls": _row_urls(),
         "row_csrf": generate_csrf() if any(d for _e, d in perms.values()) else "",
-        "row_chips": taxonomy_form.row_chips(contacts),
-        "organization_names": contact_rows.organization_names(contacts) if "organization" in context["columns"] else {},
+        "row_chips": taxonomy_form.row_chips(contacts, chips),
+        "organization_names": organization_names,
     })
 
 

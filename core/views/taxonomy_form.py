@@ -43,9 +43,10 @@ def form_choices(user, values: dict) -> dict:
     }
 
 
-def row_chips(contacts) -> dict[int, Markup]:
+def row_chips(contacts, tag_rows: dict | None = None) -> dict[int, Markup]:
     """contact id -> its tag chips (links to the list filtered by the tag) as HTML, for a page of list
-    rows: one query, and each tag's chip built once however many rows carry it."""
+    rows: one query (none with ``tag_rows``, their tags as ``tags.chips_of`` answers), and each tag's
+    chip built once however many rows carry it."""
     before, after = (escape(part) for part in url_parts("contacts.index", "tag"))
     built: dict[int, str] = {}
 
@@ -56,7 +57,7 @@ def row_chips(contacts) -> dict[int, Markup]:
 
     return {
         contact_id: Markup('<span class="chips">' + "".join(chip(*t) for t in found) + "</span>")  # noqa: S704 - escaped
-        for contact_id, found in tags.chips_of([c.id for c in contacts]).items()
+        for contact_id, found in (tag_rows if tag_rows is not None else tags.chips_of([c.id for c in contacts])).items()
     }
 
 

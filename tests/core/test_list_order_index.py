@@ -78,3 +78,25 @@ def test_a_rare_tag_is_its_ids_and_a_common_one_a_probe(ctx, member, team, monke
     for condition in (rare, common):
         ids = set(db.session.scalars(db.select(Contact.id).where(condition)))
         assert ids == {c.id for c in people[:3]}
+
+
+def test_a_rare_tag_page_reads_its_contacts_by_id(ctx, member, team):
+    """SQLite: a few ids (search.few_contacts) are read by id and sorted, never the list's sort index
+    walked and tested against them (20 ms instead of 1.9 at 1M contacts for a tag on 1,000)."""
+    t = db.session.merge(team)
+    tag = Tag(name="rare", name_key="rare", color="#00aa00")
+    db.session.add(tag)
+    db.session.flush()
+    people = [factories.contact(t, f"R{i}", "Rare") for i in range(3)]
+    db.session.add_all(ContactTag(contact_id=c.id, tag_id=tag.id) for c in people[:2])
+    db.session.commit()
+    user = db.session.get(User, member.id)
+    rare = taxonomy.member_condition(ContactTag.contact_id, ContactTag.tag_id, tag.id)
+    stmt = service.contacts_statement(user, columns=(Contact.id,), extra_filters=[lambda s: s.where(rare)])
+    if db.session.get_bind().dialect.name == "sqlite":
+        plan = statements.plan(stmt.order_by(Contact.sort_name, Contact.id).limit(51))
+        assert "+contacts.deleted_at" in str(stmt.compile(db.session.get_bind()))
+        assert "ix_contacts_live_name" not in plan and "TEMP B-TREE FOR ORDER BY" in plan, plan
+    assert set(db.session.scalars(stmt)) == {c.id for c in people[:2]}
+    page = service.list_contacts(user, extra_filters=[lambda s: s.where(rare)], rows=True)
+    assert [c.id for c in page.items] == [c.id for c in sorted(people[:2], key=lambda c: (c.sort_name, c.id))]

@@ -272,3 +272,18 @@ def test_an_organization_in_the_trash_is_not_shown(app, team, member, member_cli
     html = member_client.get("/", headers=HX).get_data(as_text=True)
     row = re.search(rf'<tr id="contact-{cid}">(.*?)</tr>', html, re.S).group(1)
     assert '<td data-label="Organization"></td>' in row and "Gone Ltd" not in html
+
+
+def test_a_page_reads_its_tags_and_organizations_in_one_statement(app, team, member, member_client, statements):
+    with app.test_request_context():
+        t = db.session.merge(team)
+        org = factories.organization(t, "Initech")
+        cid = factories.contact(t, "Peter", "Gibbons", organization_id=org.id).id
+        with transaction():
+            tags.set_contact_tags(db.session.merge(member), db.session.get(Contact, cid), ["tps"])
+    member_client.get("/", headers=HX)
+    with statements() as seen:
+        html = member_client.get("/", headers=HX).get_data(as_text=True)
+    assert "Initech" in html and ">tps</a>" in html
+    extras = [s for s in seen if "contact_tags" in s or "organizations" in s]
+    assert len(extras) == 1 and "contact_tags" in extras[0] and "organizations" in extras[0], extras
