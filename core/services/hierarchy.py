@@ -231,10 +231,9 @@ def report_names(actor, contact_id: int, *, cursor=None, limit=50) -> Page:
     organizations and teams cost ~1 ms as objects."""
     teams = visible_team_ids(actor)
     params = {"manager_id": contact_id, "teams": list(teams or ()) or [-1]}
-    page = paginate(db.session, _reports_query(teams is not None, False, names=True), (Contact.sort_name, Contact.id),
-                    [str, int], cursor, limit, False, key_of=lambda r: [r.sort_name, r.id], params=params, rows=True)
-    page.items = [Report(r.id, Contact.full_name.fget(r), r.organization_name) for r in page.items]
-    return page
+    return paginate(db.session, _reports_query(teams is not None, False, names=True), (Contact.sort_name, Contact.id),
+                    [str, int], cursor, limit, False, key_of=lambda r: [r.sort_name, r.id], params=params,
+                    make=lambda r: Report(r.id, Contact.full_name.fget(r), r.organization_name))
 
 
 def child_organizations(actor, org_id: int, *, cursor=None, limit=50) -> Page:

@@ -75,12 +75,11 @@ def _first_window(stmt, columns: tuple, limit: int, descending: bool):
 
 
 def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, unique: bool = True, params=None,
-             rows: bool = False, make=None):
+             make=None):
     """Run ``stmt`` from ``cursor``; return a Page whose next_cursor is None on the last page.
     ``unique``: drop repeated entities (joined eager loads repeat them); not needed for plain rows.
-    ``rows``: the page holds ``stmt``'s rows (plain columns), not its first column's objects.
-    ``make``: ``stmt`` selects plain columns, run on the session's connection (no ORM loading), and
-    each row is ``make(row)``.
+    ``make``: ``stmt`` selects plain columns, run on the session's connection (no ORM loading); each
+    item is ``make(row)``, and ``key_of`` reads the row itself.
 
     ``params``: the values of ``stmt``'s bind parameters, for a statement built once (functools.cache)
     with its values as ``bindparam``s: its first page's window is then built once too. Building a
@@ -89,16 +88,15 @@ def paginate(session, stmt, columns, kinds, cursor, limit, descending, key_of, u
         window = _first_window(stmt, tuple(columns), limit, descending)
     else:
         window = _window(stmt, columns, kinds, cursor, limit, descending)
-    if make is not None:
-        found = list(map(make, session.connection().execute(window, params).all()))
-    elif rows:
-        found = session.execute(window, params).all()
-    else:
+    if make is None:
         result = session.scalars(window, params)
         found = (result.unique() if unique else result).all()
+    else:
+        found = session.connection().execute(window, params).all()
     more = len(found) > limit
     found = found[:limit]
-    return Page(found, encode_cursor(key_of(found[-1])) if more and found else None)
+    next_cursor = encode_cursor(key_of(found[-1])) if more and found else None
+    return Page(found if make is None else list(map(make, found)), next_cursor)
 
 
 def paginate_union(session, stmt, parts, columns, kinds, cursor, limit, descending, key_of, unique: bool = True,

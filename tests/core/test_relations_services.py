@@ -45,6 +45,17 @@ def test_reports_to_is_set_audited_and_shown_both_ways(ctx, member, people):
     assert entry.changes["reports_to_id"] == [None, ada.id]
 
 
+def test_report_names_page_through_a_managers_reports_by_name(ctx, member, people):
+    ada, bob, carol, dan = people
+    for report in (dan, bob, carol):
+        contacts.update_contact(member, report.id, {"reports_to_id": ada.id}, None)
+    first = hierarchy.report_names(member, ada.id, limit=2)
+    assert [(r.id, r.full_name) for r in first.items] == [(bob.id, "Bob Test"), (carol.id, "Carol Test")]
+    assert first.next_cursor
+    rest = hierarchy.report_names(member, ada.id, cursor=first.next_cursor, limit=2)
+    assert [r.id for r in rest.items] == [dan.id] and rest.next_cursor is None
+
+
 def test_self_and_cycles_are_refused_naming_the_chain(ctx, member, people):
     ada, bob, carol, _ = people
     with pytest.raises(ValidationError) as err:
