@@ -3,7 +3,8 @@
 A merge keeps ``target`` with the chosen value of each field, soft-deletes ``source`` with
 ``merged_into_id`` (its email_key freed for the survivor), asks every plugin to move its rows
 (``contacts_contacts_merged``, in the same transaction) and stores a Merge record: both
-contacts' core fields before, the target's version after, and the plugins' undo records.
+contacts' core fields before, the target's version after, and the plugins' undo records. A
+survivor that takes the source's status gets a status-history entry saying so (undone with it).
 
 An unmerge puts both contacts' fields back exactly (their versions go up, so an editor holding
 the merged version gets a 409), undeletes the source and hands the undo records back to the
@@ -29,7 +30,7 @@ from ..models import MAX_ID, Contact, Merge, utcnow
 from ..models.merges import MERGED, OPEN
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit
+from . import audit, status_history
 from .contacts import sort_name
 from .duplicates import mark_pair
 from .pagination import Page, paginate
@@ -130,13 +131,16 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
         target.sort_name = sort_name(target.first_name, target.last_name)
         target.updated_at = now  # always a new version, even when every kept value was the target's
         db.session.flush()
+        status_entry = (status_history.record_merge(actor, target, source, *changes["status"])
+                        if "status" in changes else None)
         undo: dict = {}
         for answer in hook().contacts_contacts_merged(target=target, source=source, actor=actor):
             if answer:
                 undo.update(answer)
         merge = Merge(
             target_id=target.id, source_id=source.id, actor_id=actor.id, created_at=now, before=before,
-            after={"target_version": target.version, "fields": snapshot(target), "choices": picks},
+            after={"target_version": target.version, "fields": snapshot(target), "choices": picks,
+                   "status_entry": status_entry},
             undo=json.loads(json.dumps(undo, default=str)),
         )
         db.session.add(merge)
@@ -216,6 +220,7 @@ def unmerge(actor, merge_id: int) -> Merge:
         db.session.flush()  # the target lets go of the source's email address first
         source_changes = _restore(source, before["source"])
         db.session.flush()
+        status_history.drop_merge_entry(target, merge.after.get("status_entry"))
         hook().contacts_contacts_unmerged(target=target, source=source, actor=actor, undo=merge.undo or None)
         merge.undone_at, merge.undone_by_id = utcnow(), actor.id
         mark_pair(target.id, source.id, OPEN, actor)

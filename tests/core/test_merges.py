@@ -195,3 +195,38 @@ def test_a_merged_contact_comes_back_only_by_undo(ctx, member, team):
     db.session.rollback()
     merges.unmerge(member, done.id)
     assert db.session.get(Contact, source).email_key == "c@d.example"
+
+
+def test_a_merge_that_changes_the_status_is_in_the_status_history_until_undone(ctx, member, team):
+    """The survivor taking the source's status is a status change (from, to, who, when, why) like any
+    other; undoing the merge takes that entry away with the status it explained."""
+    from core.services import status_history
+
+    t = _team(team)
+    target = contact_service.create_contact(member, {"first_name": "Ada", "last_name": "Byron", "status": "lead",
+                                                     "owner_team_id": t.id}).id
+    source = contact_service.create_contact(member, {"first_name": "Ada", "last_name": "King", "status": "active",
+                                                     "owner_team_id": t.id}).id
+
+    def entries(cid):
+        return [(e["from_status"], e["to_status"], e["actor_id"]) for e in status_history.history(member, cid)]
+
+    before = {cid: entries(cid) for cid in (target, source)}
+    done = merges.merge_contacts(member, target, source, {"status": "source"})
+    latest = status_history.history(member, target)[0]
+    assert (latest["from_status"], latest["to_status"], latest["actor_id"]) == ("lead", "active", member.id)
+    assert "Ada King" in latest["reason"] and "merge" in latest["reason"].lower()
+
+    merges.unmerge(member, done.id)
+    assert {cid: entries(cid) for cid in (target, source)} == before
+
+
+def test_a_merge_keeping_the_status_adds_no_status_entry(ctx, member, team):
+    from core.services import status_history
+
+    t = _team(team)
+    target = factories.contact(t, "Ada", "Byron").id
+    source = factories.contact(t, "Ada", "King").id
+    count = len(status_history.history(member, target)) + len(status_history.history(member, source))
+    merges.merge_contacts(member, target, source)
+    assert len(status_history.history(member, target)) == count  # the source's entries moved, none added
