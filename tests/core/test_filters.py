@@ -430,3 +430,23 @@ def test_parse_id_takes_only_an_id_a_row_can_have():
     assert parse_id(str(MAX_ID)) == MAX_ID
     for bad in (None, "", "0", "-1", "1.5", "1e3", "\u00b2", str(MAX_ID + 1), "99999999999", True, "12a"):
         assert parse_id(bad) is None, bad
+
+
+def test_the_builder_shows_a_tag_named_in_the_url_as_chosen(people, member, member_client):
+    """``tag.is.<name>`` filters (the service takes an id or a name: the API and hand-written links
+    use names), so the builder must show that tag chosen; it showed "Choose…", and applying the
+    builder again then dropped the condition with "Tag: give a value"."""
+    from core.services import taxonomy
+
+    actor = _user(member)
+    ada = db.session.scalars(db.select(Contact).where(Contact.first_name == "Ada")).first()
+    taxonomy.add_tags(actor, [ada.id], ["Gold"])
+    tag_id = db.session.scalar(db.select(db.text("id")).select_from(db.text("tags")).where(db.text("name = 'Gold'")))
+    chosen = f'<option value="{tag_id}" selected>Gold</option>'
+    page = member_client.get("/?f=tag.is.gold").get_data(as_text=True)
+    assert chosen in page
+    fragment = member_client.get("/contacts/filter-builder?r0_field=tag&r0_op=is&r0_value=Gold").get_data(as_text=True)
+    assert chosen in fragment
+    # a value that names no option is kept as it was, so applying again says what is wrong with it
+    fragment = member_client.get("/contacts/filter-builder?r0_field=tag&r0_op=is&r0_value=nope").get_data(as_text=True)
+    assert '<option value="nope" selected>nope</option>' in fragment
