@@ -37,7 +37,8 @@ from .pagination import Page, paginate
 from .records import apply_changes
 
 # The fields a merge lets the user choose, in form order.
-CHOICE_FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id")
+CHOICE_FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id",
+                 "category_id")
 # What a merge snapshots and an unmerge restores, per contact.
 SNAPSHOT = (*CHOICE_FIELDS, "sort_name", "email_key", "deleted_at", "deleted_by_id", "merged_into_id")
 TIMES = ("deleted_at",)
@@ -200,7 +201,7 @@ def unmerge(actor, merge_id: int) -> Merge:
             raise Conflict(f"{source.full_name} was restored or changed since the merge; it cannot be un-merged.")
         merged = merge.after.get("fields", {})
         changed = {name: (merged.get(name), getattr(target, name)) for name in CHOICE_FIELDS
-                   if merged.get(name) != getattr(target, name)}
+                   if name in merged and merged[name] != getattr(target, name)}  # (merges before a field was added)
         if changed:
             raise Conflict(
                 f"{target.full_name} was changed after the merge ({', '.join(changed)}). Undoing the merge would "

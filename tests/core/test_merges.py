@@ -230,3 +230,41 @@ def test_a_merge_keeping_the_status_adds_no_status_entry(ctx, member, team):
     count = len(status_history.history(member, target)) + len(status_history.history(member, source))
     merges.merge_contacts(member, target, source)
     assert len(status_history.history(member, target)) == count  # the source's entries moved, none added
+
+
+def test_the_survivor_keeps_the_sources_title_birthday_notes_and_category_where_it_had_none(ctx, member, admin, team):
+    """A merge fills what the survivor lacks from the source (the rule of every merged field: the
+    target's value unless it is empty); the source's job title, birthday, notes and category were
+    left behind on the trashed source. The undo takes them away again."""
+    from datetime import date
+
+    from core.models.details import ContactDetails
+    from core.services import categories
+    from core.services import details as details_service
+
+    t = _team(team)
+    category = categories.create_category(admin, {"name": "Partners"}).id
+    target = details_service.create_contact(member, {"first_name": "Ada", "last_name": "Byron", "title": "Countess",
+                                                     "owner_team_id": t.id}).id
+    source = details_service.create_contact(member, {"first_name": "Ada", "last_name": "King", "title": "Analyst",
+                                                     "birthday": "1815-12-10", "notes": "Wrote the first program",
+                                                     "category_id": category, "owner_team_id": t.id}).id
+    bare = factories.contact(t, "Bare", "Target").id
+
+    def details(cid):
+        db.session.expire_all()
+        row = db.session.get(ContactDetails, cid)
+        return (row.title, row.birthday, row.notes) if row else None
+
+    before = {cid: details(cid) for cid in (target, source, bare)}
+    done = merges.merge_contacts(member, target, source)
+    assert details(target) == ("Countess", date(1815, 12, 10), "Wrote the first program")  # its own title stays
+    assert db.session.get(Contact, target).category_id == category
+    merges.unmerge(member, done.id)
+    assert {cid: details(cid) for cid in (target, source, bare)} == before
+    assert db.session.get(Contact, target).category_id is None
+
+    done = merges.merge_contacts(member, bare, source)  # a target with no details row gets one
+    assert details(bare) == ("Analyst", date(1815, 12, 10), "Wrote the first program")
+    merges.unmerge(member, done.id)
+    assert details(bare) is None and details(source) == before[source]
