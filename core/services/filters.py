@@ -324,7 +324,8 @@ def _organization_options(user):
 def _vocabulary(kind: str):
     def clause(actor, op, value):
         keys = [k for k, _ in vocabulary.terms(kind)]
-        if value not in keys:
+        # A retired term still names the contacts that keep it (read only when the value is not active).
+        if value not in keys and value not in {t.key for t in vocabulary.all_terms(kind)}:
             raise ValidationError({kind: f"Choose one of: {', '.join(keys)}."})
         col = getattr(Contact, kind)
         return col == value if op == "is" else col != value

@@ -450,3 +450,20 @@ def test_the_builder_shows_a_tag_named_in_the_url_as_chosen(people, member, memb
     # a value that names no option is kept as it was, so applying again says what is wrong with it
     fragment = member_client.get("/contacts/filter-builder?r0_field=tag&r0_op=is&r0_value=nope").get_data(as_text=True)
     assert '<option value="nope" selected>nope</option>' in fragment
+
+
+def test_a_retired_status_still_filters_the_contacts_that_keep_it(people, member, admin):
+    """An admin retiring a status (or type) leaves the contacts that have it as they are; the
+    builder refused ``status.is.<retired>`` ("Choose one of: ...") while the toolbar's ?status= found
+    them, so the builder could not find the contacts left to clean up."""
+    from core.models import ContactStatus
+    from core.services import vocabulary
+
+    actor = _user(member)
+    term = db.session.scalars(db.select(ContactStatus).where(ContactStatus.key == "inactive")).one()
+    vocabulary.set_active(db.session.merge(admin), "status", term.id, False)
+    assert names(actor, {"f": ["status.is.inactive"]}) == ["Old"] == names(actor, {"status": "inactive"})
+    assert "Old" not in names(actor, {"f": ["status.isnot.inactive"]})
+    with pytest.raises(ValidationError) as caught:
+        names(actor, {"f": ["status.is.nonsense"]})
+    assert "inactive" not in str(caught.value.errors)  # the message offers the active statuses only
