@@ -467,3 +467,14 @@ def test_a_retired_status_still_filters_the_contacts_that_keep_it(people, member
     with pytest.raises(ValidationError) as caught:
         names(actor, {"f": ["status.is.nonsense"]})
     assert "inactive" not in str(caught.value.errors)  # the message offers the active statuses only
+
+
+def test_the_name_prefix_operator_says_it_reads_the_last_name_first(people, member, member_client):
+    """``name.starts`` is a prefix of the sort name, "Lovelace Ada": "Name starts with Ada" found
+    nobody called Ada, with nothing on the page to say why."""
+    actor = _user(member)
+    assert names(actor, {"f": ["name.starts.love"]}) == ["Ada"] and names(actor, {"f": ["name.starts.ada"]}) == []
+    body = member_client.get("/contacts/filter-builder?r0_field=name&r0_op=starts&r0_value=love").get_data(as_text=True)
+    assert '<option value="starts" selected>starts with (last name first)</option>' in body
+    body = member_client.get("/contacts/filter-builder?r0_field=email&r0_op=starts&r0_value=a").get_data(as_text=True)
+    assert '<option value="starts" selected>starts with</option>' in body  # other fields keep the plain label
