@@ -87,6 +87,15 @@ def _clean_choices(choices) -> dict[str, str]:
     return dict(choices)
 
 
+def _lock(*contact_ids: int) -> None:
+    """Hold both contacts' rows for this transaction, in id order (PostgreSQL; SQLite's writers
+    take turns already): the same merge or undo asked twice at once waits for the first and then
+    reads what it did, instead of acting on what both read before (a 500: the version moved on)."""
+    ids = sorted(i for i in contact_ids if 0 < i <= MAX_ID)
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Contact.id).where(Contact.id.in_(ids)).order_by(Contact.id).with_for_update())
+
+
 def _contact(contact_id, *, missing) -> Contact:
     contact = db.session.get(Contact, contact_id, populate_existing=True) if 0 < contact_id <= MAX_ID else None
     if contact is None:
@@ -105,6 +114,7 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
     if source_id == target_id:
         raise ValidationError({"source_id": "A contact cannot be merged into itself."})
     with transaction():
+        _lock(target_id, source_id)
         target = _contact(target_id, missing=NotFound("No such contact."))
         if target.deleted_at is not None:
             raise NotFound("No such contact.")
@@ -177,9 +187,11 @@ def _later_merge(merge: Merge) -> Merge | None:
 def unmerge(actor, merge_id: int) -> Merge:
     """Undo a merge: both contacts back as they were, the plugins' rows back on the source."""
     with transaction():
-        merge = db.session.get(Merge, merge_id, populate_existing=True) if 0 < merge_id <= MAX_ID else None
+        merge = db.session.get(Merge, merge_id) if 0 < merge_id <= MAX_ID else None
         if merge is None:
             raise NotFound("No such merge.")
+        _lock(merge.target_id, merge.source_id)
+        db.session.refresh(merge)  # as the undo that held the contacts left it
         target = _contact(merge.target_id, missing=NotFound("No such merge."))
         source = _contact(merge.source_id, missing=NotFound("No such merge."))
         try:

@@ -3,12 +3,15 @@ contacts and every row exactly; refusals; permissions."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.extensions import db
-from core.models import AuditEntry, Contact, GroupMember, Merge
+from core.models import AuditEntry, Contact, GroupMember, Merge, User
+from core.plugins import hookimpl
 from core.services import contacts as contact_service
 from core.services import groups, merges
 from plugins.collaboration import services as notes
@@ -268,3 +271,98 @@ def test_the_survivor_keeps_the_sources_title_birthday_notes_and_category_where_
     assert details(bare) == ("Analyst", date(1815, 12, 10), "Wrote the first program")
     merges.unmerge(member, done.id)
     assert details(bare) is None and details(source) == before[source]
+
+
+class SecondMergeMeanwhile:
+    """While the first merge is inside its transaction (its plugins moving rows), the same merge is
+    asked again from another thread, as a double-clicked button or a retried API call does."""
+
+    def __init__(self, app, member_id, target, source):
+        self.app, self.member_id, self.target, self.source = app, member_id, target, source
+        self.thread, self.outcome = None, {}
+
+    @hookimpl
+    def contacts_contacts_merged(self, target, source, actor):
+        if self.thread is not None:
+            return None
+        self.thread = threading.Thread(target=self.again, daemon=True)
+        self.thread.start()
+        self.thread.join(timeout=2)  # the second one reads, then waits for this transaction (either way)
+        return None
+
+    def again(self):
+        with self.app.test_request_context():
+            try:
+                actor = db.session.get(User, self.member_id)
+                self.outcome["merge"] = merges.merge_contacts(actor, self.target, self.source).id
+            except (ValidationError, Conflict, NotFound) as exc:
+                self.outcome["refused"] = exc
+            except Exception as exc:  # noqa: BLE001 - the test says what went wrong
+                self.outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+
+def test_the_same_merge_twice_at_once_merges_once(app, ctx, member, team):
+    """On PostgreSQL the second merge read both contacts before the first committed, then merged
+    again from that stale reading: two merges of one pair, the second's undo putting the fields back
+    but leaving the notes and groups on the survivor, and the first then refusing its own undo."""
+    t = _team(team)
+    target = factories.contact(t, "Grace", "Hopper").id
+    source = factories.contact(t, "Grace B.", "Hopper").id
+    notes.add_note(member, source, "on the source")
+    db.session.commit()
+    racer = SecondMergeMeanwhile(app, member.id, target, source)
+    pm = app.extensions["contacts_pm"]
+    pm.register(racer, name="test-second-merge")
+    try:
+        merges.merge_contacts(member, target, source)
+        racer.thread.join(timeout=30)
+    finally:
+        pm.unregister(racer)
+    assert not racer.thread.is_alive()
+    assert "merge" not in racer.outcome and isinstance(racer.outcome.get("refused"), ValidationError), racer.outcome
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(Merge)) == 1
+
+
+class SecondUndoMeanwhile(SecondMergeMeanwhile):
+    """The same for an undo: asked again while the first one is inside its transaction."""
+
+    def __init__(self, app, member_id, merge_id):
+        super().__init__(app, member_id, None, None)
+        self.merge_id = merge_id
+
+    @hookimpl
+    def contacts_contacts_unmerged(self, target, source, actor, undo):
+        self.contacts_contacts_merged(target, source, actor)
+
+    def again(self):
+        with self.app.test_request_context():
+            try:
+                self.outcome["undo"] = merges.unmerge(db.session.get(User, self.member_id), self.merge_id).id
+            except (ValidationError, Conflict, NotFound) as exc:
+                self.outcome["refused"] = exc
+            except Exception as exc:  # noqa: BLE001 - the test says what went wrong
+                self.outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+
+def test_the_same_undo_twice_at_once_undoes_once(app, ctx, member, team):
+    t = _team(team)
+    target = factories.contact(t, "Grace", "Hopper").id
+    source = factories.contact(t, "Grace B.", "Hopper").id
+    done = merges.merge_contacts(member, target, source).id
+    db.session.commit()
+    racer = SecondUndoMeanwhile(app, member.id, done)
+    pm = app.extensions["contacts_pm"]
+    pm.register(racer, name="test-second-undo")
+    try:
+        merges.unmerge(member, done)
+        racer.thread.join(timeout=30)
+    finally:
+        pm.unregister(racer)
+    assert not racer.thread.is_alive()
+    assert isinstance(racer.outcome.get("refused"), Conflict), racer.outcome
+    assert "already undone" in str(racer.outcome["refused"])
