@@ -1,8 +1,9 @@
 """The merge contract (core/hookspecs.py ``contacts_contacts_merged`` / ``_unmerged``) for the
 detail rows: the source's extra emails, phones, URLs and addresses move to the target, exact
 duplicates of what the target already has are dropped, the target's empty job title, birthday and
-notes take the source's (the merge's rule for every field: the target's value unless it is empty),
-and an unmerge puts every row and value back."""
+notes take the source's and a target without a photo gets a copy of the source's (the merge's rule
+for every field: the target's value unless it is empty), and an unmerge puts every row and value
+back."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from ..database import transaction
 from ..extensions import db
-from ..models.details import ContactAddress, ContactDetails, ContactValue
+from ..models.details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
 from . import audit
 from .details import ADDRESS_FIELDS, next_position
 
@@ -41,6 +42,24 @@ def _fill_scalars(target, source) -> dict | None:
     for name, value in values.items():
         setattr(mine, name, value)
     return {"created": created, "values": {n: _plain(v) for n, v in values.items()}}
+
+
+def _copy_photo(target, source) -> str | None:
+    """A target without a photo gets a copy of the source's (the source keeps its own); its digest."""
+    theirs = db.session.get(ContactPhoto, source.id)
+    if theirs is None or db.session.get(ContactPhoto, target.id) is not None:
+        return None
+    db.session.add(ContactPhoto(contact_id=target.id, mime=theirs.mime, data=theirs.data, digest=theirs.digest,
+                                updated_at=theirs.updated_at))
+    return theirs.digest
+
+
+def _drop_photo_copy(target, digest) -> int:
+    mine = db.session.get(ContactPhoto, target.id) if isinstance(digest, str) else None
+    if mine is None or mine.digest != digest:  # replaced since: the new photo stays
+        return 0
+    db.session.delete(mine)
+    return 1
 
 
 def _unfill_scalars(target, record) -> int:
@@ -112,6 +131,9 @@ def repoint(target, source, actor) -> dict | None:
         scalars = _fill_scalars(target, source)
         if scalars:
             record["scalars"] = scalars
+        photo = _copy_photo(target, source)
+        if photo:
+            record["photo"] = photo
         if not any(record.values()):
             return None
         db.session.flush()
@@ -119,7 +141,8 @@ def repoint(target, source, actor) -> dict | None:
             "contact_id": (source.id, target.id),
             "moved": (None, len(record["values"]) + len(record["addresses"])),
             "duplicates": (None, len(record["dropped_values"]) + len(record["dropped_addresses"])),
-            **({"filled": (None, sorted(scalars["values"]))} if scalars else {}),
+            **({"filled": (None, sorted(scalars["values"] if scalars else ()) + (["photo"] if photo else []))}
+               if scalars or photo else {}),
         })
     return record
 
@@ -159,6 +182,7 @@ def unrepoint(target, source, actor, record: dict | None) -> int:
                 on_source.append(row)
                 restored += 1
         restored += _unfill_scalars(target, record.get("scalars"))
+        restored += _drop_photo_copy(target, record.get("photo"))
         db.session.flush()
         if restored:
             audit.record(actor, "unmerged", "contact_details", source.id,

@@ -366,3 +366,31 @@ def test_the_same_undo_twice_at_once_undoes_once(app, ctx, member, team):
     assert not racer.thread.is_alive()
     assert isinstance(racer.outcome.get("refused"), Conflict), racer.outcome
     assert "already undone" in str(racer.outcome["refused"])
+
+
+def test_a_survivor_without_a_photo_gets_the_sources_until_undone(ctx, member, team):
+    from core.models.details import ContactPhoto
+    from core.services import details as details_service
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    t = _team(team)
+    target = factories.contact(t, "Ada", "Byron").id
+    source = factories.contact(t, "Ada", "King").id
+    with_photo = factories.contact(t, "Ada", "Photo").id
+    details_service.set_photo(member, source, png)
+    details_service.set_photo(member, with_photo, png + b"\x01")
+
+    def digest(cid):
+        db.session.expire_all()
+        row = db.session.get(ContactPhoto, cid)
+        return row.digest if row else None
+
+    done = merges.merge_contacts(member, target, source)
+    assert digest(target) == digest(source) is not None  # the source keeps its own
+    merges.unmerge(member, done.id)
+    assert digest(target) is None and digest(source) is not None
+    own = digest(with_photo)
+    done = merges.merge_contacts(member, with_photo, source)
+    assert digest(with_photo) == own  # a survivor's own photo stays
+    merges.unmerge(member, done.id)
+    assert digest(with_photo) == own
