@@ -306,6 +306,8 @@ def update_contact(
                 answer(contact)
     except IntegrityError as exc:
         raise _unique_violation(exc, values.get("email"), contact) from None
+    except StaleDataError:  # saved by someone else between this save's read and its write (PostgreSQL)
+        raise Conflict("Someone else saved this contact at the same moment. Reload it, then save again.") from None
     return contact
 
 

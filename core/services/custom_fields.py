@@ -230,6 +230,8 @@ def clean_value(field: FieldDef, raw):
             raise ValueError("Use digits and a dot for decimals, e.g. 1500 or 3.5.")
         try:
             number = float(raw.strip()) if isinstance(raw, str) else float(raw)
+        except OverflowError:  # an integer past a float's range (a JSON 1e400 written out in digits)
+            raise ValueError("Must be a number below 10^15.") from None
         except ValueError:
             raise ValueError("Must be a number, e.g. 42 or 3.5.") from None
         if not math.isfinite(number) or abs(number) >= 1e15:

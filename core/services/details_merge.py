@@ -1,18 +1,81 @@
 """The merge contract (core/hookspecs.py ``contacts_contacts_merged`` / ``_unmerged``) for the
 detail rows: the source's extra emails, phones, URLs and addresses move to the target, exact
-duplicates of what the target already has are dropped, and an unmerge puts every row back."""
+duplicates of what the target already has are dropped, the target's empty job title, birthday and
+notes take the source's and a target without a photo gets a copy of the source's (the merge's rule
+for every field: the target's value unless it is empty), and an unmerge puts every row and value
+back."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy import select
 
 from ..database import transaction
 from ..extensions import db
-from ..models.details import ContactAddress, ContactValue
+from ..models.details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
 from . import audit
 from .details import ADDRESS_FIELDS, next_position
 
 UNDO_KEY = "core_details"  # the name core/plugins.py registers core/details_hooks.py under
+SCALARS = ("title", "birthday", "notes")
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _fill_scalars(target, source) -> dict | None:
+    """The target's empty title, birthday and notes take the source's; the undo record's part."""
+    theirs = db.session.get(ContactDetails, source.id)
+    if theirs is None:
+        return None
+    mine = db.session.get(ContactDetails, target.id)
+    values = {n: getattr(theirs, n) for n in SCALARS
+              if getattr(theirs, n) not in (None, "") and (mine is None or getattr(mine, n) in (None, ""))}
+    if not values:
+        return None
+    created = mine is None
+    if created:
+        mine = ContactDetails(contact_id=target.id, title="", notes="")
+        db.session.add(mine)
+    for name, value in values.items():
+        setattr(mine, name, value)
+    return {"created": created, "values": {n: _plain(v) for n, v in values.items()}}
+
+
+def _copy_photo(target, source) -> str | None:
+    """A target without a photo gets a copy of the source's (the source keeps its own); its digest."""
+    theirs = db.session.get(ContactPhoto, source.id)
+    if theirs is None or db.session.get(ContactPhoto, target.id) is not None:
+        return None
+    db.session.add(ContactPhoto(contact_id=target.id, mime=theirs.mime, data=theirs.data, digest=theirs.digest,
+                                updated_at=theirs.updated_at))
+    return theirs.digest
+
+
+def _drop_photo_copy(target, digest) -> int:
+    mine = db.session.get(ContactPhoto, target.id) if isinstance(digest, str) else None
+    if mine is None or mine.digest != digest:  # replaced since: the new photo stays
+        return 0
+    db.session.delete(mine)
+    return 1
+
+
+def _unfill_scalars(target, record) -> int:
+    """Undo ``_fill_scalars``: each value the target still holds as the merge left it is emptied (a
+    row the merge made goes when it is empty again); values changed since stay."""
+    mine = db.session.get(ContactDetails, target.id) if isinstance(record, dict) else None
+    if mine is None:
+        return 0
+    restored = 0
+    for name, value in (record.get("values") or {}).items():
+        if name in SCALARS and _plain(getattr(mine, name)) == value:
+            setattr(mine, name, None if name == "birthday" else "")
+            restored += 1
+    if record.get("created") and all(getattr(mine, n) in (None, "") for n in SCALARS):
+        db.session.delete(mine)
+    return restored
 
 
 def _value_key(row: ContactValue) -> tuple:
@@ -65,6 +128,12 @@ def repoint(target, source, actor) -> dict | None:
             record["addresses"].append({"id": row.id, "position": row.position})
             row.contact_id, row.position = target.id, position
             position += 1
+        scalars = _fill_scalars(target, source)
+        if scalars:
+            record["scalars"] = scalars
+        photo = _copy_photo(target, source)
+        if photo:
+            record["photo"] = photo
         if not any(record.values()):
             return None
         db.session.flush()
@@ -72,6 +141,8 @@ def repoint(target, source, actor) -> dict | None:
             "contact_id": (source.id, target.id),
             "moved": (None, len(record["values"]) + len(record["addresses"])),
             "duplicates": (None, len(record["dropped_values"]) + len(record["dropped_addresses"])),
+            **({"filled": (None, sorted(scalars["values"] if scalars else ()) + (["photo"] if photo else []))}
+               if scalars or photo else {}),
         })
     return record
 
@@ -110,6 +181,8 @@ def unrepoint(target, source, actor, record: dict | None) -> int:
                 db.session.add(row)
                 on_source.append(row)
                 restored += 1
+        restored += _unfill_scalars(target, record.get("scalars"))
+        restored += _drop_photo_copy(target, record.get("photo"))
         db.session.flush()
         if restored:
             audit.record(actor, "unmerged", "contact_details", source.id,

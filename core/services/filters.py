@@ -58,6 +58,10 @@ class Field:
     operators: tuple[str, ...]
     clause: Callable  # (actor, op, value) -> SQL condition on Contact
     options: Callable | None = None  # (user) -> [(value, label)] for is / is not
+    op_labels: tuple[tuple[str, str], ...] = ()  # an operator read differently on this field
+
+    def op_label(self, op: str) -> str:
+        return dict(self.op_labels).get(op) or OPERATORS.get(op, op)
 
 
 @dataclass
@@ -154,7 +158,7 @@ def check(c: Condition, fields: dict[str, Field]) -> str:
         return "Choose a field."
     if c.op not in f.operators:
         return f"{f.label} cannot be filtered with {OPERATORS.get(c.op, c.op)!r}; choose one of: " + ", ".join(
-            OPERATORS[o] for o in f.operators
+            f.op_label(o) for o in f.operators
         ) + "."
     if c.op in NO_VALUE:
         c.value = ""
@@ -324,7 +328,8 @@ def _organization_options(user):
 def _vocabulary(kind: str):
     def clause(actor, op, value):
         keys = [k for k, _ in vocabulary.terms(kind)]
-        if value not in keys:
+        # A retired term still names the contacts that keep it (read only when the value is not active).
+        if value not in keys and value not in {t.key for t in vocabulary.all_terms(kind)}:
             raise ValidationError({kind: f"Choose one of: {', '.join(keys)}."})
         col = getattr(Contact, kind)
         return col == value if op == "is" else col != value
@@ -365,7 +370,8 @@ def _date(column):
 
 
 CORE_FIELDS = (
-    Field("name", "Name", "text", ("words", "starts"), _name),
+    Field("name", "Name", "text", ("words", "starts"), _name,
+          op_labels=(("starts", "starts with (last name first)"),)),  # a prefix of the sort name
     Field("email", "Email", "text", WORD_OPS, _email),
     Field("phone", "Phone", "text", TEXT_OPS, _phone),
     Field("organization", "Organization", "choice", ("is", "isnot", "contains", "starts", "empty", "notempty"),

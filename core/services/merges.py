@@ -3,7 +3,8 @@
 A merge keeps ``target`` with the chosen value of each field, soft-deletes ``source`` with
 ``merged_into_id`` (its email_key freed for the survivor), asks every plugin to move its rows
 (``contacts_contacts_merged``, in the same transaction) and stores a Merge record: both
-contacts' core fields before, the target's version after, and the plugins' undo records.
+contacts' core fields before, the target's version after, and the plugins' undo records. A
+survivor that takes the source's status gets a status-history entry saying so (undone with it).
 
 An unmerge puts both contacts' fields back exactly (their versions go up, so an editor holding
 the merged version gets a 409), undeletes the source and hands the undo records back to the
@@ -29,14 +30,15 @@ from ..models import MAX_ID, Contact, Merge, utcnow
 from ..models.merges import MERGED, OPEN
 from ..plugins import hook
 from ..policy import require, visible_team_ids
-from . import audit
+from . import audit, status_history
 from .contacts import sort_name
 from .duplicates import mark_pair
 from .pagination import Page, paginate
 from .records import apply_changes
 
 # The fields a merge lets the user choose, in form order.
-CHOICE_FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id")
+CHOICE_FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id",
+                 "category_id")
 # What a merge snapshots and an unmerge restores, per contact.
 SNAPSHOT = (*CHOICE_FIELDS, "sort_name", "email_key", "deleted_at", "deleted_by_id", "merged_into_id")
 TIMES = ("deleted_at",)
@@ -85,6 +87,15 @@ def _clean_choices(choices) -> dict[str, str]:
     return dict(choices)
 
 
+def _lock(*contact_ids: int) -> None:
+    """Hold both contacts' rows for this transaction, in id order (PostgreSQL; SQLite's writers
+    take turns already): the same merge or undo asked twice at once waits for the first and then
+    reads what it did, instead of acting on what both read before (a 500: the version moved on)."""
+    ids = sorted(i for i in contact_ids if 0 < i <= MAX_ID)
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Contact.id).where(Contact.id.in_(ids)).order_by(Contact.id).with_for_update())
+
+
 def _contact(contact_id, *, missing) -> Contact:
     contact = db.session.get(Contact, contact_id, populate_existing=True) if 0 < contact_id <= MAX_ID else None
     if contact is None:
@@ -103,6 +114,7 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
     if source_id == target_id:
         raise ValidationError({"source_id": "A contact cannot be merged into itself."})
     with transaction():
+        _lock(target_id, source_id)
         target = _contact(target_id, missing=NotFound("No such contact."))
         if target.deleted_at is not None:
             raise NotFound("No such contact.")
@@ -130,13 +142,16 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
         target.sort_name = sort_name(target.first_name, target.last_name)
         target.updated_at = now  # always a new version, even when every kept value was the target's
         db.session.flush()
+        status_entry = (status_history.record_merge(actor, target, source, *changes["status"])
+                        if "status" in changes else None)
         undo: dict = {}
         for answer in hook().contacts_contacts_merged(target=target, source=source, actor=actor):
             if answer:
                 undo.update(answer)
         merge = Merge(
             target_id=target.id, source_id=source.id, actor_id=actor.id, created_at=now, before=before,
-            after={"target_version": target.version, "fields": snapshot(target), "choices": picks},
+            after={"target_version": target.version, "fields": snapshot(target), "choices": picks,
+                   "status_entry": status_entry},
             undo=json.loads(json.dumps(undo, default=str)),
         )
         db.session.add(merge)
@@ -172,9 +187,11 @@ def _later_merge(merge: Merge) -> Merge | None:
 def unmerge(actor, merge_id: int) -> Merge:
     """Undo a merge: both contacts back as they were, the plugins' rows back on the source."""
     with transaction():
-        merge = db.session.get(Merge, merge_id, populate_existing=True) if 0 < merge_id <= MAX_ID else None
+        merge = db.session.get(Merge, merge_id) if 0 < merge_id <= MAX_ID else None
         if merge is None:
             raise NotFound("No such merge.")
+        _lock(merge.target_id, merge.source_id)
+        db.session.refresh(merge)  # as the undo that held the contacts left it
         target = _contact(merge.target_id, missing=NotFound("No such merge."))
         source = _contact(merge.source_id, missing=NotFound("No such merge."))
         try:
@@ -196,7 +213,7 @@ def unmerge(actor, merge_id: int) -> Merge:
             raise Conflict(f"{source.full_name} was restored or changed since the merge; it cannot be un-merged.")
         merged = merge.after.get("fields", {})
         changed = {name: (merged.get(name), getattr(target, name)) for name in CHOICE_FIELDS
-                   if merged.get(name) != getattr(target, name)}
+                   if name in merged and merged[name] != getattr(target, name)}  # (merges before a field was added)
         if changed:
             raise Conflict(
                 f"{target.full_name} was changed after the merge ({', '.join(changed)}). Undoing the merge would "
@@ -216,6 +233,7 @@ def unmerge(actor, merge_id: int) -> Merge:
         db.session.flush()  # the target lets go of the source's email address first
         source_changes = _restore(source, before["source"])
         db.session.flush()
+        status_history.drop_merge_entry(target, merge.after.get("status_entry"))
         hook().contacts_contacts_unmerged(target=target, source=source, actor=actor, undo=merge.undo or None)
         merge.undone_at, merge.undone_by_id = utcnow(), actor.id
         mark_pair(target.id, source.id, OPEN, actor)

@@ -196,7 +196,7 @@ def create_relationship(actor, contact_id: int, data: dict) -> Relationship:
             org_id = other_id if kind == "organization" else None
             if _duplicate(rtype, first, other_contact, org_id):
                 label = rtype.inverse_label if inverse else rtype.name
-                errors[field] = f"{contact.full_name} is already {label} {_name(other)}."
+                errors[field] = f"{contact.full_name} already has this relationship: {label} {_name(other)}."
         if errors:
             raise ValidationError(errors)
         rel = Relationship(type_id=rtype.id, contact_id=first, other_contact_id=other_contact, organization_id=org_id,

@@ -100,7 +100,7 @@ def _clean(actor, data: dict, existing: SavedView | None) -> dict:
     if "sort" in data or existing is None:
         sort = data.get("sort") or "name"
         if sort not in SORTS and not custom_field_queries.is_sort(sort):
-            errors["sort"] = f"Choose one of: {', '.join(SORTS)}."
+            errors["sort"] = f"Choose one of: {', '.join(SORTS)} or cf_<custom field key> (any kind but long text and multiple choice)."
         out["sort"] = sort
     if "columns" in data or existing is None:
         columns = data.get("columns")

@@ -1,11 +1,12 @@
-"""Status history: every change of a contact's status (create, edit, bulk), written in the same
-transaction as the change by the contacts service (and the bulk actions)."""
+"""Status history: every change of a contact's status (create, edit, bulk, a merge that takes the
+source's status), written in the same transaction as the change by the contacts service (and the
+bulk actions, and the merge)."""
 
 from __future__ import annotations
 
 import functools
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..database import transaction
 from ..extensions import db
@@ -63,6 +64,23 @@ def _history_query():
 
 
 # --- merge -----------------------------------------------------------------------------------
+
+
+def record_merge(actor, target, source, before: str | None, after: str) -> int:
+    """The survivor of a merge took the source's status: one entry saying so; its id, for the undo."""
+    entry = ContactStatusChange(contact_id=target.id, from_status=before, to_status=after,
+                                actor_id=getattr(actor, "id", None), changed_at=utcnow(),
+                                reason=f"Merged with {source.full_name} (#{source.id})"[:REASON_MAX])
+    db.session.add(entry)
+    db.session.flush()
+    return entry.id
+
+
+def drop_merge_entry(target, entry_id) -> None:
+    """Undoing a merge: its entry goes with the status it explained."""
+    if isinstance(entry_id, int):
+        db.session.execute(delete(ContactStatusChange).where(ContactStatusChange.id == entry_id,
+                                                              ContactStatusChange.contact_id == target.id))
 
 
 def merge(target, source) -> dict | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import ServiceError
+from ..errors import Conflict, ServiceError
 from ..plugins import collect
 
 
@@ -48,6 +49,17 @@ def register_views(app: Flask) -> None:
         if request.path.startswith("/api/"):
             raise exc
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(StaleDataError)
+    def _lost_race(exc):
+        # The version check of a write matched no row: someone saved the same record between this
+        # request's read and its write (PostgreSQL; SQLite's writers take turns).
+        conflict = Conflict("Someone else saved this record at the same moment. Reload it, then try again.")
+        if request.path.startswith("/api/"):
+            from ..api.errors import service_error
+
+            return service_error(conflict)
+        return _service_error(conflict)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):

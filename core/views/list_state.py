@@ -137,12 +137,26 @@ def builder_context(state_rows: list, user, choices: dict | None = None, fields:
     return {
         "builder_fields": fields,
         "builder_options": options,
+        "builder_chosen": _chosen(state_rows, options),
         "builder_groups": [groups[k] for k in sorted(groups)],
         "builder_next_group": (max(groups) + 1) if groups else 0,
         "builder_size": len(state_rows),
         "operators": filters.OPERATORS,
         "no_value_ops": filters.NO_VALUE,
     }
+
+
+def _chosen(rows: list, options: dict) -> dict[int, str]:
+    """Per row index, the option to show chosen when the value names an option by its label (a tag's
+    name where the options are ids: ``tag.is.gold``, which the filter takes) rather than its key."""
+    chosen = {}
+    for i, c in enumerate(rows):
+        opts = options.get(c.field)
+        if not opts or not c.value or any(key == c.value for key, _text in opts):
+            continue
+        folded = c.value.strip().casefold()
+        chosen[i] = next((key for key, text in opts if str(text).casefold() == folded), c.value)
+    return chosen
 
 
 def list_kwargs(user, args) -> dict:

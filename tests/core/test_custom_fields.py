@@ -119,6 +119,7 @@ def test_values_are_normalized_by_kind(fields, member, key, raw, expected):
         ("size", True),
         ("size", "nan"),
         ("size", "1e20"),
+        pytest.param("size", 10**400, id="size-int-too-large-for-a-float"),  # float() raises OverflowError
         ("since", "31/01/2024"),
         ("since", "2023-02-29"),
         ("vip", "maybe"),

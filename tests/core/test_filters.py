@@ -430,3 +430,51 @@ def test_parse_id_takes_only_an_id_a_row_can_have():
     assert parse_id(str(MAX_ID)) == MAX_ID
     for bad in (None, "", "0", "-1", "1.5", "1e3", "\u00b2", str(MAX_ID + 1), "99999999999", True, "12a"):
         assert parse_id(bad) is None, bad
+
+
+def test_the_builder_shows_a_tag_named_in_the_url_as_chosen(people, member, member_client):
+    """``tag.is.<name>`` filters (the service takes an id or a name: the API and hand-written links
+    use names), so the builder must show that tag chosen; it showed "Choose…", and applying the
+    builder again then dropped the condition with "Tag: give a value"."""
+    from core.services import taxonomy
+
+    actor = _user(member)
+    ada = db.session.scalars(db.select(Contact).where(Contact.first_name == "Ada")).first()
+    taxonomy.add_tags(actor, [ada.id], ["Gold"])
+    tag_id = db.session.scalar(db.select(db.text("id")).select_from(db.text("tags")).where(db.text("name = 'Gold'")))
+    chosen = f'<option value="{tag_id}" selected>Gold</option>'
+    page = member_client.get("/?f=tag.is.gold").get_data(as_text=True)
+    assert chosen in page
+    fragment = member_client.get("/contacts/filter-builder?r0_field=tag&r0_op=is&r0_value=Gold").get_data(as_text=True)
+    assert chosen in fragment
+    # a value that names no option is kept as it was, so applying again says what is wrong with it
+    fragment = member_client.get("/contacts/filter-builder?r0_field=tag&r0_op=is&r0_value=nope").get_data(as_text=True)
+    assert '<option value="nope" selected>nope</option>' in fragment
+
+
+def test_a_retired_status_still_filters_the_contacts_that_keep_it(people, member, admin):
+    """An admin retiring a status (or type) leaves the contacts that have it as they are; the
+    builder refused ``status.is.<retired>`` ("Choose one of: ...") while the toolbar's ?status= found
+    them, so the builder could not find the contacts left to clean up."""
+    from core.models import ContactStatus
+    from core.services import vocabulary
+
+    actor = _user(member)
+    term = db.session.scalars(db.select(ContactStatus).where(ContactStatus.key == "inactive")).one()
+    vocabulary.set_active(db.session.merge(admin), "status", term.id, False)
+    assert names(actor, {"f": ["status.is.inactive"]}) == ["Old"] == names(actor, {"status": "inactive"})
+    assert "Old" not in names(actor, {"f": ["status.isnot.inactive"]})
+    with pytest.raises(ValidationError) as caught:
+        names(actor, {"f": ["status.is.nonsense"]})
+    assert "inactive" not in str(caught.value.errors)  # the message offers the active statuses only
+
+
+def test_the_name_prefix_operator_says_it_reads_the_last_name_first(people, member, member_client):
+    """``name.starts`` is a prefix of the sort name, "Lovelace Ada": "Name starts with Ada" found
+    nobody called Ada, with nothing on the page to say why."""
+    actor = _user(member)
+    assert names(actor, {"f": ["name.starts.love"]}) == ["Ada"] and names(actor, {"f": ["name.starts.ada"]}) == []
+    body = member_client.get("/contacts/filter-builder?r0_field=name&r0_op=starts&r0_value=love").get_data(as_text=True)
+    assert '<option value="starts" selected>starts with (last name first)</option>' in body
+    body = member_client.get("/contacts/filter-builder?r0_field=email&r0_op=starts&r0_value=a").get_data(as_text=True)
+    assert '<option value="starts" selected>starts with</option>' in body  # other fields keep the plain label

@@ -3,12 +3,15 @@ contacts and every row exactly; refusals; permissions."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.extensions import db
-from core.models import AuditEntry, Contact, GroupMember, Merge
+from core.models import AuditEntry, Contact, GroupMember, Merge, User
+from core.plugins import hookimpl
 from core.services import contacts as contact_service
 from core.services import groups, merges
 from plugins.collaboration import services as notes
@@ -195,3 +198,199 @@ def test_a_merged_contact_comes_back_only_by_undo(ctx, member, team):
     db.session.rollback()
     merges.unmerge(member, done.id)
     assert db.session.get(Contact, source).email_key == "c@d.example"
+
+
+def test_a_merge_that_changes_the_status_is_in_the_status_history_until_undone(ctx, member, team):
+    """The survivor taking the source's status is a status change (from, to, who, when, why) like any
+    other; undoing the merge takes that entry away with the status it explained."""
+    from core.services import status_history
+
+    t = _team(team)
+    target = contact_service.create_contact(member, {"first_name": "Ada", "last_name": "Byron", "status": "lead",
+                                                     "owner_team_id": t.id}).id
+    source = contact_service.create_contact(member, {"first_name": "Ada", "last_name": "King", "status": "active",
+                                                     "owner_team_id": t.id}).id
+
+    def entries(cid):
+        return [(e["from_status"], e["to_status"], e["actor_id"]) for e in status_history.history(member, cid)]
+
+    before = {cid: entries(cid) for cid in (target, source)}
+    done = merges.merge_contacts(member, target, source, {"status": "source"})
+    latest = status_history.history(member, target)[0]
+    assert (latest["from_status"], latest["to_status"], latest["actor_id"]) == ("lead", "active", member.id)
+    assert "Ada King" in latest["reason"] and "merge" in latest["reason"].lower()
+
+    merges.unmerge(member, done.id)
+    assert {cid: entries(cid) for cid in (target, source)} == before
+
+
+def test_a_merge_keeping_the_status_adds_no_status_entry(ctx, member, team):
+    from core.services import status_history
+
+    t = _team(team)
+    target = factories.contact(t, "Ada", "Byron").id
+    source = factories.contact(t, "Ada", "King").id
+    count = len(status_history.history(member, target)) + len(status_history.history(member, source))
+    merges.merge_contacts(member, target, source)
+    assert len(status_history.history(member, target)) == count  # the source's entries moved, none added
+
+
+def test_the_survivor_keeps_the_sources_title_birthday_notes_and_category_where_it_had_none(ctx, member, admin, team):
+    """A merge fills what the survivor lacks from the source (the rule of every merged field: the
+    target's value unless it is empty); the source's job title, birthday, notes and category were
+    left behind on the trashed source. The undo takes them away again."""
+    from datetime import date
+
+    from core.models.details import ContactDetails
+    from core.services import categories
+    from core.services import details as details_service
+
+    t = _team(team)
+    category = categories.create_category(admin, {"name": "Partners"}).id
+    target = details_service.create_contact(member, {"first_name": "Ada", "last_name": "Byron", "title": "Countess",
+                                                     "owner_team_id": t.id}).id
+    source = details_service.create_contact(member, {"first_name": "Ada", "last_name": "King", "title": "Analyst",
+                                                     "birthday": "1815-12-10", "notes": "Wrote the first program",
+                                                     "category_id": category, "owner_team_id": t.id}).id
+    bare = factories.contact(t, "Bare", "Target").id
+
+    def details(cid):
+        db.session.expire_all()
+        row = db.session.get(ContactDetails, cid)
+        return (row.title, row.birthday, row.notes) if row else None
+
+    before = {cid: details(cid) for cid in (target, source, bare)}
+    done = merges.merge_contacts(member, target, source)
+    assert details(target) == ("Countess", date(1815, 12, 10), "Wrote the first program")  # its own title stays
+    assert db.session.get(Contact, target).category_id == category
+    merges.unmerge(member, done.id)
+    assert {cid: details(cid) for cid in (target, source, bare)} == before
+    assert db.session.get(Contact, target).category_id is None
+
+    done = merges.merge_contacts(member, bare, source)  # a target with no details row gets one
+    assert details(bare) == ("Analyst", date(1815, 12, 10), "Wrote the first program")
+    merges.unmerge(member, done.id)
+    assert details(bare) is None and details(source) == before[source]
+
+
+class SecondMergeMeanwhile:
+    """While the first merge is inside its transaction (its plugins moving rows), the same merge is
+    asked again from another thread, as a double-clicked button or a retried API call does."""
+
+    def __init__(self, app, member_id, target, source):
+        self.app, self.member_id, self.target, self.source = app, member_id, target, source
+        self.thread, self.outcome = None, {}
+
+    @hookimpl
+    def contacts_contacts_merged(self, target, source, actor):
+        if self.thread is not None:
+            return None
+        self.thread = threading.Thread(target=self.again, daemon=True)
+        self.thread.start()
+        self.thread.join(timeout=2)  # the second one reads, then waits for this transaction (either way)
+        return None
+
+    def again(self):
+        with self.app.test_request_context():
+            try:
+                actor = db.session.get(User, self.member_id)
+                self.outcome["merge"] = merges.merge_contacts(actor, self.target, self.source).id
+            except (ValidationError, Conflict, NotFound) as exc:
+                self.outcome["refused"] = exc
+            except Exception as exc:  # noqa: BLE001 - the test says what went wrong
+                self.outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+
+def test_the_same_merge_twice_at_once_merges_once(app, ctx, member, team):
+    """On PostgreSQL the second merge read both contacts before the first committed, then merged
+    again from that stale reading: two merges of one pair, the second's undo putting the fields back
+    but leaving the notes and groups on the survivor, and the first then refusing its own undo."""
+    t = _team(team)
+    target = factories.contact(t, "Grace", "Hopper").id
+    source = factories.contact(t, "Grace B.", "Hopper").id
+    notes.add_note(member, source, "on the source")
+    db.session.commit()
+    racer = SecondMergeMeanwhile(app, member.id, target, source)
+    pm = app.extensions["contacts_pm"]
+    pm.register(racer, name="test-second-merge")
+    try:
+        merges.merge_contacts(member, target, source)
+        racer.thread.join(timeout=30)
+    finally:
+        pm.unregister(racer)
+    assert not racer.thread.is_alive()
+    assert "merge" not in racer.outcome and isinstance(racer.outcome.get("refused"), ValidationError), racer.outcome
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(Merge)) == 1
+
+
+class SecondUndoMeanwhile(SecondMergeMeanwhile):
+    """The same for an undo: asked again while the first one is inside its transaction."""
+
+    def __init__(self, app, member_id, merge_id):
+        super().__init__(app, member_id, None, None)
+        self.merge_id = merge_id
+
+    @hookimpl
+    def contacts_contacts_unmerged(self, target, source, actor, undo):
+        self.contacts_contacts_merged(target, source, actor)
+
+    def again(self):
+        with self.app.test_request_context():
+            try:
+                self.outcome["undo"] = merges.unmerge(db.session.get(User, self.member_id), self.merge_id).id
+            except (ValidationError, Conflict, NotFound) as exc:
+                self.outcome["refused"] = exc
+            except Exception as exc:  # noqa: BLE001 - the test says what went wrong
+                self.outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+
+def test_the_same_undo_twice_at_once_undoes_once(app, ctx, member, team):
+    t = _team(team)
+    target = factories.contact(t, "Grace", "Hopper").id
+    source = factories.contact(t, "Grace B.", "Hopper").id
+    done = merges.merge_contacts(member, target, source).id
+    db.session.commit()
+    racer = SecondUndoMeanwhile(app, member.id, done)
+    pm = app.extensions["contacts_pm"]
+    pm.register(racer, name="test-second-undo")
+    try:
+        merges.unmerge(member, done)
+        racer.thread.join(timeout=30)
+    finally:
+        pm.unregister(racer)
+    assert not racer.thread.is_alive()
+    assert isinstance(racer.outcome.get("refused"), Conflict), racer.outcome
+    assert "already undone" in str(racer.outcome["refused"])
+
+
+def test_a_survivor_without_a_photo_gets_the_sources_until_undone(ctx, member, team):
+    from core.models.details import ContactPhoto
+    from core.services import details as details_service
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    t = _team(team)
+    target = factories.contact(t, "Ada", "Byron").id
+    source = factories.contact(t, "Ada", "King").id
+    with_photo = factories.contact(t, "Ada", "Photo").id
+    details_service.set_photo(member, source, png)
+    details_service.set_photo(member, with_photo, png + b"\x01")
+
+    def digest(cid):
+        db.session.expire_all()
+        row = db.session.get(ContactPhoto, cid)
+        return row.digest if row else None
+
+    done = merges.merge_contacts(member, target, source)
+    assert digest(target) == digest(source) is not None  # the source keeps its own
+    merges.unmerge(member, done.id)
+    assert digest(target) is None and digest(source) is not None
+    own = digest(with_photo)
+    done = merges.merge_contacts(member, with_photo, source)
+    assert digest(with_photo) == own  # a survivor's own photo stays
+    merges.unmerge(member, done.id)
+    assert digest(with_photo) == own

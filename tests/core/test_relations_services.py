@@ -138,7 +138,11 @@ def test_inverse_creation_and_symmetric_duplicates(ctx, member, people):
     service.create_relationship(member, ada.id, {"type_id": spouse, "other_contact_id": bob.id})
     with pytest.raises(ValidationError) as err:
         service.create_relationship(member, bob.id, {"type_id": spouse, "other_contact_id": ada.id})
-    assert err.value.errors["other_contact_id"] == ["Bob Test is already spouse of Ada Test."]
+    assert err.value.errors["other_contact_id"] == ["Bob Test already has this relationship: spouse of Ada Test."]
+    with pytest.raises(ValidationError) as err:  # read from the other side: a verb, not a noun ("is already reports to")
+        service.create_relationship(member, bob.id, {"type_id": _type("manager of").id, "other_contact_id": ada.id,
+                                                     "inverse": True})
+    assert err.value.errors["other_contact_id"] == ["Bob Test already has this relationship: reports to Ada Test."]
     with pytest.raises(ValidationError) as err:
         service.create_relationship(member, ada.id, {"type_id": spouse, "other_contact_id": ada.id})
     assert "themselves" in err.value.errors["other_contact_id"][0]

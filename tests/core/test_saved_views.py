@@ -85,6 +85,13 @@ def test_bad_input_names_the_field(setup, member, data, field):
     assert field in caught.value.errors
 
 
+def test_a_bad_sort_names_the_custom_field_sorts_too(setup, member):
+    """A view sorts by a custom field (cf_<key>) as the list does; the message listed only the core sorts."""
+    with pytest.raises(ValidationError) as caught:
+        saved_views.create_view(_user(member), {"name": "A", "sort": "cf_nosuch"})
+    assert "cf_<custom field key>" in str(caught.value.errors["sort"])
+
+
 def test_sharing_with_a_team_you_are_not_in_is_refused(setup, member):
     with pytest.raises(ValidationError) as caught:
         saved_views.create_view(_user(member), {"name": "Theirs", "team_id": setup["other"]})

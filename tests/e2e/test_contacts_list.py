@@ -89,3 +89,25 @@ def test_load_more_on_scroll(logged_in, live_app, seeded, shot):
     names = _names(page)
     assert names == [f"Pat Person{n:02d}" for n in range(55)]  # no duplicates, no gaps, in order
     shot(page, "loaded-more")
+
+
+def test_rows_loaded_after_select_all_matching_come_checked(logged_in, live_app, seeded):
+    """'Select all N matching' checks every row shown; the rows that "load more" brought in after
+    it came unchecked beside "All N matching selected", as if they were left out (they were not)."""
+    page = logged_in
+    with live_app.app_context():
+        team = db.session.get(Team, seeded["team_id"])
+        for n in range(55):
+            db.session.add(Contact(first_name="Sel", last_name=f"All{n:02d}", sort_name=sort_name("Sel", f"All{n:02d}"),
+                                   phone="", type="person", status="active", owner_team_id=team.id))
+        db.session.commit()
+    page.goto(page.url.split("?")[0] + "?q=Sel")
+    boxes = page.locator("input[name='ids'][form='bulk-form']")
+    expect(boxes).to_have_count(50)
+    page.locator("#select-all-matching").click()
+    expect(page.locator("#bulk-selected")).to_have_text(re.compile("All 55 matching selected"))
+    with page.expect_response(lambda r: "cursor=" in r.url):
+        page.locator("#rows tr.more").scroll_into_view_if_needed()
+    expect(boxes).to_have_count(55)
+    expect(page.locator("input[name='ids'][form='bulk-form']:not(:checked)")).to_have_count(0)
+    expect(page.locator("#bulk-selected")).to_have_text(re.compile("All 55 matching selected"))

@@ -215,9 +215,14 @@
     if (window.confirm(question)) event.detail.issueRequest(true);
   });
 
-  // New rows (a filter, a bulk action done): the old selection no longer means anything.
+  // New rows (a filter, a bulk action done): the old selection no longer means anything. Rows that
+  // "load more" adds while all matching are selected are part of the selection: shown checked.
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "rows") resetSelection();
+    if (event.detail.target && event.detail.target.id === "rows") { resetSelection(); return; }
+    var scope = document.getElementById("bulk-scope");
+    if (scope && scope.value === "all") {
+      document.querySelectorAll("input[name='ids'][form='bulk-form']").forEach(function (box) { box.checked = true; });
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
