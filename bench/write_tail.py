@@ -102,18 +102,6 @@ def install(trace_dir: str) -> None:  # noqa: C901 - one place for every probe
 
         checkpoints._run = baseline_run
 
-    from core.services import search
-
-    plain_merge = search.merge_some
-
-    def traced_merge(conn, *args, **kw):
-        t0, cpu = time.monotonic(), time.thread_time()
-        out = plain_merge(conn, *args, **kw)
-        _emit(trace_dir, {"kind": "merge", "t0": t0, "t1": time.monotonic(), "worked": out, "cpu": time.thread_time() - cpu})
-        return out
-
-    search.merge_some = traced_merge
-
     plain_turn = write_queue.turn
 
     @contextmanager
@@ -245,18 +233,6 @@ def _token(url: str, instance: str) -> str:
         return accounts.create_token(user, "write-tail")[1]
 
 
-def _automerge(url: str, value: int) -> None:
-    """The search indexes' automerge as before (4, FTS5's default) or as core_0023_writes sets it (0)."""
-    import sqlite3
-
-    from core.services import search
-
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-    for table in search.MERGED_OFF_REQUEST:
-        conn.execute(f"INSERT INTO {table}({table}, rank) VALUES('automerge', ?)", (value,))
-    conn.close()
-
-
 def load(trace_dir: Path) -> list[dict]:
     records = []
     for path in trace_dir.glob("*.jsonl"):
@@ -294,7 +270,7 @@ def _cause(r: dict) -> str:
 
 def report(records: list[dict], slow_factor: float) -> dict:
     reqs = sorted((r for r in records if r["kind"] == "req" and r["method"] == "POST"), key=lambda r: r["t0"])
-    others = [r for r in records if r["kind"] in ("ckpt", "gc", "tx", "merge")]
+    others = [r for r in records if r["kind"] in ("ckpt", "gc", "tx")]
     walls = [r["t1"] - r["t0"] for r in reqs]
     median = statistics.median(walls)
     slow = [r for r in reqs if r["t1"] - r["t0"] > slow_factor * median]
@@ -320,12 +296,6 @@ def report(records: list[dict], slow_factor: float) -> dict:
     counts["slow_by_cause"] = dict(Counter(_cause(r) for r in slow))
     counts["fts_merge_in_request"] = sum(1 for r in reqs if r.get("frames", 0) > MERGE_FRAMES)
     counts["checkpoint_in_commit"] = sum(1 for r in reqs if _crossed_fallback(r))
-    merges = [r for r in records if r["kind"] == "merge" and r["worked"]]
-    if merges:
-        d = sorted(r["t1"] - r["t0"] for r in merges)
-        c = sorted(r["cpu"] for r in merges)
-        counts["background_merges"] = {"n": len(d), "median_ms": ms(d[len(d) // 2]), "max_ms": ms(d[-1]),
-                                       "cpu_median_ms": ms(c[len(c) // 2]), "cpu_max_ms": ms(c[-1])}
     restarts = [r for r in reqs if r.get("restart")]
     commit_ms = sorted(r.get("COMMIT", 0) * 1000 for r in reqs)
     counts["wal_restarts"] = len(restarts)
@@ -369,7 +339,6 @@ def main(argv=None) -> int:
     env.update(dict(item.split("=", 1) for item in args.env))
     if args.baseline:
         env["CONTACTS_TRACE_BASELINE"] = "1"
-    _automerge(url, 4 if args.baseline else 0)
     server = Server(env, folder / "logs")
     server.start()
     try:

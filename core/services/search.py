@@ -141,39 +141,6 @@ _CONTACT_TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5 6
 _PHONE_TOKENIZE = "tokenize='trigram', columnsize=0"
 
 
-# The indexes every new or changed contact writes to. Their segments are merged off the request path
-# (``merge_some``, run by the WAL checkpoint thread, core/checkpoints.py), not by FTS5's automerge:
-# that did 64 pages of merging per level of the index (~700 at 1M contacts, 15-25 ms of CPU) in the
-# write that crossed each 64th leaf page written, about one contact create in 60: the p99 of
-# single-client creates (bench/write_tail.py). A level still holding ``crisismerge`` (16)
-# segments is merged by the write that adds one, as before, should the merging fall behind.
-MERGED_OFF_REQUEST = (FTS_TABLE, PHONE_FTS_TABLE)
-MERGE_PAGES = 16  # pages of merge work a search index per write transaction of ``merge_some``: ~1.5 ms of CPU
-
-
-def sqlite_automerge_off() -> list[str]:
-    return [f"INSERT INTO {table}({table}, rank) VALUES('automerge', 0)" for table in MERGED_OFF_REQUEST]
-
-
-def merge_some(conn, pages: int = MERGE_PAGES) -> bool:
-    """One write transaction on the sqlite3 connection ``conn`` (autocommit) of FTS5 merge work on
-    ``MERGED_OFF_REQUEST``: up to ``pages`` pages each, merging a level's segments once it holds 4 (as
-    automerge=4 did). Whether any work was done: the command itself counts one change in
-    ``total_changes``, its work at least one more (FTS5's documentation)."""
-    worked = False
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for table in MERGED_OFF_REQUEST:
-            before = conn.total_changes
-            conn.execute(f"INSERT INTO {table}({table}, rank) VALUES('merge', ?)", (pages,))
-            worked = worked or conn.total_changes - before >= 2
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return worked
-
-
 def sqlite_ddl() -> list[str]:
     """Everything the SQLite search needs, created empty (the triggers fill it from then on)."""
     return [
@@ -185,7 +152,6 @@ def sqlite_ddl() -> list[str]:
         f"content_rowid='id', {_PHONE_TOKENIZE})",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ORG_FTS_TABLE} USING fts5(name, content='organizations', "
         f"content_rowid='id', {_TOKENIZE})",
-        *sqlite_automerge_off(),
         *sqlite_triggers(),
     ]
 

@@ -130,8 +130,9 @@ def test_past_the_limit_the_thread_restarts_the_log_so_the_next_write_starts_it_
     before = _frames(path)
     (busy, in_log, copied), restarted = checkpoints.step(conn, path, restart_frames=before)
     assert restarted and busy == 0 and copied == in_log >= before
+    assert _frames(path) == 1  # the thread started the log over itself (page 1), not the next request
     _write_teams(sqlite_app, 1, "After")
-    assert 0 < _frames(path) < before  # the next write started the log over: no commit checkpoints it
+    assert 1 < _frames(path) < before  # the next write appends to the new log: no commit checkpoints it
     conn.close()
 
 
@@ -140,9 +141,8 @@ def test_below_the_limit_and_when_nothing_was_written_since_only_passive(sqlite_
     conn = checkpoints.connect(path)
     frames = _frames(path)
     assert checkpoints.step(conn, path, restart_frames=frames + 1)[1] is False
-    result, restarted = checkpoints.step(conn, path, restart_frames=1)
-    assert restarted
-    assert checkpoints.step(conn, path, restart_frames=1, restarted=result)[1] is False  # idle: no new RESTART
+    assert checkpoints.step(conn, path, restart_frames=frames)[1] is True
+    assert checkpoints.step(conn, path, restart_frames=2)[1] is False  # idle: the log holds one frame
     conn.close()
 
 
@@ -155,6 +155,7 @@ def test_a_restart_gives_up_at_once_when_a_reader_uses_the_log_and_succeeds_afte
     conn = checkpoints.connect(path)
     (busy, _in_log, _copied), restarted = checkpoints.step(conn, path, restart_frames=1)
     assert restarted and busy == 1  # no wait (busy timeout 0): the writers are not held back
+    assert _frames(path) > 1  # and the log was not started over under the reader
     reader.execute("COMMIT")
     (busy, in_log, copied), restarted = checkpoints.step(conn, path, restart_frames=1)
     assert restarted and busy == 0 and copied == in_log

@@ -318,7 +318,6 @@ def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F
             assert db.session.scalars(db.select(Contact.last_name).where(cond)).all() == ["Núñez"]
             if db.engine.dialect.name == "sqlite":
                 migrated = _search_ddl()
-                assert _automerge() == [0, 0]  # core_0023_writes, as create_all
                 _check_index()
             db.session.remove()
         flask_migrate.downgrade(revision="core_0001")
@@ -332,39 +331,6 @@ def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F
         assert left == 0
     if migrated is not None:
         assert migrated == built_by_create_all
-
-
-def _automerge() -> list:
-    return [db.session.execute(text(f"SELECT v FROM {table}_config WHERE k = 'automerge'")).scalar()
-            for table in search.MERGED_OFF_REQUEST]
-
-
-def test_the_contact_indexes_are_merged_off_the_request_path(ctx, member, team):
-    """SQLite: the contact indexes do not merge their segments in the writes that add them
-    (automerge 0); ``merge_some`` does it in small transactions until nothing is left to merge, and
-    the index still answers and passes FTS5's own check."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("SQLite's FTS5 only: PostgreSQL's GIN indexes merge themselves")
-    import sqlite3
-
-    assert _automerge() == [0, 0]
-    t = db.session.merge(team)
-    for n in range(12):  # one transaction each: one new segment each in both indexes
-        factories.contact(t, "Merge", f"Target{n}", phone=f"+1415555{n:04d}")
-    path = db.engine.url.database
-    db.session.remove()
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        chunks = 0
-        while search.merge_some(conn, pages=1):
-            chunks += 1
-            assert chunks < 1000
-        assert chunks > 0 and search.merge_some(conn) is False
-    finally:
-        conn.close()
-    _check_index()
-    assert _names(member, "target7") == ["Merge Target7"]
-    assert _names(member, "5550011") == ["Merge Target11"]
 
 
 def _search_ddl() -> dict:
