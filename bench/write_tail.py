@@ -315,6 +315,7 @@ def report(records: list[dict], slow_factor: float) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=1, help="clients sending at once (each its share)")
     parser.add_argument("--contacts", type=int, default=5000)
     parser.add_argument("--db", help="an existing SQLite file (written to: use a copy)")
     parser.add_argument("--slow", type=float, default=3.0, help="slow = over this many times the median")
@@ -342,11 +343,21 @@ def main(argv=None) -> int:
     server = Server(env, folder / "logs")
     server.start()
     try:
-        client = Client(server.port, headers={"Authorization": f"Bearer {token}"})
         tag = int(time.time())
-        for i in range(args.requests):
-            client.expect("POST", "/api/v1/contacts", (201,), json_body={
-                "first_name": "Tail", "last_name": f"W{i}", "email": f"t{tag}-{i}@write.bench.example.org"})
+
+        def send(n: int) -> None:
+            client = Client(server.port, headers={"Authorization": f"Bearer {token}"})
+            for i in range(n, args.requests, args.clients):
+                client.expect("POST", "/api/v1/contacts", (201,), json_body={
+                    "first_name": "Tail", "last_name": f"W{i}", "email": f"t{tag}-{i}@write.bench.example.org"})
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(args.clients)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(f"{args.requests / (time.monotonic() - started):.0f} creates/s with {args.clients} client(s)")
         time.sleep(1.5)
     finally:
         server.stop()
