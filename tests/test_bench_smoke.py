@@ -156,3 +156,16 @@ def test_a_postgresql_dataset_is_vacuumed_as_autovacuum_would(tmp_path):
     assert len(rows) == 2
     for name, pages, all_visible, dead in rows:
         assert dead == 0 and pages > 0 and all_visible == pages, (name, pages, all_visible, dead)
+
+
+def test_the_write_tail_tracer_runs(tmp_path):
+    """bench/write_tail.py: the production server traced in every process, a few sequential creates."""
+    if os.environ.get("CONTACTS_TEST_DATABASE_URL"):
+        pytest.skip("SQLite only: it traces the WAL and its checkpoints")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "bench.write_tail", "--requests", "30", "--contacts", "200"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("{")))
+    assert summary["requests"] == 30 and summary["checkpoint_in_commit"] == 0
+    assert summary["frames_per_create_median"] > 0  # the commits were traced

@@ -31,6 +31,14 @@ def bump(name: str) -> None:
     cache.set(_token_key(name), secrets.token_hex(8), timeout=0)
 
 
+def kept(key: str):
+    """``cache.get(key)`` for a small value read on every request; with the file cache, from this
+    process's copy while the shared file is unchanged (core/page_store.py ``get_kept``). The callers
+    share the value: they must not change it."""
+    get_kept = getattr(cache.cache, "get_kept", None)
+    return get_kept(key) if get_kept is not None else cache.get(key)
+
+
 def key(name: str, *parts) -> str:
     """The cache key of one value of ``name``, at its current generation."""
     return ":".join([name, generation(name), *(str(p) for p in parts)])

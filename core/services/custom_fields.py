@@ -22,7 +22,7 @@ from ..extensions import cache, db
 from ..models import MAX_ID, Contact, CustomField, CustomFieldValue
 from ..models.contact_data import FIELD_KINDS
 from ..policy import require
-from . import audit
+from . import audit, cache_keys
 from .fields import clean_text
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -66,7 +66,7 @@ def definitions(include_archived: bool = False) -> list[FieldDef]:
     cached (like the vocabularies); every change of a definition drops the cache."""
     found = g.get("_custom_fields")
     if found is None:
-        found = cache.get(_CACHE_KEY)
+        found = cache_keys.kept(_CACHE_KEY)
         if found is None:
             rows = db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id)).all()
             found = [

@@ -13,7 +13,7 @@ from ..extensions import cache, db
 from ..models import ContactStatus, ContactType
 from ..models.vocabulary import DEFAULT_STATUSES, DEFAULT_TYPES
 from ..policy import require
-from . import audit, relationship_types
+from . import audit, cache_keys, relationship_types
 from .fields import clean_text
 
 KINDS = {"type": ContactType, "status": ContactStatus}
@@ -47,7 +47,7 @@ def terms(kind: str) -> list[tuple[str, str]]:
 def _terms(kind: str) -> list[tuple[str, str]]:
     found = g.get("_vocabulary")  # read once a request
     if found is None:
-        found = cache.get(_CACHE_KEY)
+        found = cache_keys.kept(_CACHE_KEY)  # shared by the requests of this process: not changed
         if found is None:
             found = {
                 name: [

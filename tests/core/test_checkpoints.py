@@ -105,3 +105,71 @@ def test_each_forked_worker_runs_its_own_thread_and_the_master_none(tmp_path):
     assert out.returncode == 0, out.stderr
     master, inherited, worker, master_after = json.loads(out.stdout.strip().splitlines()[-1])
     assert (master, inherited, worker, master_after) == (0, 0, 1, 0)
+
+
+def _write_teams(app, count: int, prefix: str) -> str:
+    with app.app_context():
+        for n in range(count):
+            db.session.add(Team(name=f"{prefix} {n}"))
+            db.session.commit()
+        return db.engine.url.database
+
+
+def _frames(path: str) -> int:
+    """Frames in the log now (a PASSIVE checkpoint's count, nothing copied twice)."""
+    conn = sqlite3.connect(path)
+    try:
+        return checkpoints.checkpoint(conn)[1]
+    finally:
+        conn.close()
+
+
+def test_past_the_limit_the_thread_restarts_the_log_so_the_next_write_starts_it_over(sqlite_app):
+    path = _write_teams(sqlite_app, 20, "Logged")
+    conn = checkpoints.connect(path)
+    before = _frames(path)
+    (busy, in_log, copied), restarted = checkpoints.step(conn, path, restart_frames=before)
+    assert restarted and busy == 0 and copied == in_log >= before
+    assert _frames(path) == 1  # the thread started the log over itself (page 1), not the next request
+    _write_teams(sqlite_app, 1, "After")
+    assert 1 < _frames(path) < before  # the next write appends to the new log: no commit checkpoints it
+    conn.close()
+
+
+def test_below_the_limit_and_when_nothing_was_written_since_only_passive(sqlite_app):
+    path = _write_teams(sqlite_app, 5, "Few")
+    conn = checkpoints.connect(path)
+    frames = _frames(path)
+    assert checkpoints.step(conn, path, restart_frames=frames + 1)[1] is False
+    assert checkpoints.step(conn, path, restart_frames=frames)[1] is True
+    assert checkpoints.step(conn, path, restart_frames=2)[1] is False  # idle: the log holds one frame
+    conn.close()
+
+
+def test_a_restart_gives_up_at_once_when_a_reader_uses_the_log_and_succeeds_after(sqlite_app):
+    path = _write_teams(sqlite_app, 5, "Read")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM teams").fetchone()  # a snapshot that reads from the log
+    _write_teams(sqlite_app, 3, "Meanwhile")
+    conn = checkpoints.connect(path)
+    (busy, _in_log, _copied), restarted = checkpoints.step(conn, path, restart_frames=1)
+    assert restarted and busy == 1  # no wait (busy timeout 0): the writers are not held back
+    assert _frames(path) > 1  # and the log was not started over under the reader
+    reader.execute("COMMIT")
+    (busy, in_log, copied), restarted = checkpoints.step(conn, path, restart_frames=1)
+    assert restarted and busy == 0 and copied == in_log
+    reader.close()
+    conn.close()
+
+
+def test_one_process_checkpoints_a_database(tmp_path):
+    """The lock is held per open file: two holders in one process exclude each other as two processes do."""
+    path = str(tmp_path / "c.db")
+    first, second = [], []
+    assert checkpoints._is_checkpointer(path, first) is True
+    assert checkpoints._is_checkpointer(path, second) is False
+    assert checkpoints._is_checkpointer(path, first) is True  # kept
+    os.close(first.pop())  # its process ended: the kernel releases the lock
+    assert checkpoints._is_checkpointer(path, second) is True
+    os.close(second.pop())
