@@ -85,7 +85,7 @@ from ..policy import can, pinned_teams, require, writable_teams
 from . import contacts as contact_service
 from . import import_ahead, import_appliers, import_pipeline, import_writer, vcard_export, vcard_import, vocabulary
 from . import organizations as org_service
-from .fields import normalize_phone, prevalidated
+from .fields import normalize_email, normalize_phone, prevalidated
 from .records import Owner
 
 KEYS = ("email", "external_id")
@@ -108,16 +108,18 @@ class Options:
 @dataclass
 class Outcome:
     counts: dict = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0})
-    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": []})
+    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": [], "warnings": []})
     last_ref: int = 0
     new_organizations: int = 0
+    warnings: int = 0  # what kept rows left out (a bad email, phone or detail): rows counted as usual
 
     @property
     def done(self) -> int:
         return sum(self.counts.values())
 
     def checkpoint(self) -> dict:
-        return {"row": self.last_ref, "counts": dict(self.counts), "new_organizations": self.new_organizations}
+        return {"row": self.last_ref, "counts": dict(self.counts), "new_organizations": self.new_organizations,
+                "warnings": self.warnings}
 
     sample_limit = SAMPLES
 
@@ -125,11 +127,17 @@ class Outcome:
         if len(self.samples[kind]) < SAMPLES:
             self.samples[kind].append(item)
 
+    def warn(self, ref, message: str) -> None:
+        self.warnings += 1
+        self.sample("warnings", {"row": ref, "problem": message})
+
     def snapshot(self) -> tuple:
-        return dict(self.counts), {k: list(v) for k, v in self.samples.items()}, self.last_ref, self.new_organizations
+        return (dict(self.counts), {k: list(v) for k, v in self.samples.items()}, self.last_ref, self.new_organizations,
+                self.warnings)
 
     def restore(self, saved: tuple) -> None:
-        self.counts, self.samples, self.last_ref, self.new_organizations = dict(saved[0]), saved[1], saved[2], saved[3]
+        self.counts, self.samples, self.last_ref, self.new_organizations, self.warnings = (
+            dict(saved[0]), saved[1], saved[2], saved[3], saved[4])
 
     def merge(self, batch: Outcome) -> None:
         """Add the outcome of one batch (counted on its own, starting from zero) to this one."""
@@ -139,11 +147,14 @@ class Outcome:
             self.samples[kind].extend(items[:max(0, SAMPLES - len(self.samples[kind]))])
         self.last_ref = batch.last_ref or self.last_ref
         self.new_organizations += batch.new_organizations
+        self.warnings += batch.warnings
 
     def summary(self) -> dict:
         out = {k.capitalize(): v for k, v in self.counts.items()}
         if self.new_organizations:
             out["New organizations"] = self.new_organizations
+        if self.warnings:
+            out["Warnings"] = self.warnings
         return out
 
 
@@ -194,6 +205,7 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
     if checkpoint:
         outcome.counts.update(checkpoint.get("counts") or {})
         outcome.new_organizations = int(checkpoint.get("new_organizations") or 0)
+        outcome.warnings = int(checkpoint.get("warnings") or 0)
         outcome.last_ref = after
     state = _State(actor, options)
     # The next batch is validated in another process while this one writes (import_ahead.py).
@@ -425,11 +437,12 @@ class _Plan:
     rejected, the organizations to create, and the batch's keys (import_pipeline waits for a
     batch in flight before planning one that shares a key with it)."""
 
-    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids")
+    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids", "warnings")
 
-    def __init__(self, slots, errors, pending_orgs, last_ref, emails, ext_ids):
+    def __init__(self, slots, errors, pending_orgs, last_ref, emails, ext_ids, warnings=()):
         self.slots, self.errors, self.pending_orgs, self.last_ref = slots, errors, pending_orgs, last_ref
         self.emails, self.ext_ids = emails, ext_ids
+        self.warnings = list(warnings)  # (ref, message): what kept rows left out; more come from the appliers
 
 
 def batch_keys(batch: list) -> tuple[set, set]:
@@ -455,6 +468,12 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         errors.append((ref, message))
         outcome.counts["rejected"] += 1
         outcome.sample("rejected", {"row": ref, "problem": message})
+
+    warnings: list = []
+
+    def warn(ref, message):
+        warnings.append((ref, message))
+        outcome.warn(ref, message)
 
     parsed = []
     for item in batch:
@@ -524,7 +543,7 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         if contact is None:  # a copy: a batch redone row by row plans its rows again
             data = {**data, "owner_team_id": state.team_id}
         try:
-            values = contact_service._clean(actor, data, contact)
+            values, dropped = _clean_row(actor, data, contact, record)
             if record.get("custom"):  # custom-field cells, checked now so a bad one rejects the row
                 record["custom_values"] = import_appliers.custom_values(record["custom"])
             if record.get("tags"):  # likewise the tag names (the appliers add them inside the batch)
@@ -532,6 +551,14 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         except ValidationError as exc:
             reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             continue
+        if dropped:  # rare: a bad email or phone left out of a kept row
+            new = contact is None and slot is None
+            for key, (raw, why) in dropped.items():
+                note = (" The row was not matched on it: a new contact is made." if key == "email" and new
+                        and options.key == "email" else "")
+                warn(ref, f"Imported, but {key} {raw[:60]!r} skipped: {why}{note}")
+            if "email" in dropped:
+                email_key = None
         if values.get("email") and values["email"].lower() != email_key:
             email_key = values["email"].lower()  # normalizing changed more than the case: look again
             by_email.update(db.session.execute(select(Contact.email_key, Contact.id).where(Contact.email_key == email_key)).all())
@@ -569,13 +596,60 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             slot_by_ext[ext] = slot
 
     emails, ext_ids = batch_keys(batch)
-    return _Plan(slots, errors, pending_orgs, batch[-1][0] if batch else None, emails, ext_ids)
+    return _Plan(slots, errors, pending_orgs, batch[-1][0] if batch else None, emails, ext_ids, warnings)
+
+
+_DROPPABLE = {"email": 254, "phone": 40}  # the kept row's fields a bad value is left out of (their length limits)
+
+
+def _clean_row(actor, data: dict, contact, record: dict) -> tuple[dict, dict]:
+    """``contacts._clean`` of a row's fields, and ``{field: (value, why)}`` of a bad email or phone
+    left out of it (as a vCard's): the row is kept without them when what is left is a contact
+    (a name or an email), else a ValidationError names every problem. Only a row that fails the
+    first ``_clean`` costs more. A left-out phone is taken out of the record's phone cells too, so
+    the details do not report it again."""
+    try:
+        return contact_service._clean(actor, data, contact), {}
+    except ValidationError as exc:
+        dropped = {key: (data[key], " ".join(exc.errors[key])) for key in _DROPPABLE
+                   if key in exc.errors and data.get(key) and _unusable(key, data[key])}
+        if not dropped or set(exc.errors) - set(dropped):
+            raise
+        kept = {k: v for k, v in data.items() if k not in dropped}
+        try:
+            values = contact_service._clean(actor, kept, contact)
+        except ValidationError as again:
+            raise ValidationError({**exc.errors, **again.errors}) from None
+    if "phone" in dropped:
+        record["phone"] = ""
+        extra = record.get("extra") or {}
+        if extra.get("phones"):
+            extra["phones"] = [p for p in extra["phones"] if _text(p["value"] if isinstance(p, dict) else p) != dropped["phone"][0]]
+    return values, dropped
+
+
+def _unusable(key: str, raw: str) -> bool:
+    """Whether ``raw`` is not an email address (phone number) at all, as opposed to one another
+    contact has (an email's clash is the row's error, not a value to leave out)."""
+    raw = raw.strip()
+    if len(raw) > _DROPPABLE[key]:
+        return True
+    try:
+        (normalize_email if key == "email" else normalize_phone)(raw)
+    except ValueError:
+        return True
+    return False
 
 
 def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: bool) -> dict:
     """Write a planned batch (in the caller's transaction), report its errors and progress, and
     return the organizations it created (name key -> id)."""
     import_writer.write_batch(state, plan.slots, outcome, write, APPLIERS)
+    for slot in plan.slots:  # what the appliers left out of kept rows (import_appliers.apply_details)
+        for ref, record in zip(slot.refs, slot.records, strict=True):
+            for message in record.pop("detail_warnings", None) or ():
+                plan.warnings.append((ref, f"Imported, but {message}"))
+                outcome.warn(ref, f"Imported, but {message}")
     if plan.last_ref is not None:
         outcome.last_ref = plan.last_ref
     pending_orgs = plan.pending_orgs
@@ -584,12 +658,18 @@ def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: b
     else:
         state.orgs.update(pending_orgs)
     outcome.new_organizations += len(pending_orgs)
-    if on_error:
-        for ref, message in plan.errors:
-            on_error(ref, message)
+    report(plan, on_error)
     if on_batch:
         on_batch(outcome)
     return pending_orgs
+
+
+def report(plan: _Plan, on_error) -> None:
+    """Hand the batch's rejected rows and its warnings (what kept rows left out) to ``on_error``,
+    in row order: the problem report holds both."""
+    if on_error:
+        for ref, message in sorted([*plan.errors, *plan.warnings], key=lambda item: item[0]):
+            on_error(ref, message)
 
 
 def _wire_appliers() -> None:
