@@ -108,7 +108,8 @@ class Options:
 @dataclass
 class Outcome:
     counts: dict = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0})
-    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": [], "warnings": []})
+    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": [], "warnings": [],
+                                                   "look_alikes": []})
     last_ref: int = 0
     new_organizations: int = 0
     warnings: int = 0  # what kept rows left out (a bad email, phone or detail): rows counted as usual
@@ -288,6 +289,7 @@ class _State:
         self.seen_email: set = set()
         self.seen_ext: set = set()
         self.occurrences: dict = {}
+        self.alike: dict = {}  # a dry run: (reason, identifier) -> (the contact or first row it is, the row)
 
     def content_id(self, data: dict, organization: str) -> str:
         """The id of a row with neither email nor external id: its content, and which occurrence
@@ -645,6 +647,8 @@ def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: b
     """Write a planned batch (in the caller's transaction), report its errors and progress, and
     return the organizations it created (name key -> id)."""
     import_writer.write_batch(state, plan.slots, outcome, write, APPLIERS)
+    if not write:
+        _look_alikes(state, plan.slots, outcome)
     for slot in plan.slots:  # what the appliers left out of kept rows (import_appliers.apply_details)
         for ref, record in zip(slot.refs, slot.records, strict=True):
             for message in record.pop("detail_warnings", None) or ():
@@ -662,6 +666,22 @@ def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: b
     if on_batch:
         on_batch(outcome)
     return pending_orgs
+
+
+def _look_alikes(state: _State, slots: list, outcome: Outcome) -> None:
+    """A dry run (the preview): rows of the file that look alike (the same email or phone, as the
+    duplicate check compares them) but are not the same contact by the import's key: both are
+    imported, as two contacts. One sample per such row (the first rows only)."""
+    from . import duplicates
+
+    for slot in slots:
+        token = slot.contact.id if slot.contact is not None else ("row", slot.refs[0])
+        for reason, key in duplicates.identifiers(slot.values).items():
+            seen = state.alike.setdefault((reason, key), (token, slot.refs[0]))
+            if seen[0] != token:
+                outcome.sample("look_alikes", {"row": slot.refs[0], "other": seen[1],
+                                               "why": duplicates.REASON_LABELS[reason]})
+                break
 
 
 def report(plan: _Plan, on_error) -> None:

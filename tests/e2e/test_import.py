@@ -12,7 +12,7 @@ CSV = (
     "First Name,Last Name,E-mail Address,Company,Mobile Phone\n"
     "Grace,Hopper,grace@navy.example.org,US Navy,+1 415 555 0123\n"
     "Katherine,Johnson,katherine@nasa.example.org,NASA,\n"
-    "Broken,Row,not-an-email,,\n"
+    ",,not-an-email,,\n"  # nothing left to make a contact of: rejected
 )
 
 
