@@ -190,6 +190,10 @@ def test_the_api_job_reports_the_warnings(app, member):
     summary = response.json["result"]["summary"]
     assert summary["Created"] == 2 and summary["Rejected"] == 0 and summary["Warnings"] == 2
     assert [e["ref"] for e in response.json["errors"]] == [2, 3]
+    report = api.get(f"/api/v1/jobs/{response.json['id']}/problems.csv")
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(report.get_data(as_text=True).lstrip("\ufeff"))))
+    assert lines[0][-2:] == ["Row", "Problem"] and [line[4] for line in lines[1:]] == ["contact1@invalid", "contact2@invalid"]
 
 
 # --- look-alike rows of one file ----------------------------------------------------------------
