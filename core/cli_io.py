@@ -106,6 +106,8 @@ def register(cli) -> None:
             for kind in ("created", "updated"):
                 for item in outcome.samples[kind]:
                     click.echo(f"  would be {kind}: {item}")
+            for item in outcome.samples["look_alikes"]:
+                click.echo(f"  row {item['row']} looks like row {item['other']} ({item['why']}): two contacts")
         for ref, message in problems[:20]:
             click.echo(f"row {ref}: {message}", err=True)
         if len(problems) > 20:

@@ -214,6 +214,16 @@ def test_the_preview_warns_of_rows_of_the_file_that_look_alike(ctx, member):
     preview = import_jobs.dry_run(actor, token, info["mapping"], importer.Options(source=info["source"]))
     alike = {(item["row"], item["other"], item["why"]) for item in preview.samples["look_alikes"]}
     assert alike == {(3, 2, "same phone number"), (6, 5, "same phone number")}
+    # The CLI's dry run says so too.
+    from flask import current_app
+
+    from core.cli import cli
+
+    path = current_app.instance_path + "/alike.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(data)
+    result = current_app.test_cli_runner().invoke(cli, ["import", path, "--dry-run", "--as", actor.email])
+    assert "row 3 looks like row 2 (same phone number)" in result.output, result.output
     # The import does as the preview says: two contacts each.
     job = import_file(actor, data.encode())
     assert job.result["summary"]["Created"] == 4
