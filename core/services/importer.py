@@ -23,7 +23,11 @@ The record dict (every key optional; values are strings as found in the file, tr
 
 Rules, per row:
 - Validation is ``contacts._clean`` (the same rules as the form and the API); a row that fails is
-  rejected with the field and the message, the other rows go on.
+  rejected with the field and the message, the other rows go on. An email or phone that is not one
+  at all is left out of a row that is still a contact without it (a name or an email left), as a
+  vCard's is, and reported as a warning on its row; so is what the details leave out (a bad
+  birthday, a further phone...). ``on_error`` gets the warnings too (they start "Imported, but");
+  ``Outcome.warnings`` counts them.
 - Upsert: the row is matched to an existing contact by the chosen key (``email`` or
   ``external_id``), falling back to the other one; unmatched rows are created. External ids are
   stored in ``contact_external_ids`` ((source, external_id) -> contact), so a re-import of the
@@ -553,12 +557,12 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         except ValidationError as exc:
             reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             continue
-        if dropped:  # rare: a bad email or phone left out of a kept row
+        held = ()  # the row's warnings, given once it is kept
+        if dropped:  # rare: a bad email or phone left out of a row that is still a contact
             new = contact is None and slot is None
-            for key, (raw, why) in dropped.items():
-                note = (" The row was not matched on it: a new contact is made." if key == "email" and new
-                        and options.key == "email" else "")
-                warn(ref, f"Imported, but {key} {raw[:60]!r} skipped: {why}{note}")
+            held = [f"Imported, but {key} {raw[:60]!r} skipped: {why}" + (
+                " The row was not matched on it: a new contact is made." if key == "email" and new
+                and options.key == "email" else "") for key, (raw, why) in dropped.items()]
             if "email" in dropped:
                 email_key = None
         if values.get("email") and values["email"].lower() != email_key:
@@ -590,6 +594,8 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             values = {k: v for k, v in values.items() if v not in ("", None)}
         slot.values.update(values)
         slot.refs.append(ref)
+        for message in held:
+            warn(ref, message)
         slot.records.append(record)
         if email_key:
             slot_by_email[email_key] = slot
