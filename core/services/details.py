@@ -246,13 +246,13 @@ def import_many(actor, items, created: dict | None = None, warnings: list | None
         known = isinstance(contact, Contact)
         changes = _write(contact, values, current=current[contact.id] if known else empty(), row=rows.get(contact.id),
                          sink=sink, dry=dry_run) if values else {}
-        if (extra.get("photo") or {}).get("data") and dry_run:
-            if known and photo_type(extra["photo"]["data"]) and _photo_digest(contact.id) != hashlib.sha256(
-                    extra["photo"]["data"]).hexdigest():
+        photo = (extra.get("photo") or {}).get("data") if "photo" in extra else None
+        if photo and dry_run:
+            if known and photo_type(photo) and _photo_digest(contact.id) != hashlib.sha256(photo).hexdigest():
                 changes["photo"] = (None, "new")
-        elif (extra.get("photo") or {}).get("data"):
+        elif photo:
             try:
-                changes.update(_set_photo(contact, extra["photo"]["data"]))
+                changes.update(_set_photo(contact, photo))
             except ValidationError:
                 pass  # lenient like the other details: a bad image is left out (the reader warns)
         if changes and dry_run:

@@ -549,7 +549,10 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         if contact is None:  # a copy: a batch redone row by row plans its rows again
             data = {**data, "owner_team_id": state.team_id}
         try:
-            values, dropped = _clean_row(actor, data, contact, record)
+            try:
+                values, dropped = contact_service._clean(actor, data, contact), None
+            except ValidationError as exc:  # rare: keep the row without a bad email or phone if it can be
+                values, dropped = _left_out(actor, data, contact, record, exc)
             if record.get("custom"):  # custom-field cells, checked now so a bad one rejects the row
                 record["custom_values"] = import_appliers.custom_values(record["custom"])
             if record.get("tags"):  # likewise the tag names (the appliers add them inside the batch)
@@ -610,24 +613,20 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
 _DROPPABLE = {"email": 254, "phone": 40}  # the kept row's fields a bad value is left out of (their length limits)
 
 
-def _clean_row(actor, data: dict, contact, record: dict) -> tuple[dict, dict]:
-    """``contacts._clean`` of a row's fields, and ``{field: (value, why)}`` of a bad email or phone
-    left out of it (as a vCard's): the row is kept without them when what is left is a contact
-    (a name or an email), else a ValidationError names every problem. Only a row that fails the
-    first ``_clean`` costs more. A left-out phone is taken out of the record's phone cells too, so
-    the details do not report it again."""
+def _left_out(actor, data: dict, contact, record: dict, exc: ValidationError) -> tuple[dict, dict]:
+    """After ``contacts._clean`` of a row's fields raised ``exc``: its values without a bad email or
+    phone (as a vCard's), and ``{field: (value, why)}`` of those left out, when what is left is a
+    contact (a name or an email); else a ValidationError naming every problem. A left-out phone is
+    taken out of the record's phone cells too, so the details do not report it again."""
+    dropped = {key: (data[key], " ".join(exc.errors[key])) for key in _DROPPABLE
+               if key in exc.errors and data.get(key) and _unusable(key, data[key])}
+    if not dropped or set(exc.errors) - set(dropped):
+        raise exc
+    kept = {k: v for k, v in data.items() if k not in dropped}
     try:
-        return contact_service._clean(actor, data, contact), {}
-    except ValidationError as exc:
-        dropped = {key: (data[key], " ".join(exc.errors[key])) for key in _DROPPABLE
-                   if key in exc.errors and data.get(key) and _unusable(key, data[key])}
-        if not dropped or set(exc.errors) - set(dropped):
-            raise
-        kept = {k: v for k, v in data.items() if k not in dropped}
-        try:
-            values = contact_service._clean(actor, kept, contact)
-        except ValidationError as again:
-            raise ValidationError({**exc.errors, **again.errors}) from None
+        values = contact_service._clean(actor, kept, contact)
+    except ValidationError as again:
+        raise ValidationError({**exc.errors, **again.errors}) from None
     if "phone" in dropped:
         record["phone"] = ""
         extra = record.get("extra") or {}
