@@ -63,7 +63,11 @@ Rules, per row:
 (``contact_id`` is None in a dry run for rows that would be created). It may return
 ``{contact_id: {field: (before, after)}}`` for contacts the batch created: those changes are
 recorded in the contacts' creation entries (one audit entry per new contact, as when a contact is
-created with its details through the form), not in entries of their own.
+created with its details through the form), not in entries of their own. In a dry run it writes
+nothing and may return ``{contact_id: changes}`` for the existing contacts it would change (the
+same comparison as when it writes): the preview counts those as updated, as the import will. What
+it leaves out of a record goes in ``record["detail_warnings"]`` (a list of messages), reported as
+the row's warnings.
 """
 
 from __future__ import annotations
