@@ -566,6 +566,23 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             continue
         held = ()  # the row's warnings, given once it is kept
         if dropped:  # rare: a bad email or phone left out of a row that is still a contact
+            if "email" in dropped and contact is None and slot is None and not ext:
+                # Known by its content, as a row (or a card) without email or id: importing the
+                # same file again finds the contact this row makes.
+                ext = rest["external_id"] = state.content_id(data, rest["organization"])  # once: a redo matches on it
+                slot, contact = _by_content(state, ext, slot_by_ext, slot_by_contact)
+                if contact is not None and slot is None and (contact.deleted_at is not None
+                                                             or not can(actor, "contact.edit", contact)):
+                    why = "is in the trash; restore it first" if contact.deleted_at is not None else "is not one you may edit"
+                    reject(ref, f"The existing contact with this row's other cells {why}.")
+                    continue
+                if contact is not None:
+                    kept = {k: v for k, v in data.items() if k not in dropped and k != "owner_team_id"}
+                    try:
+                        values = contact_service._clean(actor, kept, contact)
+                    except ValidationError as exc:
+                        reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+                        continue
             new = contact is None and slot is None
             held = [f"Imported, but {key} {raw[:60]!r} skipped: {why}" + (
                 " The row was not matched on it: a new contact is made." if key == "email" and new
@@ -637,6 +654,25 @@ def _left_out(actor, data: dict, contact, record: dict, exc: ValidationError) ->
         if extra.get("phones"):
             extra["phones"] = [p for p in extra["phones"] if _text(p["value"] if isinstance(p, dict) else p) != dropped["phone"][0]]
     return values, dropped
+
+
+def _by_content(state: _State, ext: str, slot_by_ext: dict, slot_by_contact: dict):
+    """(slot, contact) a row known by its content id ``ext`` goes to: a slot of this batch, or the
+    contact an earlier import made of it (one query: only rows whose email was left out get here)."""
+    slot = slot_by_ext.get(ext)
+    if slot is not None:
+        return slot, slot.contact
+    found = db.session.scalar(select(ContactExternalId.contact_id).where(
+        ContactExternalId.source == state.options.source, ContactExternalId.external_id == ext))
+    if found is None:
+        return None, None
+    slot = slot_by_contact.get(found)
+    if slot is not None:
+        return slot, slot.contact
+    # Its columns only, as ``_plan`` reads the contacts it matches (import_pipeline hands them over).
+    return None, db.session.scalars(
+        select(Contact).where(Contact.id == found).options(lazyload(Contact.organization), lazyload(Contact.owner_team))
+        .execution_options(populate_existing=True)).first()
 
 
 def _unusable(key: str, raw: str) -> bool:

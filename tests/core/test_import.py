@@ -165,6 +165,9 @@ def test_thunderbird_rows_with_multi_line_cells_are_one_row_each(ctx, member):
     assert job.errors[0]["message"].startswith("Imported, but email 'contact1@invalid' skipped: ")
     assert all("a new contact is made" in e["message"] for e in job.errors)
     assert names() == ["contact one", "contact two"]
+    # Known by their other cells (as a card without email or UID): the same file again finds them.
+    again = import_file(_user(member.id), sample("thunderbird-1.csv"))
+    assert again.result["summary"]["Created"] == 0 and again.result["summary"]["Unchanged"] == 2 and _count() == 2
 
 
 def test_rejected_rows_are_reported_and_the_good_ones_kept(ctx, member, client_for):
