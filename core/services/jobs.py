@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import func, literal, or_, select, tuple_, update
 
 from ..database import after_commit, in_write, transaction
 from ..errors import NotFound, ServiceError, ValidationError
@@ -91,7 +91,9 @@ def _keep_errors(job: Job, errors: list) -> None:
         room = max(0, MAX_ERRORS - len(job.errors))
         job.errors = [*job.errors, *errors[:room]]
         job.error_count += len(errors)
-        db.session.execute(insert(JobProblem.__table__), [
+        from .bulk_insert import insert_rows
+
+        insert_rows(JobProblem.__table__, [
             {"job_id": job.id, "ref": _number(e["ref"]), "item": str(e["ref"])[:100], "message": e["message"]}
             for e in errors
         ])
