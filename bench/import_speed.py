@@ -47,7 +47,7 @@ def make_csv(path: Path, rows: int, seed: int = 7, tag: str = "") -> None:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first.lower()}.{tag}{i}@example.org" if rng.random() < 0.9 else ""
             if rng.random() < 0.003:
-                email = f"broken{tag}{i}.example.org"  # rejected: no @
+                email = f"broken{tag}{i}.example.org"  # no @: the contact is kept without it, with a warning
             r = rng.random()
             number = f"{rng.choice(AREAS)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
             phone = (f"+1 {number[:3]} {number[3:6]} {number[6:]}" if r < 0.3 else

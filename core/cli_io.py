@@ -59,16 +59,16 @@ def register(cli) -> None:
     @click.option("--as", "as_email", default=None, help="Import as this user (default: the first admin).")
     @click.option("--source", default=None,
                   help="Where a CSV's external ids come from (default: the detected layout; vcard for a vCard file).")
-    @click.option("--errors", "errors_file", type=click.File("w"), default=None, help="Write rejected rows here (CSV).")
+    @click.option("--errors", "errors_file", type=click.File("w", encoding="utf-8"), default=None,
+                  help="Write the problem report here (CSV): each row with a problem as the file has it, then Row and Problem.")
     @with_appcontext
     def import_command(file, key, dry_run, team, as_email, source, errors_file):
         """Import contacts from a CSV FILE (Google, Outlook, LinkedIn, HubSpot, Thunderbird or our export)
         or a vCard FILE (2.1 to 4.0: phones, Google, Apple, Outlook, Thunderbird)."""
-        import csv
-
-        from .services import csv_export, csv_import, importer, vcard_import
+        from .services import csv_import, import_report, importer, vcard_import
 
         problems: list = []
+        layout = None
 
         def note(ref, message):
             problems.append((ref, message))
@@ -106,14 +106,18 @@ def register(cli) -> None:
             for kind in ("created", "updated"):
                 for item in outcome.samples[kind]:
                     click.echo(f"  would be {kind}: {item}")
+            for item in outcome.samples["look_alikes"]:
+                click.echo(f"  row {item['row']} looks like row {item['other']} ({item['why']}): two contacts")
         for ref, message in problems[:20]:
             click.echo(f"row {ref}: {message}", err=True)
         if len(problems) > 20:
             click.echo(f"... and {len(problems) - 20} more problems", err=True)
-        if errors_file is not None:
-            writer = csv.writer(errors_file)
-            writer.writerow(["row", "problem"])
-            writer.writerows((ref, csv_export.neutralize(message)) for ref, message in problems)  # no formulas
+        if errors_file is not None:  # the web's problem report: the file's rows with Row and Problem (no formulas)
+            if layout is None:
+                import_report.write(errors_file, None, [(ref, str(ref), message, None) for ref, message in problems])
+            else:
+                import_report.write(errors_file, import_report.header(layout.headers),
+                                    import_report.with_cells(file, layout, problems))
 
     @cli.command("export")
     @click.option("--format", "fmt", type=click.Choice(["csv", "vcard"]), default=None,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import Response, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ..access import login_required
+from ..services import import_report
 from ..services import jobs as service
 from .errors import documented
 
@@ -32,7 +34,8 @@ class JobSchema(ma.Schema):
     done = fields.Integer(metadata={"description": "Items done so far.", "example": 250})
     percent = fields.Integer(allow_none=True, metadata={"description": "Done, in percent, when the total is known.", "example": 25})
     error_count = fields.Integer(metadata={"description": "Items that could not be done.", "example": 2})
-    errors = fields.List(fields.Nested(JobErrorSchema), metadata={"description": "The first 1,000 problems."})
+    errors = fields.List(fields.Nested(JobErrorSchema), metadata={
+        "description": "The first 1,000 problems (every one: `/api/v1/jobs/{id}/problems.csv`)."})
     cancel_requested = fields.Boolean(metadata={"description": "Someone asked the job to stop."})
     message = fields.String(metadata={"description": "Why the job failed, if it did."})
     result = fields.Dict(metadata={"description": "What the job produced, once done."})
@@ -57,3 +60,20 @@ def get_job(job_id: int):
 def cancel_job(job_id: int):
     """Ask a job to stop (at once when queued, after its current batch when running)"""
     return service.cancel(current_user._get_current_object(), job_id)
+
+
+@bp.route("/jobs/<int(max=2147483647):job_id>/problems.csv", methods=["GET"], tags=["jobs"])
+@login_required
+@bp.response(200, description="Every problem as CSV (text/csv), streamed.", content_type="text/csv")
+@documented(bp, 401, 404)
+def job_problems(job_id: int):
+    """Every problem of a job, as CSV
+
+    For a CSV import: the file's own header and each row that had a problem (rejected, or imported
+    with a value left out) as the file has it, then `Row` and `Problem`: fix it and upload it
+    again. Otherwise `item, problem`. The same report as the job page's download.
+    """
+    job = service.get_job(current_user._get_current_object(), job_id)
+    response = Response(stream_with_context(import_report.chunks(job)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="job-{job.id}-problems.csv"'
+    return response

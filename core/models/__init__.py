@@ -13,7 +13,7 @@ from .contact_data import (
 from .contacts import Contact, Organization
 from .details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
 from .imports import ContactExternalId
-from .jobs import Job
+from .jobs import Job, JobProblem
 from .merges import DuplicatePair, Merge
 from .relations import Relationship, RelationshipType
 from .stamps import CacheStamp
@@ -25,7 +25,7 @@ __all__ = [
     "MAX_ID", "ROLES", "ApiToken", "AuditEntry", "CacheStamp", "Category", "Contact", "ContactAddress", "ContactDetails",
     "ContactExternalId", "ContactGroup", "ContactPhoto", "ContactPreference", "ContactStatusChange", "ContactTag",
     "ContactTemplate", "ContactValue", "CustomField", "CustomFieldValue", "ContactStatus", "ContactType",
-    "DuplicatePair", "GroupMember", "Job", "Merge", "Organization", "Relationship", "RelationshipType", "SavedView",
+    "DuplicatePair", "GroupMember", "Job", "JobProblem", "Merge", "Organization", "Relationship", "RelationshipType", "SavedView",
     "Tag",
     "Team", "TimestampMixin", "User", "parse_id", "team_members", "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -56,3 +56,19 @@ class Job(db.Model):
 
     def __repr__(self):
         return f"<Job {self.id} {self.kind} {self.status}>"
+
+
+class JobProblem(db.Model):
+    """Every per-item problem of a job (``Job.errors`` keeps the first MAX_ERRORS for the page and
+    the API): the downloadable report streams these. ``ref`` is the item's number when it is one (a
+    CSV row, a card), ``item`` the item as given; ``cells`` an import's original row, when known."""
+
+    __tablename__ = "job_problems"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    ref: Mapped[int | None] = mapped_column(BigInteger)
+    item: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    cells: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+
+    __table_args__ = (Index("ix_job_problems_job_ref", "job_id", "ref"),)

@@ -20,6 +20,7 @@ import codecs
 import csv
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
@@ -389,6 +390,27 @@ def records(path: str, layout: Layout, mapping: dict[int, str]):
     """The rows as records for importer.run: ``(row number, record dict | error message)``."""
     for number, row in read_rows(path, layout):
         yield number, row if isinstance(row, str) else to_record(row, mapping)
+
+
+def rows_at(path: str, layout: Layout, numbers) -> Iterator[tuple[int, list[str]]]:
+    """The cells of the rows numbered ``numbers`` (as ``read_rows`` numbers them), as the file has
+    them, rows it could not read included (a problem report shows them): read up to the last."""
+    wanted = set(numbers)
+    last = max(wanted, default=0)
+    with open(path, encoding=layout.encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=layout.delimiter, strict=False)
+        number = 0
+        while number < last:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                number += 1
+                continue
+            number += 1
+            if number in wanted:
+                yield number, row
 
 
 def count_rows(path: str, layout: Layout) -> int:

@@ -306,11 +306,12 @@ def _rows_for(field: FieldDef, contact_id: int, value) -> list[CustomFieldValue]
     return [CustomFieldValue(field_id=field.id, contact_id=contact_id, **{column: item}) for item in items]
 
 
-def write_values(contact: Contact, cleaned: dict, *, created: bool = False) -> dict:
+def write_values(contact: Contact, cleaned: dict, *, created: bool = False, dry: bool = False) -> dict:
     """Store cleaned values on ``contact`` (inside the caller's transaction); returns the
     changes ``{"custom.<key>": (before, after)}`` for the audit entry. ``created``: the contact was
     inserted in this transaction, so it had no values, and has exactly these afterwards (``values_for``
-    answers from them: the API's answer to a create reads nothing after the commit)."""
+    answers from them: the API's answer to a create reads nothing after the commit). ``dry``: only
+    the changes, nothing written (an import's preview: the comparison the import makes)."""
     if not cleaned:
         if created:
             _remember_created(contact.id, {})
@@ -330,6 +331,8 @@ def write_values(contact: Contact, cleaned: dict, *, created: bool = False) -> d
         if not created:
             replaced.append(field.id)
         rows += _rows_for(field, contact.id, value)
+    if dry:
+        return changes
     if replaced:
         db.session.execute(
             delete(CustomFieldValue).where(CustomFieldValue.contact_id == contact.id,

@@ -141,14 +141,18 @@ _UNREAD = object()
 _SCALARS = ("title", "birthday", "notes")
 
 
-def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink: dict | None = None) -> dict:
+def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink: dict | None = None,
+           dry: bool = False) -> dict:
     """Save ``values`` (cleaned) onto ``contact``; return key -> (before, after) as text. In a transaction.
     ``current`` and ``row`` (its ContactDetails or None), when the caller read them for many at once;
-    ``sink``: collect the new rows as ``{model: [row dict]}`` for the caller's multi-row inserts."""
+    ``sink``: collect the new rows as ``{model: [row dict]}`` for the caller's multi-row inserts.
+    ``dry``: only the changes, nothing written (an import's preview: the same comparison)."""
     current = current if current is not None else details_of([contact.id])[contact.id]
     changes = {}
 
     def add(model, rows):
+        if dry:
+            return
         if sink is None:
             db.session.add_all(model(**r) for r in rows)
         else:
@@ -163,16 +167,18 @@ def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink
         if wanted == current[key]:
             continue
         changes[key] = (_shown(key, current[key]), _shown(key, wanted))
-        if current[key]:
+        if current[key] and not dry:
             db.session.execute(delete(ContactValue).where(ContactValue.contact_id == contact.id, ContactValue.kind == kind))
         add(ContactValue, [dict(contact_id=contact.id, kind=kind, position=n, **item) for n, item in enumerate(wanted)])
     if "addresses" in values and values["addresses"] != current["addresses"]:
         changes["addresses"] = (_shown("addresses", current["addresses"]), _shown("addresses", values["addresses"]))
-        if current["addresses"]:
+        if current["addresses"] and not dry:
             db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
         add(ContactAddress, [dict(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"])])
     scalar = {k: values[k] for k in _SCALARS if k in values and values[k] != current[k]}
-    if scalar:
+    if scalar and dry:
+        changes.update((key, (_shown(key, current[key]), _shown(key, value))) for key, value in scalar.items())
+    elif scalar:
         if row is _UNREAD:
             row = db.session.get(ContactDetails, contact.id)
         changes.update((key, (_shown(key, current[key]), _shown(key, value))) for key, value in scalar.items())
@@ -209,7 +215,7 @@ class NewContact(NamedTuple):
     phone: str
 
 
-def import_many(actor, items, created: dict | None = None) -> int:
+def import_many(actor, items, created: dict | None = None, warnings: list | None = None, dry_run: bool = False) -> int:
     """Save the ``extra`` part of import records (``[(contact, extra)]``, rows the importer already
     checked the actor may edit; ``contact`` is a Contact, or a ``NewContact`` for one the batch
     created; every detail key present replaces what the contact has, absent keys are left alone;
@@ -218,7 +224,10 @@ def import_many(actor, items, created: dict | None = None) -> int:
     differs, as multi-row inserts, one audit entry per changed contact in one insert, and the
     version of a changed existing contact moved on. With ``created`` (a dict), the changes of the
     ``NewContact`` items go there by contact id, for the caller's creation entries, instead of
-    entries of their own. Bad values are left out (lenient). Returns how many contacts changed."""
+    entries of their own. Bad values are left out (lenient): with ``warnings`` (a list), ``(contact id,
+    [what was left out])`` go there. ``dry_run``: nothing is written; with ``created`` the changes of
+    every contact go there (an import's preview: the comparison the import makes). Returns how many
+    contacts changed."""
     from .bulk_insert import insert_rows
 
     items = [(c, extra) for c, extra in items if extra]
@@ -231,16 +240,26 @@ def import_many(actor, items, created: dict | None = None) -> int:
     count = 0
     sink: dict = {}
     for contact, extra in items:
-        values, _warnings, _errors = clean_extra(extra, lenient=True)
+        values, left_out, _errors = clean_extra(extra, lenient=True)
+        if left_out and warnings is not None:
+            warnings.append((contact.id, left_out))
         known = isinstance(contact, Contact)
         changes = _write(contact, values, current=current[contact.id] if known else empty(), row=rows.get(contact.id),
-                         sink=sink) if values else {}
-        if (extra.get("photo") or {}).get("data"):
+                         sink=sink, dry=dry_run) if values else {}
+        photo = (extra.get("photo") or {}).get("data") if "photo" in extra else None
+        if photo and dry_run:
+            if known and photo_type(photo) and _photo_digest(contact.id) != hashlib.sha256(photo).hexdigest():
+                changes["photo"] = (None, "new")
+        elif photo:
             try:
-                changes.update(_set_photo(contact, extra["photo"]["data"]))
+                changes.update(_set_photo(contact, photo))
             except ValidationError:
                 pass  # lenient like the other details: a bad image is left out (the reader warns)
-        if changes:
+        if changes and dry_run:
+            count += 1
+            if created is not None:
+                created[contact.id] = changes
+        elif changes:
             count += 1
             if known:
                 contact.updated_at = utcnow()
@@ -248,7 +267,7 @@ def import_many(actor, items, created: dict | None = None) -> int:
                 created[contact.id] = changes
             else:
                 changed.append((contact.id, changes))
-    if count:
+    if count and not dry_run:
         db.session.flush()
         for model, new_rows in sink.items():
             insert_rows(model.__table__, new_rows)
@@ -299,6 +318,10 @@ def update_contact(actor, contact_id: int, data: dict, expected_version: int | N
 
 
 # --- the photo ------------------------------------------------------------------------------
+
+
+def _photo_digest(contact_id: int) -> str | None:
+    return db.session.scalar(select(ContactPhoto.digest).where(ContactPhoto.contact_id == contact_id))
 
 
 def _set_photo(contact: Contact, data: bytes) -> dict:

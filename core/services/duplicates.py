@@ -77,6 +77,21 @@ def _try(normalize, raw):
         return None
 
 
+def identifiers(values: dict) -> dict[str, str]:
+    """What two contacts look alike by (bad values ignored): ``{"email": the normalized address,
+    lower-cased (as ``email_key``), "phone": E.164}`` for those ``values`` have (form, CSV or
+    cleaned values). ``find_similar`` looks them up among the contacts; the import's preview
+    compares the rows of one file by them."""
+    out = {}
+    email = _try(normalize_email, values.get("email"))
+    if email:
+        out["email"] = email.lower()
+    phone = _try(normalize_phone, values.get("phone"))
+    if phone:
+        out["phone"] = phone
+    return out
+
+
 def _org_id(raw) -> int | None:
     try:
         value = int(raw)
@@ -103,11 +118,11 @@ def find_similar(actor, values: dict, exclude_id: int | None = None, limit: int 
     def note(contact, reason, score):
         found.setdefault(contact.id, (contact, {}))[1][reason] = score
 
-    email = _try(normalize_email, values.get("email"))
+    keys = identifiers(values)
+    email, phone = keys.get("email"), keys.get("phone")
     if email:
-        for contact in db.session.scalars(live().where(Contact.email_key == email.lower()).limit(limit)):
+        for contact in db.session.scalars(live().where(Contact.email_key == email).limit(limit)):
             note(contact, "email", REASON_SCORES["email"])
-    phone = _try(normalize_phone, values.get("phone"))
     if phone:
         for contact in db.session.scalars(live().where(Contact.phone == phone).order_by(Contact.id).limit(limit)):
             note(contact, "phone", REASON_SCORES["phone"])
@@ -129,7 +144,7 @@ def find_similar(actor, values: dict, exclude_id: int | None = None, limit: int 
             name, names, scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF, limit=None
         ):
             other = candidates[index]
-            score = name_score(similarity, (email and email.lower(), other.email_key), (phone, other.phone))
+            score = name_score(similarity, (email, other.email_key), (phone, other.phone))
             if score is not None:
                 note(other, "name", score)
     ranked = [Similar(c, sorted(s, key=list(REASON_LABELS).index), combine(s)) for c, s in found.values()]

@@ -17,8 +17,6 @@ def apply_tags(actor, rows, dry_run: bool) -> dict | None:
     """Returns the changes of the contacts the batch created (for their creation entries)."""
     from . import taxonomy
 
-    if dry_run:
-        return None
     by_names: dict[tuple, list[int]] = {}
     for contact_id, record, created in rows:
         names = tuple(record.get("tags") or ())
@@ -26,7 +24,12 @@ def apply_tags(actor, rows, dry_run: bool) -> dict | None:
             by_names.setdefault((created, names), []).append(contact_id)
     folded: dict = {}
     for (created, names), ids in by_names.items():  # one call per distinct set of tags, not one per row
-        taxonomy.add_tags(actor, ids, list(names), folded if created else None)
+        if dry_run:  # the existing contacts it would change: the preview counts them as updated
+            from . import tags
+
+            folded.update(tags.would_add(actor, ids, list(names)))
+        else:
+            taxonomy.add_tags(actor, ids, list(names), folded if created else None)
     return folded
 
 
@@ -38,27 +41,30 @@ def _e164(text: str) -> str:
 
 
 def apply_details(actor, rows, dry_run: bool) -> dict | None:
-    """Returns the changes of the contacts the batch created (for their creation entries)."""
+    """Returns the changes of the contacts the batch created (for their creation entries); in a dry
+    run, those the batch's existing contacts would have (nothing is written). What a row leaves out
+    (a bad birthday, email, phone...) goes into its record as ``detail_warnings``."""
     from . import details
 
-    if dry_run:
-        return None
-    wanted = {}  # contact id -> (extra without the phone cells, the phone cells, created)
-    for contact_id, record, created in rows:
-        if contact_id and record.get("extra"):
+    wanted = {}  # contact id (in a dry run, a stand-in for a row that creates) -> (extra, phones, created, has_phone, record)
+    for n, (contact_id, record, created) in enumerate(rows, start=1):
+        if (contact_id or dry_run) and record.get("extra"):
             extra = dict(record["extra"])
             phones = [p if isinstance(p, dict) else {"label": "other", "value": p}
                       for p in extra.pop("phones", None) or []]
             has_phone = bool(record.get("phone"))
             # A single phone that is the contact's own (the common case): nothing more to write.
             if extra or len(phones) > 1 or (phones and not has_phone):
-                wanted[contact_id] = (extra, phones, created, has_phone)
+                wanted[contact_id or -n] = (extra, phones, created, has_phone, record)
     if not wanted:
         return None
     # Contacts the batch created are not loaded: their id and primary phone/email are enough.
-    new = [cid for cid, (_e, _p, created, _h) in wanted.items() if created]
+    new = [cid for cid, (_e, _p, created, _h, _r) in wanted.items() if created and cid > 0]
     contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
         select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new)))} if new else {}
+    for cid, (_e, phones, _c, _h, record) in wanted.items():
+        if cid < 0:  # a dry run's row that creates: its own email and first valid phone
+            contacts[cid] = details.NewContact(cid, record.get("email"), _first_e164(phones))
     old = [cid for cid in wanted if cid not in contacts]
     for cid in old:  # matched contacts: the importer loaded them in this transaction
         loaded = db.session.identity_map.get(identity_key(Contact, cid))
@@ -68,7 +74,7 @@ def apply_details(actor, rows, dry_run: bool) -> dict | None:
     if old:
         contacts.update((c.id, c) for c in db.session.scalars(select(Contact).where(Contact.id.in_(old))))
     items = []
-    for contact_id, (extra, phones, _created, has_phone) in wanted.items():
+    for contact_id, (extra, phones, _created, has_phone, _record) in wanted.items():
         contact = contacts.get(contact_id)
         if contact is None:
             continue
@@ -78,8 +84,23 @@ def apply_details(actor, rows, dry_run: bool) -> dict | None:
             extra["phones"] = [p for p in phones if _e164(p["value"]) != contact.phone]
         items.append((contact, extra))
     folded: dict = {}
-    details.import_many(actor, items, folded)  # the whole batch at once: two reads, writes only where it differs
+    warnings: list = []
+    # The whole batch at once: two reads, writes only where it differs (none in a dry run).
+    details.import_many(actor, items, folded, warnings, dry_run=dry_run)
+    for contact_id, messages in warnings:
+        wanted[contact_id][4]["detail_warnings"] = messages  # set, not added to: a batch done again says it once
+    if dry_run:
+        return {cid: changes for cid, changes in folded.items() if cid > 0}
     return folded
+
+
+def _first_e164(phones: list) -> str:
+    for item in phones:
+        try:
+            return normalize_phone(item["value"])
+        except ValueError:
+            continue
+    return ""
 
 
 def register(appliers: list) -> None:
@@ -132,8 +153,6 @@ def apply_custom(actor, rows, dry_run: bool) -> dict | None:
     their creation entries). Cells left empty leave the stored value alone, as for the core fields."""
     from . import audit, custom_fields
 
-    if dry_run:
-        return None
     wanted = {cid: record["custom_values"] for cid, record, _created in rows if cid and record.get("custom_values")}
     if not wanted:
         return None
@@ -146,8 +165,8 @@ def apply_custom(actor, rows, dry_run: bool) -> dict | None:
         if contact is None or not values:
             continue
         cleaned = custom_fields.clean_values(values, creating=False, check_required=False)
-        changes = custom_fields.write_values(contact, cleaned)
-        if changes and contact_id in new:
+        changes = custom_fields.write_values(contact, cleaned, dry=dry_run)
+        if changes and (dry_run or contact_id in new):
             folded[contact_id] = changes
         elif changes:
             contact.updated_at = utcnow()  # a new version, as the form gives: ETags and stale-edit checks see it

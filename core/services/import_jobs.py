@@ -21,7 +21,7 @@ from flask import current_app, url_for
 
 from ..errors import ValidationError
 from ..policy import require
-from . import csv_import, importer, jobs, vcard_import
+from . import csv_import, import_report, importer, jobs, vcard_import
 
 KIND = "contacts.import"
 PREVIEW_ROWS = 500  # rows the synchronous dry-run preview looks at
@@ -166,6 +166,14 @@ def start(actor, token: str, mapping: dict, options: importer.Options, filename:
     return jobs.start(actor, KIND, params, title=title)
 
 
+def _report_cells(job_id: int, path: str, params: dict) -> None:
+    """The original cells of a CSV's rows that had a problem, for the report (import_report), read
+    while the file is still here: only when there were problems. The last batch's problems are
+    saved with its progress, before the runner returns."""
+    if params.get("format") == "csv":
+        import_report.attach_cells(job_id, path, csv_import.Layout.from_params(params["layout"]))
+
+
 def run_job(ctx) -> dict:
     """The job runner: count the rows, then import them in batches from the checkpoint on."""
     params = ctx.params
@@ -200,8 +208,10 @@ def run_job(ctx) -> dict:
             pipeline=params.get("format") != "vcard",
         )
     except Exception:  # cancelled or failed: it will not run again. (A killed worker keeps the file to resume.)
+        _report_cells(ctx.job_id, path, params)
         _remove(path)
         raise
+    _report_cells(ctx.job_id, path, params)
     if not options.dry_run:
         _remove(path)
     try:

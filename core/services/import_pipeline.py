@@ -135,9 +135,7 @@ def run(state, batches, outcome, on_batch, on_error) -> None:
             try:
                 importer._write(wstate, plan, batch_outcome, None, None, write=True)
                 outcome.merge(batch_outcome)
-                if on_error:
-                    for ref, message in plan.errors:
-                        on_error(ref, message)
+                importer.report(plan, on_error)  # its rejected rows and warnings
                 if on_batch:
                     on_batch(outcome)
             except BaseException:

@@ -89,12 +89,18 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
         _notify(actor, created_ids, updated, org_ids)
     rows = [(cid, record, True) for slot, cid in zip(creates, created_ids, strict=True) for record in slot.records]
     rows += [(s.contact.id, record, False) for s in updates for record in s.records]
+    would: dict = {}  # a dry run: what the appliers would change on existing contacts
     for applier in appliers:
         folded = applier(actor, rows, not write)
         if write and folded:
             for cid, changes in folded.items():
                 if cid in creation:
                     creation[cid].update((k, (None, after)) for k, (_before, after) in changes.items())
+        elif folded:
+            for cid, changes in folded.items():
+                would.setdefault(cid, {}).update(changes)
+    if would and unchanged:  # as the import counts them: an applier's change makes an update
+        _count_would(outcome, updates, unchanged, would)
     if creation:
         audit.record_many(actor, "created", "contact", creation.items())
     if write and unchanged:
@@ -102,6 +108,16 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
         moved = sum(1 for contact, version in unchanged.items() if contact.version != version)
         outcome.counts["unchanged"] -= moved
         outcome.counts["updated"] += moved
+
+
+def _count_would(outcome, updates: list, unchanged: dict, would: dict) -> None:
+    for slot in updates:
+        changes = would.get(slot.contact.id) if slot.contact in unchanged else None
+        if changes:
+            outcome.counts["unchanged"] -= 1
+            outcome.counts["updated"] += 1
+            outcome.sample("updated", {"row": slot.refs[0], "id": slot.contact.id, "changes": {
+                k: [audit.jsonable(a), audit.jsonable(b)] for k, (a, b) in changes.items()}})
 
 
 def _allocate_ids(count: int, model=Contact) -> list[int]:

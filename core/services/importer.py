@@ -23,7 +23,11 @@ The record dict (every key optional; values are strings as found in the file, tr
 
 Rules, per row:
 - Validation is ``contacts._clean`` (the same rules as the form and the API); a row that fails is
-  rejected with the field and the message, the other rows go on.
+  rejected with the field and the message, the other rows go on. An email or phone that is not one
+  at all is left out of a row that is still a contact without it (a name or an email left), as a
+  vCard's is, and reported as a warning on its row; so is what the details leave out (a bad
+  birthday, a further phone...). ``on_error`` gets the warnings too (they start "Imported, but");
+  ``Outcome.warnings`` counts them.
 - Upsert: the row is matched to an existing contact by the chosen key (``email`` or
   ``external_id``), falling back to the other one; unmatched rows are created. External ids are
   stored in ``contact_external_ids`` ((source, external_id) -> contact), so a re-import of the
@@ -59,7 +63,11 @@ Rules, per row:
 (``contact_id`` is None in a dry run for rows that would be created). It may return
 ``{contact_id: {field: (before, after)}}`` for contacts the batch created: those changes are
 recorded in the contacts' creation entries (one audit entry per new contact, as when a contact is
-created with its details through the form), not in entries of their own.
+created with its details through the form), not in entries of their own. In a dry run it writes
+nothing and may return ``{contact_id: changes}`` for the existing contacts it would change (the
+same comparison as when it writes): the preview counts those as updated, as the import will. What
+it leaves out of a record goes in ``record["detail_warnings"]`` (a list of messages), reported as
+the row's warnings.
 """
 
 from __future__ import annotations
@@ -85,7 +93,7 @@ from ..policy import can, pinned_teams, require, writable_teams
 from . import contacts as contact_service
 from . import import_ahead, import_appliers, import_pipeline, import_writer, vcard_export, vcard_import, vocabulary
 from . import organizations as org_service
-from .fields import normalize_phone, prevalidated
+from .fields import normalize_email, normalize_phone, prevalidated
 from .records import Owner
 
 KEYS = ("email", "external_id")
@@ -108,16 +116,19 @@ class Options:
 @dataclass
 class Outcome:
     counts: dict = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0})
-    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": []})
+    samples: dict = field(default_factory=lambda: {"created": [], "updated": [], "rejected": [], "warnings": [],
+                                                   "look_alikes": []})
     last_ref: int = 0
     new_organizations: int = 0
+    warnings: int = 0  # what kept rows left out (a bad email, phone or detail): rows counted as usual
 
     @property
     def done(self) -> int:
         return sum(self.counts.values())
 
     def checkpoint(self) -> dict:
-        return {"row": self.last_ref, "counts": dict(self.counts), "new_organizations": self.new_organizations}
+        return {"row": self.last_ref, "counts": dict(self.counts), "new_organizations": self.new_organizations,
+                "warnings": self.warnings}
 
     sample_limit = SAMPLES
 
@@ -125,11 +136,17 @@ class Outcome:
         if len(self.samples[kind]) < SAMPLES:
             self.samples[kind].append(item)
 
+    def warn(self, ref, message: str) -> None:
+        self.warnings += 1
+        self.sample("warnings", {"row": ref, "problem": message})
+
     def snapshot(self) -> tuple:
-        return dict(self.counts), {k: list(v) for k, v in self.samples.items()}, self.last_ref, self.new_organizations
+        return (dict(self.counts), {k: list(v) for k, v in self.samples.items()}, self.last_ref, self.new_organizations,
+                self.warnings)
 
     def restore(self, saved: tuple) -> None:
-        self.counts, self.samples, self.last_ref, self.new_organizations = dict(saved[0]), saved[1], saved[2], saved[3]
+        self.counts, self.samples, self.last_ref, self.new_organizations, self.warnings = (
+            dict(saved[0]), saved[1], saved[2], saved[3], saved[4])
 
     def merge(self, batch: Outcome) -> None:
         """Add the outcome of one batch (counted on its own, starting from zero) to this one."""
@@ -139,11 +156,14 @@ class Outcome:
             self.samples[kind].extend(items[:max(0, SAMPLES - len(self.samples[kind]))])
         self.last_ref = batch.last_ref or self.last_ref
         self.new_organizations += batch.new_organizations
+        self.warnings += batch.warnings
 
     def summary(self) -> dict:
         out = {k.capitalize(): v for k, v in self.counts.items()}
         if self.new_organizations:
             out["New organizations"] = self.new_organizations
+        if self.warnings:
+            out["Warnings"] = self.warnings
         return out
 
 
@@ -194,6 +214,7 @@ def run(actor, records: Iterable, options: Options, *, checkpoint: dict | None =
     if checkpoint:
         outcome.counts.update(checkpoint.get("counts") or {})
         outcome.new_organizations = int(checkpoint.get("new_organizations") or 0)
+        outcome.warnings = int(checkpoint.get("warnings") or 0)
         outcome.last_ref = after
     state = _State(actor, options)
     # The next batch is validated in another process while this one writes (import_ahead.py).
@@ -276,6 +297,7 @@ class _State:
         self.seen_email: set = set()
         self.seen_ext: set = set()
         self.occurrences: dict = {}
+        self.alike: dict = {}  # a dry run: (reason, identifier) -> (the contact or first row it is, the row)
 
     def content_id(self, data: dict, organization: str) -> str:
         """The id of a row with neither email nor external id: its content, and which occurrence
@@ -425,11 +447,12 @@ class _Plan:
     rejected, the organizations to create, and the batch's keys (import_pipeline waits for a
     batch in flight before planning one that shares a key with it)."""
 
-    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids")
+    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids", "warnings")
 
-    def __init__(self, slots, errors, pending_orgs, last_ref, emails, ext_ids):
+    def __init__(self, slots, errors, pending_orgs, last_ref, emails, ext_ids, warnings=()):
         self.slots, self.errors, self.pending_orgs, self.last_ref = slots, errors, pending_orgs, last_ref
         self.emails, self.ext_ids = emails, ext_ids
+        self.warnings = list(warnings)  # (ref, message): what kept rows left out; more come from the appliers
 
 
 def batch_keys(batch: list) -> tuple[set, set]:
@@ -455,6 +478,12 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         errors.append((ref, message))
         outcome.counts["rejected"] += 1
         outcome.sample("rejected", {"row": ref, "problem": message})
+
+    warnings: list = []
+
+    def warn(ref, message):
+        warnings.append((ref, message))
+        outcome.warn(ref, message)
 
     parsed = []
     for item in batch:
@@ -524,7 +553,10 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         if contact is None:  # a copy: a batch redone row by row plans its rows again
             data = {**data, "owner_team_id": state.team_id}
         try:
-            values = contact_service._clean(actor, data, contact)
+            try:
+                values, dropped = contact_service._clean(actor, data, contact), None
+            except ValidationError as exc:  # rare: keep the row without a bad email or phone if it can be
+                values, dropped = _left_out(actor, data, contact, record, exc)
             if record.get("custom"):  # custom-field cells, checked now so a bad one rejects the row
                 record["custom_values"] = import_appliers.custom_values(record["custom"])
             if record.get("tags"):  # likewise the tag names (the appliers add them inside the batch)
@@ -532,6 +564,31 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
         except ValidationError as exc:
             reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             continue
+        held = ()  # the row's warnings, given once it is kept
+        if dropped:  # rare: a bad email or phone left out of a row that is still a contact
+            if "email" in dropped and contact is None and slot is None and not ext:
+                # Known by its content, as a row (or a card) without email or id: importing the
+                # same file again finds the contact this row makes.
+                ext = rest["external_id"] = state.content_id(data, rest["organization"])  # once: a redo matches on it
+                slot, contact = _by_content(state, ext, slot_by_ext, slot_by_contact)
+                if contact is not None and slot is None and (contact.deleted_at is not None
+                                                             or not can(actor, "contact.edit", contact)):
+                    why = "is in the trash; restore it first" if contact.deleted_at is not None else "is not one you may edit"
+                    reject(ref, f"The existing contact with this row's other cells {why}.")
+                    continue
+                if contact is not None:
+                    kept = {k: v for k, v in data.items() if k not in dropped and k != "owner_team_id"}
+                    try:
+                        values = contact_service._clean(actor, kept, contact)
+                    except ValidationError as exc:
+                        reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+                        continue
+            new = contact is None and slot is None
+            held = [f"Imported, but {key} {raw[:60]!r} skipped: {why}" + (
+                " The row was not matched on it: a new contact is made." if key == "email" and new
+                and options.key == "email" else "") for key, (raw, why) in dropped.items()]
+            if "email" in dropped:
+                email_key = None
         if values.get("email") and values["email"].lower() != email_key:
             email_key = values["email"].lower()  # normalizing changed more than the case: look again
             by_email.update(db.session.execute(select(Contact.email_key, Contact.id).where(Contact.email_key == email_key)).all())
@@ -561,6 +618,8 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             values = {k: v for k, v in values.items() if v not in ("", None)}
         slot.values.update(values)
         slot.refs.append(ref)
+        for message in held:
+            warn(ref, message)
         slot.records.append(record)
         if email_key:
             slot_by_email[email_key] = slot
@@ -569,13 +628,77 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             slot_by_ext[ext] = slot
 
     emails, ext_ids = batch_keys(batch)
-    return _Plan(slots, errors, pending_orgs, batch[-1][0] if batch else None, emails, ext_ids)
+    return _Plan(slots, errors, pending_orgs, batch[-1][0] if batch else None, emails, ext_ids, warnings)
+
+
+_DROPPABLE = {"email": 254, "phone": 40}  # the kept row's fields a bad value is left out of (their length limits)
+
+
+def _left_out(actor, data: dict, contact, record: dict, exc: ValidationError) -> tuple[dict, dict]:
+    """After ``contacts._clean`` of a row's fields raised ``exc``: its values without a bad email or
+    phone (as a vCard's), and ``{field: (value, why)}`` of those left out, when what is left is a
+    contact (a name or an email); else a ValidationError naming every problem. A left-out phone is
+    taken out of the record's phone cells too, so the details do not report it again."""
+    dropped = {key: (data[key], " ".join(exc.errors[key])) for key in _DROPPABLE
+               if key in exc.errors and data.get(key) and _unusable(key, data[key])}
+    if not dropped or set(exc.errors) - set(dropped):
+        raise exc
+    kept = {k: v for k, v in data.items() if k not in dropped}
+    try:
+        values = contact_service._clean(actor, kept, contact)
+    except ValidationError as again:
+        raise ValidationError({**exc.errors, **again.errors}) from None
+    if "phone" in dropped:
+        record["phone"] = ""
+        extra = record.get("extra") or {}
+        if extra.get("phones"):
+            extra["phones"] = [p for p in extra["phones"] if _text(p["value"] if isinstance(p, dict) else p) != dropped["phone"][0]]
+    return values, dropped
+
+
+def _by_content(state: _State, ext: str, slot_by_ext: dict, slot_by_contact: dict):
+    """(slot, contact) a row known by its content id ``ext`` goes to: a slot of this batch, or the
+    contact an earlier import made of it (one query: only rows whose email was left out get here)."""
+    slot = slot_by_ext.get(ext)
+    if slot is not None:
+        return slot, slot.contact
+    found = db.session.scalar(select(ContactExternalId.contact_id).where(
+        ContactExternalId.source == state.options.source, ContactExternalId.external_id == ext))
+    if found is None:
+        return None, None
+    slot = slot_by_contact.get(found)
+    if slot is not None:
+        return slot, slot.contact
+    # Its columns only, as ``_plan`` reads the contacts it matches (import_pipeline hands them over).
+    return None, db.session.scalars(
+        select(Contact).where(Contact.id == found).options(lazyload(Contact.organization), lazyload(Contact.owner_team))
+        .execution_options(populate_existing=True)).first()
+
+
+def _unusable(key: str, raw: str) -> bool:
+    """Whether ``raw`` is not an email address (phone number) at all, as opposed to one another
+    contact has (an email's clash is the row's error, not a value to leave out)."""
+    raw = raw.strip()
+    if len(raw) > _DROPPABLE[key]:
+        return True
+    try:
+        (normalize_email if key == "email" else normalize_phone)(raw)
+    except ValueError:
+        return True
+    return False
 
 
 def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: bool) -> dict:
     """Write a planned batch (in the caller's transaction), report its errors and progress, and
     return the organizations it created (name key -> id)."""
     import_writer.write_batch(state, plan.slots, outcome, write, APPLIERS)
+    if not write:
+        _look_alikes(state, plan.slots, outcome)
+    for slot in plan.slots:  # what the appliers left out of kept rows (import_appliers.apply_details)
+        for ref, record in zip(slot.refs, slot.records, strict=True):
+            for message in record.pop("detail_warnings", None) or ():
+                plan.warnings.append((ref, f"Imported, but {message}"))
+                outcome.warn(ref, f"Imported, but {message}")
     if plan.last_ref is not None:
         outcome.last_ref = plan.last_ref
     pending_orgs = plan.pending_orgs
@@ -584,12 +707,34 @@ def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: b
     else:
         state.orgs.update(pending_orgs)
     outcome.new_organizations += len(pending_orgs)
-    if on_error:
-        for ref, message in plan.errors:
-            on_error(ref, message)
+    report(plan, on_error)
     if on_batch:
         on_batch(outcome)
     return pending_orgs
+
+
+def _look_alikes(state: _State, slots: list, outcome: Outcome) -> None:
+    """A dry run (the preview): rows of the file that look alike (the same email or phone, as the
+    duplicate check compares them) but are not the same contact by the import's key: both are
+    imported, as two contacts. One sample per such row (the first rows only)."""
+    from . import duplicates
+
+    for slot in slots:
+        token = slot.contact.id if slot.contact is not None else ("row", slot.refs[0])
+        for reason, key in duplicates.identifiers(slot.values).items():
+            seen = state.alike.setdefault((reason, key), (token, slot.refs[0]))
+            if seen[0] != token:
+                outcome.sample("look_alikes", {"row": slot.refs[0], "other": seen[1],
+                                               "why": duplicates.REASON_LABELS[reason]})
+                break
+
+
+def report(plan: _Plan, on_error) -> None:
+    """Hand the batch's rejected rows and its warnings (what kept rows left out) to ``on_error``,
+    in row order: the problem report holds both."""
+    if on_error:
+        for ref, message in sorted([*plan.errors, *plan.warnings], key=lambda item: item[0]):
+            on_error(ref, message)
 
 
 def _wire_appliers() -> None:

@@ -20,13 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, literal, or_, select, tuple_, update
 
 from ..database import after_commit, in_write, transaction
 from ..errors import NotFound, ServiceError, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, User, utcnow
-from ..models.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job
+from ..models.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobProblem
 from ..plugins import hook
 from ..policy import require
 from ..tasks import enqueue
@@ -85,11 +85,47 @@ class JobContext:
 
 
 def _keep_errors(job: Job, errors: list) -> None:
-    """Add ``errors`` to the job: the first MAX_ERRORS are kept for the report, every one is counted."""
+    """Add ``errors`` to the job: the first MAX_ERRORS are kept on it (the page, the API), every one
+    is counted and kept in ``job_problems`` (the downloadable report, ``problems``)."""
     if errors:
         room = max(0, MAX_ERRORS - len(job.errors))
         job.errors = [*job.errors, *errors[:room]]
         job.error_count += len(errors)
+        from .bulk_insert import insert_rows
+
+        insert_rows(JobProblem.__table__, [
+            {"job_id": job.id, "ref": _number(e["ref"]), "item": str(e["ref"])[:100], "message": e["message"]}
+            for e in errors
+        ])
+
+
+def _number(ref) -> int | None:
+    return ref if isinstance(ref, int) and not isinstance(ref, bool) and abs(ref) <= MAX_ID else None
+
+
+def problems(job: Job, chunk: int = 1000):
+    """Every problem of ``job`` as ``(ref, item, message, cells)``, in item order, read a chunk at a
+    time (a report may hold a problem per row of a large file). Jobs from before ``job_problems``
+    have only their first MAX_ERRORS, on the job."""
+    table = JobProblem.__table__
+    ref = func.coalesce(table.c.ref, -1)
+    after = (-2, 0)  # (ref or -1, id): keyset
+    found = False
+    while True:
+        rows = db.session.execute(
+            select(table.c.id, table.c.ref, table.c.item, table.c.message, table.c.cells)
+            .where(table.c.job_id == job.id, tuple_(ref, table.c.id) > tuple_(literal(after[0]), literal(after[1])))
+            .order_by(ref, table.c.id).limit(chunk)
+        ).all()
+        for row in rows:
+            found = True
+            yield row.ref, row.item, row.message, row.cells
+        if len(rows) < chunk:
+            break
+        after = (rows[-1].ref if rows[-1].ref is not None else -1, rows[-1].id)
+    if not found and job.errors:
+        for entry in job.errors:
+            yield _number(entry.get("ref")), str(entry.get("ref", "")), str(entry.get("message", "")), None
 
 
 def _stop():

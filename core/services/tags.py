@@ -333,6 +333,26 @@ def _bulk(actor, contact_ids, names, adding: bool, folded: dict | None = None) -
     return result
 
 
+def would_add(actor, contact_ids, names) -> dict:
+    """What ``add_tags`` would change, nothing written (an import's preview): contact id ->
+    ``{"tags": (before, after)}`` for each contact that lacks one of the tags (of those that exist,
+    or may be created by ``actor``)."""
+    names = parse_names(names, {})
+    if not names:
+        return {}
+    found = {t.name_key for t in resolve(actor, names, create=False)}
+    wanted = [n for n in names if n.lower() in found or can(actor, "tag.create")]
+    current = tags_of(contact_ids)
+    out = {}
+    for cid in contact_ids:
+        have = current.get(cid, [])
+        have_keys = {t.name_key for t in have}
+        change = [n for n in wanted if n.lower() not in have_keys]
+        if change:
+            out[cid] = {"tags": (joined(t.name for t in have), joined([t.name for t in have] + change))}
+    return out
+
+
 def add_tags(actor, contact_ids, names, folded: dict | None = None) -> BulkResult:
     """Tag every contact ``actor`` may edit (creating missing tags); skips and counts the rest.
     With ``folded`` (a dict: contacts an import batch has just created), each contact's change goes

@@ -3,17 +3,15 @@ polls while it runs, cancel, and the per-item error report as CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, stream_with_context, url_for
 from flask_login import current_user
 
 from ..access import login_required
 from ..errors import ValidationError
 from ..extensions import htmx
-from ..services import csv_export
+from ..services import import_report
 from ..services import jobs as service
 from .rendering import page
 
@@ -70,16 +68,10 @@ def cancel(job_id: int):
 @bp.get(f"/{ID}/errors.csv")
 @login_required
 def errors(job_id: int):
+    """Every problem of the job, streamed; for a CSV import, the file's own rows with Row and
+    Problem (import_report), to fix and upload again."""
     job = service.get_job(_user(), job_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["item", "problem"])
-    for entry in job.errors:  # a problem may start with imported text (a card's name): never a formula
-        writer.writerow([entry.get("ref", ""), csv_export.neutralize(str(entry.get("message", "")))])
-    if job.error_count > len(job.errors):
-        writer.writerow(["", f"... and {job.error_count - len(job.errors)} more problems not kept"])
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="job-{job.id}-problems.csv"'},
-    )
+    response = Response(stream_with_context(import_report.chunks(job)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="job-{job.id}-problems.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -17,7 +17,7 @@ from tests.core.test_import import _user, upload
 ROWS = (
     "First Name,Email,Phone\n"
     + "".join(f"P{i},p{i}@example.org,(212) 555-{1000 + i}\n" for i in range(1, 13))
-    + "Bad,not-an-email,\nWorse,worse@example.org,12\n"
+    + ",not-an-email,\nWorse,worse@example.org,12\n"  # rejected (nothing left); kept without its phone
     + "".join(f"Q{i},q{i}@Example.ORG,+44 20 7946 {1000 + i}\n" for i in range(1, 13))
 )
 
@@ -67,8 +67,9 @@ def test_a_worker_gives_the_same_contacts_and_row_errors_as_validating_here(ctx,
     here: list = []
     assert _import(member, monkeypatch, 0, here) == with_worker and not any(here)
     summary, errors, contacts = with_worker
-    assert summary["Created"] == 24 and summary["Rejected"] == 2
+    assert summary["Created"] == 25 and summary["Rejected"] == 1 and summary["Warnings"] == 1
     assert [e["ref"] for e in errors] == [14, 15] and errors[0]["message"].startswith("email: ")
+    assert errors[1]["message"].startswith("Imported, but phone '12' skipped")
     assert ("Q1", "q1@example.org", "+442079461001") in contacts
 
 
@@ -84,4 +85,4 @@ def test_a_worker_that_dies_costs_speed_never_rows(ctx, member, monkeypatch, cap
     answered: list = []
     summary, errors, contacts = _import(member, monkeypatch, 1, answered)
     assert not any(answered) and "validation worker" in caplog.text
-    assert summary["Created"] == 24 and [e["ref"] for e in errors] == [14, 15] and len(contacts) == 24
+    assert summary["Created"] == 25 and [e["ref"] for e in errors] == [14, 15] and len(contacts) == 25

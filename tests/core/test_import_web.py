@@ -13,7 +13,7 @@ from core.extensions import db
 from core.models import Contact, Job
 from tests.core.test_api_contacts import Api, make_token
 
-CSV = b"First Name,Last Name,E-mail Address,Company\nAda,Lovelace,ada@example.org,Engines\nBad,Mail,nope,\n"
+CSV = b"First Name,Last Name,E-mail Address,Company\nAda,Lovelace,ada@example.org,Engines\n,,nope,\n"
 VCF = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u-ada\r\nN:Lovelace;Ada;;;\r\nEMAIL:ada@example.org\r\nTITLE:Countess\r\n"
        b"END:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nTEL:1\r\nEND:VCARD\r\n")
 

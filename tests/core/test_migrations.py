@@ -25,7 +25,7 @@ from tests.outside_plugin.support import outside_plugin  # noqa: F401 - fixture
 
 CORE_TABLES = {
     "teams", "team_members", "users", "api_tokens", "contact_types", "contact_statuses",
-    "organizations", "contacts", "audit_entries", "jobs",
+    "organizations", "contacts", "audit_entries", "jobs", "job_problems",
     "custom_fields", "custom_field_values", "contact_templates", "contact_preferences", "contact_status_changes",
     "relationship_types", "relationships",
     "tags", "contact_tags", "contact_groups", "contact_group_members", "categories",

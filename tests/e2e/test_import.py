@@ -4,6 +4,7 @@ then the export link carries the list's current filters."""
 
 from __future__ import annotations
 
+import csv
 import re
 
 from playwright.sync_api import expect
@@ -12,7 +13,7 @@ CSV = (
     "First Name,Last Name,E-mail Address,Company,Mobile Phone\n"
     "Grace,Hopper,grace@navy.example.org,US Navy,+1 415 555 0123\n"
     "Katherine,Johnson,katherine@nasa.example.org,NASA,\n"
-    "Broken,Row,not-an-email,,\n"
+    ",,not-an-email,,\n"  # nothing left to make a contact of: rejected
 )
 
 
@@ -107,3 +108,45 @@ def test_export_link_carries_the_current_filters(logged_in, live_server, make_co
     assert "status=lead" in download.url
     text = open(download.path(), encoding="utf-8-sig").read()
     assert "Lea,Lead" in text and "Ada" not in text
+
+
+def test_thunderbird_export_warns_in_the_preview_and_after_the_job_with_a_report(logged_in, shot):
+    # Thunderbird's test export ("contact1@invalid") imported nothing: both rows were rejected. Now
+    # both contacts are kept without the address, the preview and the job say so, and the report
+    # downloads as the file's own rows with Row and Problem.
+    from tests.core.test_import import sample
+
+    path = sample("thunderbird-1.csv")
+    page = logged_in
+    page.get_by_role("link", name="Import CSV or vCards").click()
+    page.get_by_label("CSV or vCard file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and preview").click()
+
+    expect(page.get_by_role("heading", name="Import thunderbird-1.csv")).to_be_visible()
+    counts = page.locator("#import-preview-counts")
+    expect(counts).to_contain_text("2 to create")
+    expect(counts).to_contain_text("0 rejected")
+    expect(counts).to_contain_text("2 warnings")
+    expect(page.locator(".would-warn")).to_have_count(2)
+    expect(page.locator(".would-warn").first).to_contain_text("email 'contact1@invalid' skipped")
+    shot(page, "thunderbird-preview")
+
+    page.get_by_role("button", name="Start the import").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    expect(page.locator(".job-status")).to_have_text("Done")
+    problems = page.locator(".job-problems")
+    expect(problems).to_contain_text("Row 2:")
+    expect(problems).to_contain_text("contact2@invalid")
+    expect(page.locator("dl.details")).to_contain_text("Warnings")
+    shot(page, "thunderbird-done")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the problem report (CSV)").click()
+    with open(info.value.path(), encoding="utf-8-sig", newline="") as fh:
+        report = list(csv.reader(fh))
+    assert report[0][:5] == ["First Name", "Last Name", "Display Name", "Nickname", "Primary Email"]
+    assert report[0][-2:] == ["Row", "Problem"]
+    assert [line[:5] for line in report[1:]] == [
+        ["contact", "one", "contact number one", "", "contact1@invalid"],
+        ["contact", "two", "contact number two", "", "contact2@invalid"],
+    ]
+    assert [line[-2] for line in report[1:]] == ["2", "3"] and all("skipped" in line[-1] for line in report[1:])

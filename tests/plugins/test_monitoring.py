@@ -127,7 +127,7 @@ def test_imported_contacts_are_in_the_feed(ctx, member, team):
 
     from core.services import import_jobs, importer
 
-    data = b"First Name,Email,Company\nAda,ada@example.org,Engines\nBob,bob@example.org,Engines\nCy,not-an-email,\n"
+    data = b"First Name,Email,Company\nAda,ada@example.org,Engines\nBob,bob@example.org,Engines\n,not-an-email,\n"
     token = import_jobs.save_upload(member, io.BytesIO(data), "people.csv")
     info = import_jobs.inspect(member, token)
     import_jobs.start(member, token, info["mapping"], importer.Options())
