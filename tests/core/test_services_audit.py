@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from core.database import transaction
 from core.extensions import db
@@ -66,6 +66,20 @@ def test_reordered_entries_are_found(ctx):
     result = audit.verify()
     assert (result.ok, result.bad_id, result.checked) == (False, ids[0], 0)
     assert "reordered" in result.reason
+
+
+def test_a_copied_entry_is_found_without_a_unique_hash(ctx):
+    """``hash`` is not UNIQUE (an index at a random place per entry, on every write): a second
+    entry with the same previous hash (a fork, or a copy of an entry) breaks the chain all the same."""
+    ids = _write(2)
+    cols = "created_at, actor_id, action, entity_type, entity_id, changes, prev_hash, hash"
+    db.session.execute(text(f"INSERT INTO audit_entries ({cols}) SELECT {cols} FROM audit_entries WHERE id = :id"),
+                       {"id": ids[1]})
+    db.session.commit()
+    copy = db.session.scalar(select(func.max(AuditEntry.id)))
+    result = audit.verify()
+    assert (result.ok, result.bad_id, result.checked) == (False, copy, 2)
+    assert "inserted" in result.reason
 
 
 def test_history_of_one_record(ctx):
