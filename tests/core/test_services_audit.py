@@ -116,3 +116,16 @@ def test_direct_and_session_entries_chain_in_order_and_stamp_as_before(ctx, memb
     rows = audit.history("contact", contact.id, limit=10)
     assert [r.action for r in rows][:3] == ["viewed", "noted", "viewed"]
     assert audit.verify().ok
+
+
+def test_record_many_stores_the_changes_as_record_does(ctx):
+    """Plain pairs take record_many's short way; dates, sets and lists the long one: the same text either way."""
+    cases = [{"a": (None, "x"), "b": (1, 2.5), "c": (True, None)}, {"d": (None, date(2024, 1, 2)), "s": ({1}, "y")},
+             {"l": (None, [1, 2])}, {}]
+    for n, changes in enumerate(cases):
+        with transaction():
+            audit.record(SYSTEM, "created", "thing", n, changes)
+            audit.record_many(SYSTEM, "created", "thing", [(n, changes)])
+    stored = db.session.execute(text("SELECT entity_id, changes FROM audit_entries ORDER BY id")).all()
+    assert [a[1] for a in stored[0::2]] == [b[1] for b in stored[1::2]]
+    assert audit.verify().ok
