@@ -60,6 +60,12 @@ def capture(args) -> int:
             cpu["writer"] = cpu.get("writer", 0.0) + time.thread_time() - started
 
     import_pipeline.Writer._loop = timed_loop
+    if args.batch:  # the jobs' default batch size, for this run
+        from core.services import importer
+
+        defaults = list(importer.Options.__init__.__defaults__)
+        defaults[-1] = args.batch
+        importer.Options.__init__.__defaults__ = tuple(defaults)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv_path = folder / "people.csv"
@@ -248,6 +254,7 @@ def main(argv=None) -> int:
     cap.add_argument("--trace", required=True)
     cap.add_argument("--rows", type=int, default=100_000)
     cap.add_argument("--tag", default="", help="the emails' tag (default: a new one), to import the same file again")
+    cap.add_argument("--batch", type=int, default=0, help="rows per batch (default: the importer's)")
     cap.add_argument("--profile", type=int, default=0, help="print a cProfile of each thread, this many lines")
     rep = sub.add_parser("replay")
     rep.add_argument("--db", required=True)

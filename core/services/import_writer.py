@@ -16,8 +16,8 @@ from . import audit, cache_keys
 from . import contacts as contact_service
 from .bulk_insert import insert_rows
 
-# SQLite's page cache while a batch is written: at 1M contacts a batch of 1,000 changes ~3,000 pages
-# of the contacts' indexes, the audit trail and the search index (12 MB), more than the 8 MB the
+# SQLite's page cache while a batch is written: at 1M contacts a batch of 2,000 changes ~4,000 pages
+# of the contacts' indexes, the audit trail and the search index (16 MB), more than the 8 MB the
 # connections keep (bench.import_floor replay: 5-7 µs a row less with 64 MB).
 WRITE_CACHE_KIB = 65536
 
