@@ -226,12 +226,17 @@ def import_many(actor, items, created: dict | None = None) -> int:
         return 0
     ids = [c.id for c, _extra in items if isinstance(c, Contact)]
     current = details_of(ids) if ids else {}
-    rows = {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids)))} if ids else {}
+    cleaned = [(contact, extra, clean_extra(extra, lenient=True)[0]) for contact, extra in items]
+    # The ContactDetails rows (ORM objects) only of the contacts whose title, birthday or notes
+    # change: a re-import that changes nothing loads none.
+    scalar_changes = [c.id for c, _extra, values in cleaned if isinstance(c, Contact) and any(
+        k in values and values[k] != current[c.id][k] for k in _SCALARS)]
+    rows = {r.contact_id: r for r in db.session.scalars(
+        select(ContactDetails).where(ContactDetails.contact_id.in_(scalar_changes)))} if scalar_changes else {}
     changed = []
     count = 0
     sink: dict = {}
-    for contact, extra in items:
-        values, _warnings, _errors = clean_extra(extra, lenient=True)
+    for contact, extra, values in cleaned:
         known = isinstance(contact, Contact)
         changes = _write(contact, values, current=current[contact.id] if known else empty(), row=rows.get(contact.id),
                          sink=sink) if values else {}
