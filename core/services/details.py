@@ -226,17 +226,12 @@ def import_many(actor, items, created: dict | None = None) -> int:
         return 0
     ids = [c.id for c, _extra in items if isinstance(c, Contact)]
     current = details_of(ids) if ids else {}
-    cleaned = [(contact, extra, clean_extra(extra, lenient=True)[0]) for contact, extra in items]
-    # The ContactDetails rows (ORM objects) only of the contacts whose title, birthday or notes
-    # change: a re-import that changes nothing loads none.
-    scalar_changes = [c.id for c, _extra, values in cleaned if isinstance(c, Contact) and any(
-        k in values and values[k] != current[c.id][k] for k in _SCALARS)]
-    rows = {r.contact_id: r for r in db.session.scalars(
-        select(ContactDetails).where(ContactDetails.contact_id.in_(scalar_changes)))} if scalar_changes else {}
+    rows = _details_rows(items, current)
     changed = []
     count = 0
     sink: dict = {}
-    for contact, extra, values in cleaned:
+    for contact, extra in items:
+        values, _warnings, _errors = clean_extra(extra, lenient=True)
         known = isinstance(contact, Contact)
         changes = _write(contact, values, current=current[contact.id] if known else empty(), row=rows.get(contact.id),
                          sink=sink) if values else {}
@@ -260,6 +255,21 @@ def import_many(actor, items, created: dict | None = None) -> int:
     if changed:
         audit.record_many(actor, "updated", "contact", changed)
     return count
+
+
+def _details_rows(items, current: dict) -> dict:
+    """The ContactDetails rows (ORM objects) ``import_many`` writes into: only those of the existing
+    contacts whose title, birthday or notes change (a re-import that changes nothing loads none;
+    it loaded one per matched contact)."""
+    wanted = []
+    for contact, extra in items:
+        if isinstance(contact, Contact) and not extra.keys().isdisjoint(_SCALARS):
+            values = clean_extra(extra, lenient=True)[0]
+            if any(k in values and values[k] != current[contact.id][k] for k in _SCALARS):
+                wanted.append(contact.id)
+    if not wanted:
+        return {}
+    return {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(wanted)))}
 
 
 def create_contact(actor, data: dict) -> Contact:

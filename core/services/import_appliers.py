@@ -55,15 +55,10 @@ def apply_details(actor, rows, dry_run: bool) -> dict | None:
                 wanted[contact_id] = (extra, phones, created, has_phone)
     if not wanted:
         return None
-    # Contacts the batch created are not loaded: their id and primary phone/email are enough, and
-    # those only for further emails, phones or URLs (the primary is not repeated among them); a
-    # title, notes, a birthday or an address need the id alone (no query).
-    new = [cid for cid, (extra, phones, created, _h) in wanted.items()
-           if created and (phones or not extra.keys().isdisjoint(details.LIST_KEYS))]
+    # Contacts the batch created are not loaded: their id and primary phone/email are enough.
+    new = [cid for cid, (_e, _p, created, _h) in wanted.items() if created]
     contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
         select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new)))} if new else {}
-    contacts.update((cid, details.NewContact(cid, None, "")) for cid, (_e, _p, created, _h) in wanted.items()
-                    if created and cid not in contacts)
     old = [cid for cid in wanted if cid not in contacts]
     for cid in old:  # matched contacts: the importer loaded them in this transaction
         loaded = db.session.identity_map.get(identity_key(Contact, cid))
