@@ -53,6 +53,11 @@ def configure_engine(engine, app) -> None:
         cur.execute(f"PRAGMA cache_size=-{cache_kib}")
         cur.close()
 
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn, record):
+        if record.info.pop(_CACHE_RAISED, False) and dbapi_conn is not None:  # see larger_page_cache
+            dbapi_conn.execute(f"PRAGMA cache_size=-{cache_kib}")
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
@@ -189,6 +194,21 @@ def run_ddl(conn, by_dialect: dict) -> None:
     make = by_dialect.get(conn.dialect.name)
     for sql in make() if make else ():
         conn.exec_driver_sql(sql)
+
+
+_CACHE_RAISED = "contacts_page_cache_raised"
+
+
+def larger_page_cache(session, kib: int) -> None:
+    """SQLite: let the page cache of the session's connection hold ``kib`` KiB until it goes back to
+    the pool (then it gets the configured size back). For a write that changes more pages than that
+    cache holds (an import batch: thousands of index pages at 1M contacts): past it SQLite writes
+    the changed pages to the log in the middle of the transaction and reads them back."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
+    conn.connection.info[_CACHE_RAISED] = True
 
 
 def in_write() -> bool:

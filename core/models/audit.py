@@ -21,6 +21,7 @@ class AuditEntry(db.Model):
     entity_id: Mapped[int | None] = mapped_column()
     changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # Not unique: see migrations/versions/core_0024_import_speed.py (the chain is the guard).
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
     __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id", "id"),)

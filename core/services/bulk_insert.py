@@ -71,7 +71,9 @@ def insert_rows(table, rows: list[dict], ready: tuple = ()) -> int:
                 seen[i] = (v, values[i])
         params.append(tuple(values))
     # New contacts are indexed for search by one statement after the batch (search.batch_indexed).
-    ids = [row["id"] for row in rows] if all("id" in row for row in rows) else []
+    # In id order whatever the rows' order: FTS5 writes its pending terms out whenever a rowid is
+    # not above the last one.
+    ids = sorted(row["id"] for row in rows) if all("id" in row for row in rows) else []
     with search.batch_indexed(conn, table.name, ids):
         conn.exec_driver_sql(sql, params)
     session.info["contacts_bulk_write"] = True  # see database._note_bulk_writes

@@ -235,7 +235,7 @@ def import_many(actor, items, created: dict | None = None, warnings: list | None
         return 0
     ids = [c.id for c, _extra in items if isinstance(c, Contact)]
     current = details_of(ids) if ids else {}
-    rows = {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(ids)))} if ids else {}
+    rows = _details_rows(items, current)
     changed = []
     count = 0
     sink: dict = {}
@@ -274,6 +274,21 @@ def import_many(actor, items, created: dict | None = None, warnings: list | None
     if changed:
         audit.record_many(actor, "updated", "contact", changed)
     return count
+
+
+def _details_rows(items, current: dict) -> dict:
+    """The ContactDetails rows (ORM objects) ``import_many`` writes into: only those of the existing
+    contacts whose title, birthday or notes change (a re-import that changes nothing loads none;
+    it loaded one per matched contact)."""
+    wanted = []
+    for contact, extra in items:
+        if isinstance(contact, Contact) and not extra.keys().isdisjoint(_SCALARS):
+            values = clean_extra(extra, lenient=True)[0]
+            if any(k in values and values[k] != current[contact.id][k] for k in _SCALARS):
+                wanted.append(contact.id)
+    if not wanted:
+        return {}
+    return {r.contact_id: r for r in db.session.scalars(select(ContactDetails).where(ContactDetails.contact_id.in_(wanted)))}
 
 
 def create_contact(actor, data: dict) -> Contact:

@@ -99,7 +99,11 @@ from .records import Owner
 KEYS = ("email", "external_id")
 FIELDS = ("first_name", "last_name", "email", "phone", "organization", "type", "status", "external_id", "tags", "extra",
           "custom")
-BATCH = 1000
+# Rows per batch (one transaction each). 2,000 rather than 1,000: a batch rewrites the same hot
+# pages of the contacts' indexes, so a commit's log write grows less than its rows (at 1M contacts
+# the import's writer thread spent ~11 µs a row less, bench.import_floor capture); each batch holds
+# the write lock ~0.2 s, about what a batch of 1,000 held before this session's cuts.
+BATCH = 2000
 SAMPLES = 10
 APPLIERS: list[Callable] = []
 

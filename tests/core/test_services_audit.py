@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from core.database import transaction
 from core.extensions import db
@@ -68,6 +68,20 @@ def test_reordered_entries_are_found(ctx):
     assert "reordered" in result.reason
 
 
+def test_a_copied_entry_is_found_without_a_unique_hash(ctx):
+    """``hash`` is not UNIQUE (an index at a random place per entry, on every write): a second
+    entry with the same previous hash (a fork, or a copy of an entry) breaks the chain all the same."""
+    ids = _write(2)
+    cols = "created_at, actor_id, action, entity_type, entity_id, changes, prev_hash, hash"
+    db.session.execute(text(f"INSERT INTO audit_entries ({cols}) SELECT {cols} FROM audit_entries WHERE id = :id"),
+                       {"id": ids[1]})
+    db.session.commit()
+    copy = db.session.scalar(select(func.max(AuditEntry.id)))
+    result = audit.verify()
+    assert (result.ok, result.bad_id, result.checked) == (False, copy, 2)
+    assert "inserted" in result.reason
+
+
 def test_history_of_one_record(ctx):
     _write(2)
     with transaction():
@@ -101,4 +115,17 @@ def test_direct_and_session_entries_chain_in_order_and_stamp_as_before(ctx, memb
     assert all(after[n] == before[n] for n in stamps.SHARED_STRIPES)
     rows = audit.history("contact", contact.id, limit=10)
     assert [r.action for r in rows][:3] == ["viewed", "noted", "viewed"]
+    assert audit.verify().ok
+
+
+def test_record_many_stores_the_changes_as_record_does(ctx):
+    """Plain pairs take record_many's short way; dates, sets and lists the long one: the same text either way."""
+    cases = [{"a": (None, "x"), "b": (1, 2.5), "c": (True, None)}, {"d": (None, date(2024, 1, 2)), "s": ({1}, "y")},
+             {"l": (None, [1, 2])}, {}]
+    for n, changes in enumerate(cases):
+        with transaction():
+            audit.record(SYSTEM, "created", "thing", n, changes)
+            audit.record_many(SYSTEM, "created", "thing", [(n, changes)])
+    stored = db.session.execute(text("SELECT entity_id, changes FROM audit_entries ORDER BY id")).all()
+    assert [a[1] for a in stored[0::2]] == [b[1] for b in stored[1::2]]
     assert audit.verify().ok

@@ -117,3 +117,18 @@ def test_every_after_commit_callback_runs_even_if_one_raises(app):
             after_commit(boom)
             after_commit(lambda: ran.append("second"))
     assert ran == ["boom", "second"]
+
+
+def test_a_larger_page_cache_lasts_until_the_connection_goes_back_to_the_pool(ctx, app):
+    """An import's write raises its connection's cache; the pool gets it back at the configured size."""
+    if not database.is_sqlite():
+        pytest.skip("SQLite's page cache")
+    configured = -int(app.config["SQLITE_CACHE_KIB"])
+    with database.transaction():
+        database.larger_page_cache(db.session, 40_000)
+        raised = db.session.connection().connection.dbapi_connection
+        assert db.session.execute(text("PRAGMA cache_size")).scalar() == -40_000
+    db.session.remove()
+    assert raised.execute("PRAGMA cache_size").fetchone()[0] == configured  # back in the pool, as configured
+    with db.engine.connect() as conn:  # and so for whichever connection the pool hands out next
+        assert conn.execute(text("PRAGMA cache_size")).scalar() == configured
