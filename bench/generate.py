@@ -443,6 +443,28 @@ def _sqlite_search_ddl_changed(engine, search) -> bool:
     return False
 
 
+def _update_indexes(inspector, existing: set, log) -> None:
+    """Rebuild the indexes whose columns the models changed since the dataset was built (a migration
+    such as core_0021 widening one), as an upgrade would; indexes on expressions are left alone."""
+    from core.extensions import db
+
+    for name, table in db.metadata.tables.items():
+        if name not in existing:
+            continue
+        have = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes(name)}
+        for index in table.indexes:
+            columns = [c.name for c in index.columns]
+            if not columns or index.name not in have or have[index.name] == columns:
+                continue
+            t0 = time.perf_counter()
+            with db.engine.begin() as conn:
+                index.drop(conn)
+                index.create(conn)
+                sqlite = conn.dialect.name == "sqlite"  # the planner's statistics of it, as after the load
+                conn.exec_driver_sql(f"ANALYZE {index.name if sqlite else name}")
+            log(f"rebuilt index {index.name} ({', '.join(columns)}) in {time.perf_counter() - t0:.1f} s")
+
+
 def _update_schema(env: dict, log) -> bool:
     """Create the tables added since the dataset was built (plugins land over time); False when an
     existing table lacks a column the models now have, so the dataset must be rebuilt."""
@@ -462,6 +484,7 @@ def _update_schema(env: dict, log) -> bool:
                     log(f"table {name} lacks {missing}: rebuilding the dataset")
                     db.engine.dispose()
                     return False
+        _update_indexes(inspector, existing, log)
         added = [name for name in db.metadata.tables if name not in existing]
         if added:
             db.create_all()

@@ -91,9 +91,34 @@ def print_profile(request, repeat: int, top: int = 60) -> None:
     stats.sort_stats("tottime").print_stats(40)
 
 
+def python_calls(request, repeat: int = 20) -> int:
+    """The Python calls one ``request()`` makes (cProfile's count, the mean of ``repeat``): unmoved by
+    the neighbours, so a change's effect shows even on a busy machine."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(repeat):
+        request()
+    prof.disable()
+    return round(pstats.Stats(prof).total_calls / repeat)
+
+
+def save_page(folder: str, name: str, body: bytes) -> None:
+    """The page as ``folder/<name>.html``, its CSRF tokens (one per session, random) masked."""
+    import re
+
+    os.makedirs(folder, exist_ok=True)
+    masked = re.sub(rb"(csrf_token\" value=\"|X-CSRFToken\": \")[^\"]+", rb"\1<csrf>", body)
+    with open(os.path.join(folder, name.replace(" ", "_").replace("/", "_") + ".html"), "wb") as out:
+        out.write(masked)
+
+
 def main(argv=None) -> int:
     parser = parser_for("python -m bench.list_cpu", __doc__, "scenario")
     parser.add_argument("--only", default="", help="scenarios whose name contains this")
+    parser.add_argument("--save", default="", help="write each scenario's page into this folder (CSRF tokens masked), to diff two versions")
     args = parser.parse_args(argv)
 
     from sqlalchemy import event, select
@@ -141,20 +166,22 @@ def main(argv=None) -> int:
                 continue
             statements[0] = 0
             client.get(path, headers=headers)
-            chosen.append((name, path, headers, statements[0], len(resp.data)))
+            chosen.append((name, path, headers, statements[0], len(resp.data), python_calls(lambda path=path, headers=headers: client.get(path, headers=headers))))
+            if args.save:
+                save_page(args.save, name, resp.data)
         medians: dict[str, list[float]] = {name: [] for name, *_ in chosen}
         for _ in range(args.rounds):  # round-robin: every scenario meets the same neighbours
-            for name, path, headers, _count, _size in chosen:
+            for name, path, headers, *_rest in chosen:
                 times = []
                 for _ in range(args.repeat):
                     started = time.process_time()
                     client.get(path, headers=headers)
                     times.append(time.process_time() - started)
                 medians[name].append(statistics.median(times))
-        print(f"| scenario | ms CPU / page (median of {args.repeat}, best of {args.rounds}) | SQL statements | bytes |")
-        print("|---|---|---|---|")
-        for name, _path, _headers, count, size in chosen:
-            print(f"| {name} | {min(medians[name]) * 1000:.2f} | {count} | {size:,} |")
+        print(f"| scenario | ms CPU / page (median of {args.repeat}, best of {args.rounds}) | Python calls | SQL statements | bytes |")
+        print("|---|---|---|---|---|")
+        for name, _path, _headers, count, size, calls in chosen:
+            print(f"| {name} | {min(medians[name]) * 1000:.2f} | {calls:,} | {count} | {size:,} |")
         for name, path, headers, *_ in chosen:
             if args.profile and args.profile == name:
                 print_profile(lambda path=path, headers=headers: client.get(path, headers=headers), args.repeat)

@@ -147,6 +147,10 @@ def contacts_permissions():
 def contacts_nav_items(user):
     """Return a list of ``core.ui.NavItem`` for the main navigation, for ``user``.
 
+    The answer may depend on ``user`` (their role, teams...) and on shared rows, not on contacts or
+    on the request: the core keeps it in the process for that user until a shared write
+    (core/services/stamps.py ``local``).
+
     Example::
 
         @hookimpl
@@ -209,7 +213,9 @@ def contacts_bulk_actions():
     ``permission`` (default ``contact.edit``) one by one; go through your services (they audit) and
     count as skipped what you refuse. ``fields`` are the inputs the action asks for
     (``BulkField(name, label, options=callable(user))``); their values arrive in ``params`` as
-    strings, already checked against ``options``. Large sets run in a background job.
+    strings, already checked against ``options``. Large sets run in a background job. The list
+    keeps the answer in the process until a shared write (core/services/stamps.py ``local``): it
+    may depend on the plugins and on shared rows, not on the request.
 
     Example::
 

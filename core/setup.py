@@ -108,6 +108,9 @@ def init_extensions(app: Flask) -> None:
     def load_user(user_id):
         if request.path.startswith("/api/"):
             return None  # the API authenticates with tokens only, so a cookie can't forge a call
+        from .views import conditional
+
+        conditional.read_stamps_first()  # a page that reads them anyway: then the user needs no statement
         return user_for_session(user_id)
 
     @login_manager.request_loader

@@ -16,7 +16,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ROLES, ApiToken, Team, User, utcnow
 from ..policy import require
-from . import audit, identity
+from . import audit, identity, identity_snapshot
 from .fields import clean_text, normalize_email
 
 _hasher = PasswordHasher()
@@ -80,7 +80,8 @@ def user_for_session(user_id: str) -> User | None:
     uid, _, token = (user_id or "").partition(":")
     if not uid.isdecimal() or not token:
         return None
-    user = identity.user_by_id(int(uid))  # with its teams (every page's permissions), one statement
+    # with its teams (every page's permissions): one statement, or none when the page's stamps were read
+    user = identity_snapshot.user_by_id(int(uid))
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import MAX_ID, Contact
 from ..plugins import collect, hook
 from ..policy import can
-from . import jobs
+from . import jobs, stamps
 from .contacts import contacts_statement
 from .list_query import ListQuery
 
@@ -43,7 +43,12 @@ class Result:
 def actions(*, retired: bool = False) -> dict:
     """Every bulk action offered, by key, in display order; with ``retired``, also those that only
     run jobs queued before an upgrade (``BulkAction.offered`` False)."""
-    found = sorted(collect(hook().contacts_bulk_actions()), key=lambda a: (a.order, a.label))
+    relay = hook().contacts_bulk_actions
+    implementations = tuple(id(impl.function) for impl in relay.get_hookimpls())  # a plugin registered later
+    # The hook's answer depends on the plugins (and at most on shared rows): kept in the process under the
+    # shared version when the page read it (the list page offers them on every full page).
+    found = stamps.local("bulk-actions", implementations,
+                         make=lambda: tuple(sorted(collect(relay()), key=lambda a: (a.order, a.label))))
     return {a.key: a for a in found if a.offered or retired}
 
 

@@ -67,10 +67,17 @@ def _persistent(session, model, row, layout):
     return obj, True
 
 
-def _load(params: dict, with_token: bool):
-    stmt, layout = _plan(with_token)
+def _rows(params: dict, with_token: bool) -> list:
+    """The statement's rows (one per team) for ``params``."""
+    return db.session.connection().execute(_plan(with_token)[0], params).all()
+
+
+def _load(params: dict, with_token: bool, rows: list | None = None):
+    """The objects of ``rows`` (read now when not given) in the session."""
+    layout = _plan(with_token)[1]
     session = db.session()
-    rows = session.connection().execute(stmt, params).all()
+    if rows is None:
+        rows = _rows(params, with_token)
     if not rows:
         return None, None
     user, made = _persistent(session, User, rows[0], layout["user"])

@@ -13,7 +13,7 @@ from ..extensions import cache, db
 from ..models import ContactStatus, ContactType
 from ..models.vocabulary import DEFAULT_STATUSES, DEFAULT_TYPES
 from ..policy import require
-from . import audit, cache_keys, relationship_types
+from . import audit, cache_keys, relationship_types, stamps
 from .fields import clean_text
 
 KINDS = {"type": ContactType, "status": ContactStatus}
@@ -44,22 +44,34 @@ def terms(kind: str) -> list[tuple[str, str]]:
     return _terms(kind)
 
 
+def _read() -> dict[str, list[tuple[str, str]]]:
+    return {
+        name: [
+            (t.key, t.label)
+            for t in db.session.scalars(
+                db.select(model).where(model.active.is_(True)).order_by(model.position, model.label)
+            )
+        ]
+        for name, model in KINDS.items()
+    }
+
+
+def _cached() -> dict[str, list[tuple[str, str]]]:
+    found = cache_keys.kept(_CACHE_KEY)  # shared by the requests of this process: not changed
+    if found is None:
+        found = _read()
+        cache.set(_CACHE_KEY, found, timeout=300)
+    return found
+
+
 def _terms(kind: str) -> list[tuple[str, str]]:
     found = g.get("_vocabulary")  # read once a request
     if found is None:
-        found = cache_keys.kept(_CACHE_KEY)  # shared by the requests of this process: not changed
-        if found is None:
-            found = {
-                name: [
-                    (t.key, t.label)
-                    for t in db.session.scalars(
-                        db.select(model).where(model.active.is_(True)).order_by(model.position, model.label)
-                    )
-                ]
-                for name, model in KINDS.items()
-            }
-            cache.set(_CACHE_KEY, found, timeout=300)
-        g._vocabulary = found
+        # A page that read its stamps (the list, a contact page) keeps the terms in the process under the
+        # shared version, which every vocabulary write changes: no read of the shared cache (a file on
+        # SQLite). On a miss they are read from the database, in the same snapshot as the stamps: the
+        # shared cache is emptied only after the write commits, so it could still hold the old terms.
+        found = g._vocabulary = stamps.local("vocabulary", make=_read, otherwise=_cached)
     return found[kind]
 
 

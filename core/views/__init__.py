@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, ServiceError
 from ..plugins import collect
+from ..services import stamps
 
 
 def register_views(app: Flask) -> None:
@@ -34,7 +35,12 @@ def register_views(app: Flask) -> None:
         cached = g.get("contacts_plugin_nav")
         if cached is not None and cached[0] is user:
             return cached[1]
-        nav = sorted(collect(app.extensions["contacts_pm"].hook.contacts_nav_items(user=user)), key=lambda i: i.order)
+        relay = app.extensions["contacts_pm"].hook.contacts_nav_items
+        implementations = tuple(id(impl.function) for impl in relay.get_hookimpls())  # a plugin registered later
+        # The items depend on the user and the shared rows only (hookspecs.contacts_nav_items): a page that
+        # read its stamps keeps them in the process under the shared version (each a url_for otherwise).
+        nav = stamps.local("plugin-nav", user.id, request.script_root, implementations,
+                           make=lambda: sorted(collect(relay(user=user)), key=lambda i: i.order))
         g.contacts_plugin_nav = (user, nav)
         return nav
 

@@ -35,6 +35,7 @@ from ..services import stamps
 _EXEMPT = "_contacts_no_conditional"
 _LISTS = "_contacts_lists_contacts"
 CACHE_CONTROL = "private, no-cache"
+_VERSION = "contacts.page_version"  # request.environ: (scope, page_version(scope))
 LIST = "list"  # the page scope of a view marked lists_contacts (a contact page's is its id)
 
 
@@ -77,9 +78,8 @@ def build_id(app: Flask) -> str:
     return hashlib.sha256(repr((__version__, plugins, newest)).encode()).hexdigest()[:16]
 
 
-def page_scope():
-    """The scope of the current request's page: a contact id, ``LIST``, or None (not versioned).
-    What the view is comes first: most requests are not versioned, and need no user loaded."""
+def view_scope():
+    """The scope of the current request's view, whoever asks: a contact id, ``LIST``, or None."""
     if request.method not in ("GET", "HEAD") or request.path.startswith("/api/"):
         return None
     view = current_app.view_functions.get(request.endpoint)
@@ -87,14 +87,26 @@ def page_scope():
         return None
     contact_id = (request.view_args or {}).get("contact_id")
     if isinstance(contact_id, int):
-        scope = contact_id
-    elif marked(view, _LISTS):
-        scope = LIST
-    else:
-        return None
-    if not current_user.is_authenticated or session.get("_flashes"):
+        return contact_id
+    return LIST if marked(view, _LISTS) else None
+
+
+def page_scope():
+    """The scope of the current request's page: a contact id, ``LIST``, or None (not versioned).
+    What the view is comes first: most requests are not versioned, and need no user loaded."""
+    scope = view_scope()
+    if scope is None or not current_user.is_authenticated or session.get("_flashes"):
         return None
     return scope
+
+
+def read_stamps_first() -> None:
+    """For the session's user loader, before it reads the user: a versioned page reads its stamps
+    now rather than after the user (``page_version``, kept for the request), so the user's rows
+    can come from the process's copy kept under them (core/services/identity_snapshot.py)."""
+    scope = view_scope()
+    if scope is not None:
+        page_version(scope)
 
 
 def htmx_headers() -> list:
@@ -106,12 +118,13 @@ def htmx_headers() -> list:
 def page_version(scope) -> tuple:
     """What the answer to this request is a function of, but the user: the build, the stamps of the
     scope (read once a request), the URL and the htmx headers."""
-    found = g.get("contacts_page_version")
-    if found is None:
+    environ = request.environ  # the request's own (g may outlive it: a test's requests share an app context)
+    found = environ.get(_VERSION)
+    if found is None or found[0] != scope:
         stamped = stamps.page_version(None if scope == LIST else scope)
-        found = g.contacts_page_version = (current_app.extensions["contacts_build"], stamped, request.full_path,
-                                           htmx_headers())
-    return found
+        found = environ[_VERSION] = (scope, (current_app.extensions["contacts_build"], stamped, request.full_path,
+                                             htmx_headers()))
+    return found[1]
 
 
 def etag_for(scope) -> str:
@@ -128,7 +141,6 @@ def etag_for(scope) -> str:
 
 
 def _before():
-    g.pop("contacts_page_version", None)  # a test's requests may share one app context, and with it g
     scope = g.contacts_page_scope = page_scope()
     if scope is None:
         return None

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0022_import_report"
-down_revision = "core_0020_search_insert"
+down_revision = "core_0021_list_count"
 branch_labels = None
 depends_on = None
 

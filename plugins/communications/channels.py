@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from flask import has_request_context, request
+
 from core.errors import ValidationError
 from core.plugins import hook
 
@@ -103,7 +105,21 @@ def _coerce(item) -> Channel:
 
 
 def registry() -> dict[str, Channel]:
-    """Every channel of the current app, by key (built-ins first, then the plugins' ones)."""
+    """Every channel of the current app, by key (built-ins first, then the plugins' ones): built once a
+    request (a contact page asks for it from three panels), again if a plugin registered since."""
+    if not has_request_context():  # a job, the CLI: their settings may change between calls
+        return _registry()
+    implementations = tuple(id(impl.function) for impl in hook().communications_channels.get_hookimpls())
+    kept = request.environ.get(_KEPT)
+    if kept is None or kept[0] != implementations:
+        kept = request.environ[_KEPT] = (implementations, _registry())
+    return dict(kept[1])
+
+
+_KEPT = "communications.channels"  # the request's environ: (the hook's implementations, the registry built with them)
+
+
+def _registry() -> dict[str, Channel]:
     found = {c.key: c for c in builtin()}
     try:
         results = hook().communications_channels()

@@ -87,7 +87,10 @@ def list_filter_to_group_filter():
     """``?list=3`` (the old "In list" filter) on the contacts list becomes ``?group=<its group>``."""
     if request.method not in ("GET", "HEAD") or request.endpoint not in FILTERED:
         return None
-    pairs = list(request.args.items(multi=True))
+    args = request.args
+    if legacy.LIST_KEY not in args and "f" not in args:  # every list page asks: most have neither
+        return None
+    pairs = list(args.items(multi=True))
     if not legacy.uses_lists(pairs):
         return None
     return redirect(f"{request.path}?{urlencode(legacy.rewrite_query(pairs, group_of))}", 301)

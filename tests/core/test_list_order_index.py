@@ -5,7 +5,7 @@ sort of every live contact; and a tag's plan on PostgreSQL (few: its ids; many: 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
 from core.extensions import cache, db
 from core.models import Contact, ContactTag, Tag, User
@@ -55,6 +55,34 @@ def test_a_filtered_list_walks_the_order_within_the_value(ctx, member, team, fie
     else:
         assert index in plan and "Sort" not in plan, plan
     assert db.session.scalars(page).all() == [grace.id]
+
+
+@pytest.mark.parametrize(("field", "index"), [
+    ("status", "ix_contacts_status_"), ("type", "ix_contacts_type_"), ("organization_id", "ix_contacts_org_"),
+])
+def test_a_filtered_lists_count_reads_the_index_alone(ctx, member, team, other_team, field, index):
+    """The lazy count (ids of the visible contacts with the value, capped) reads no row for its team:
+    the index carries it (SQLite: core_0021; PostgreSQL: the partial indexes' INCLUDE, core_0019)."""
+    t, other = db.session.merge(team), db.session.merge(other_team)
+    navy = factories.organization(t, "Navy")
+    values = {"status": "lead", "type": "partner", "organization_id": navy.id}
+    mine = [factories.contact(t, "Grace", f"Hopper{i}", **values).id for i in range(3)]
+    factories.contact(other, "Ada", "Lovelace", **values)  # the same value, another team: not counted
+    crowd = [{"first_name": "P", "last_name": f"P{i:03}", "sort_name": f"p p{i:03}", "type": "person",
+              "status": "active", "owner_team_id": t.id, "version": 1} for i in range(300)]
+    db.session.execute(insert(Contact), crowd)
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE contacts"))
+    user = db.session.get(User, member.id)
+    ids = service.contacts_statement(user, columns=(Contact.id,), **{field: values[field]}).limit(1001)
+    stmt = select(func.count()).select_from(ids.subquery())
+    plan = statements.plan(stmt)
+    if db.session.get_bind().dialect.name == "sqlite":
+        assert f"COVERING INDEX {index}name" in plan, plan
+    else:
+        assert f"{index}sort_pg" in plan, plan
+    assert db.session.scalar(stmt) == len(mine)
 
 
 def _tagged(team, name: str, last_name: str, count: int, tagged: int):

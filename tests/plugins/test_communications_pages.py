@@ -196,3 +196,19 @@ def test_api_global_list_with_filters_and_cursor(app, client, member, world):
         response = client.get(f"/api/v1/communications?{query}", headers=auth)
         assert response.status_code == 422 and field in response.get_json()["errors"], query
     assert client.get("/api/v1/communications").status_code == 401
+
+
+def test_the_contact_page_builds_the_channel_registry_once(app, member_client, world, monkeypatch):
+    """Three of its panels ask for the channels (the send form, the preferences, the timeline): one
+    registry a request, with the plugins' channels and the email settings read once."""
+    from plugins.communications import channels
+
+    built = []
+    real = channels._registry
+    monkeypatch.setattr(channels, "_registry", lambda: built.append(1) or real())
+    assert member_client.get(f"/contacts/{world['grace']}").status_code == 200
+    assert len(built) == 1
+    with app.app_context():  # outside a request (jobs): built on each call
+        channels.registry()
+        channels.registry()
+    assert len(built) == 3

@@ -1,6 +1,7 @@
 """How many SQL statements each lazy panel of the contact page costs (issue 5: no N+1, no query
-twice). Counts, not timings: each panel request pays BASE statements for the session's user
-(its row with its teams joined in), the page stamps of the conditional GET and the contact, plus the panel's own."""
+twice). Counts, not timings: each panel request pays BASE statements for the page stamps of the
+conditional GET and the contact, plus the panel's own; the session's user comes from the process's
+copy kept under those stamps (core/services/identity_snapshot.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from core.models import Team, utcnow
 from tests import factories
 from tests.statements import captured
 
-BASE = 3  # the logged-in user with its teams, the page stamps (core/views/conditional.py), the contact
+BASE = 2  # the page stamps (core/views/conditional.py), the contact (the user: identity_snapshot.py)
 
 
 def counted(app):
