@@ -3,7 +3,7 @@ one, with an import's original CSV row, so the downloadable report is the file's
 Row and Problem columns, streamed (core/services/import_report.py).
 
 Revision ID: core_0022_import_report
-Revises: core_0020_search_insert
+Revises: core_0021_list_count
 Create Date: 2026-11-24 15:20:00
 
 """

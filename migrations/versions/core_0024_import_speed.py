@@ -9,7 +9,7 @@ reports an entry inserted, deleted, reordered or edited, and appends are seriali
 SQLite rebuilds the table (batch mode); PostgreSQL drops the constraint. The downgrade puts it back.
 
 Revision ID: core_0024_import_speed
-Revises: core_0020_search_insert
+Revises: core_0022_import_report
 Create Date: 2026-11-24 15:45:00
 
 """
