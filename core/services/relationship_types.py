@@ -52,7 +52,13 @@ def _clean(data: dict, existing: RelationshipType | None) -> dict:
     elif "target_kind" in data and data["target_kind"] != existing.target_kind:
         errors["target_kind"] = "The kind of a type in use cannot change; add a new type instead."
     if "active" in data:
-        out["active"] = data["active"] in (True, "1", "true", "on")
+        value = data["active"]
+        if value in (True, "1", "true", "on"):
+            out["active"] = True
+        elif value in (False, None, "", "0", "false", "off"):
+            out["active"] = False
+        else:  # a typo must not archive the type
+            errors["active"] = "Give true or false."
     kind = out.get("target_kind", existing.target_kind if existing else "contact")
     name = out.get("name")
     if name and "name" not in errors:
