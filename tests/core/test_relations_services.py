@@ -240,7 +240,7 @@ def test_default_types_are_seeded_and_admins_edit_them(ctx, admin, member):
     assert "name" in err.value.errors
     with pytest.raises(ValidationError) as err:
         types.update_type(admin, mentor.id, {"active": "zzz"})
-    assert err.value.errors == {"active": "Give true or false."}
+    assert err.value.errors == {"active": ["Give true or false."]}
     assert mentor.id in {t.id for t in types.list_types()}
     types.update_type(admin, mentor.id, {"active": "0"})
     assert mentor.id not in {t.id for t in types.list_types()}
