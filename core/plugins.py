@@ -169,6 +169,13 @@ def hook():
     return current_app.extensions["contacts_pm"].hook
 
 
+def implementations(caller) -> tuple:
+    """Which functions implement the hook ``caller`` (a relay's attribute, e.g.
+    ``hook().contacts_nav_items``): part of the key of an answer kept across calls, so a plugin
+    registered later gives a new answer."""
+    return tuple(id(impl.function) for impl in caller.get_hookimpls())
+
+
 def collect(results) -> list:
     """Flatten a hook's list-of-lists answer, skipping ``None``."""
     out = []

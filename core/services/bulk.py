@@ -20,7 +20,7 @@ from ..database import transaction
 from ..errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact
-from ..plugins import collect, hook
+from ..plugins import collect, hook, implementations
 from ..policy import can
 from . import jobs, stamps
 from .contacts import contacts_statement
@@ -44,10 +44,9 @@ def actions(*, retired: bool = False) -> dict:
     """Every bulk action offered, by key, in display order; with ``retired``, also those that only
     run jobs queued before an upgrade (``BulkAction.offered`` False)."""
     relay = hook().contacts_bulk_actions
-    implementations = tuple(id(impl.function) for impl in relay.get_hookimpls())  # a plugin registered later
     # The hook's answer depends on the plugins (and at most on shared rows): kept in the process under the
     # shared version when the page read it (the list page offers them on every full page).
-    found = stamps.local("bulk-actions", implementations,
+    found = stamps.local("bulk-actions", implementations(relay),
                          make=lambda: tuple(sorted(collect(relay()), key=lambda a: (a.order, a.label))))
     return {a.key: a for a in found if a.offered or retired}
 

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..errors import ValidationError
 from ..models import parse_id
-from ..plugins import collect, hook
+from ..plugins import collect, hook, implementations
 from . import filters, stamps
 
 MAX_Q = 200
@@ -22,8 +22,7 @@ def plugin_filters() -> list:
     plugins and on shared rows only (custom fields), so kept in the process under the shared version
     (stamps.local): the hook and the custom fields' definitions are not asked again on every page."""
     relay = hook().contacts_search_filters
-    implementations = tuple(id(impl.function) for impl in relay.get_hookimpls())  # a plugin registered later
-    return stamps.local("plugin-filters", implementations,
+    return stamps.local("plugin-filters", implementations(relay),
                         make=lambda: sorted(collect(relay()), key=lambda f: f.label))
 
 

@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, ServiceError
-from ..plugins import collect
+from ..plugins import collect, implementations
 from ..services import stamps
 
 
@@ -36,10 +36,9 @@ def register_views(app: Flask) -> None:
         if cached is not None and cached[0] is user:
             return cached[1]
         relay = app.extensions["contacts_pm"].hook.contacts_nav_items
-        implementations = tuple(id(impl.function) for impl in relay.get_hookimpls())  # a plugin registered later
         # The items depend on the user and the shared rows only (hookspecs.contacts_nav_items): a page that
         # read its stamps keeps them in the process under the shared version (each a url_for otherwise).
-        nav = stamps.local("plugin-nav", user.id, request.script_root, implementations,
+        nav = stamps.local("plugin-nav", user.id, request.script_root, implementations(relay),
                            make=lambda: sorted(collect(relay(user=user)), key=lambda i: i.order))
         g.contacts_plugin_nav = (user, nav)
         return nav

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import has_request_context, request
 
 from core.errors import ValidationError
-from core.plugins import hook
+from core.plugins import hook, implementations
 
 from . import settings
 
@@ -109,10 +109,10 @@ def registry() -> dict[str, Channel]:
     request (a contact page asks for it from three panels), again if a plugin registered since."""
     if not has_request_context():  # a job, the CLI: their settings may change between calls
         return _registry()
-    implementations = tuple(id(impl.function) for impl in hook().communications_channels.get_hookimpls())
+    which = implementations(hook().communications_channels)
     kept = request.environ.get(_KEPT)
-    if kept is None or kept[0] != implementations:
-        kept = request.environ[_KEPT] = (implementations, _registry())
+    if kept is None or kept[0] != which:
+        kept = request.environ[_KEPT] = (which, _registry())
     return dict(kept[1])
 
 
