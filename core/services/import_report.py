@@ -74,13 +74,17 @@ def chunks(job) -> Iterator[str]:
     header = header_of(job.params or {}) if job.kind == "contacts.import" else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralize(h) for h in header] if header else PLAIN)
+    writer.writerow(_head(header))
     yield ("\ufeff" if header else "") + _take(buffer)
     for n, line in enumerate(rows(header, jobs.problems(job)), start=1):
         writer.writerow(line)
         if n % CHUNK == 0:
             yield _take(buffer)
     yield _take(buffer)
+
+
+def _head(header: list[str] | None) -> list[str]:
+    return [neutralize(h) for h in header] if header else PLAIN
 
 
 def _take(buffer: io.StringIO) -> str:
@@ -93,7 +97,7 @@ def _take(buffer: io.StringIO) -> str:
 def write(out, header: list[str] | None, problems: Iterable[tuple]) -> None:
     """The report into the text file ``out`` (the CLI's ``--errors``)."""
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralize(h) for h in header] if header else PLAIN)
+    writer.writerow(_head(header))
     writer.writerows(rows(header, problems))
 
 

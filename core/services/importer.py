@@ -566,7 +566,7 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
             if record.get("tags"):  # likewise the tag names (the appliers add them inside the batch)
                 record["tags"] = import_appliers.tag_names(record["tags"])
         except ValidationError as exc:
-            reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+            reject(ref, _problem(exc))
             continue
         held = ()  # the row's warnings, given once it is kept
         if dropped:  # rare: a bad email or phone left out of a row that is still a contact
@@ -585,7 +585,7 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
                     try:
                         values = contact_service._clean(actor, kept, contact)
                     except ValidationError as exc:
-                        reject(ref, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+                        reject(ref, _problem(exc))
                         continue
             new = contact is None and slot is None
             held = [f"Imported, but {key} {raw[:60]!r} skipped: {why}" + (
@@ -633,6 +633,12 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
 
     emails, ext_ids = batch_keys(batch)
     return _Plan(slots, errors, pending_orgs, batch[-1][0] if batch else None, emails, ext_ids, warnings)
+
+
+
+def _problem(exc: ValidationError) -> str:
+    """A rejected row's problem: each field with its messages."""
+    return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
 
 
 _DROPPABLE = {"email": 254, "phone": 40}  # the kept row's fields a bad value is left out of (their length limits)
