@@ -293,14 +293,16 @@ class SecondMergeMeanwhile:
     def again(self):
         with self.app.test_request_context():
             try:
-                actor = db.session.get(User, self.member_id)
-                self.outcome["merge"] = merges.merge_contacts(actor, self.target, self.source).id
+                self.act(db.session.get(User, self.member_id))
             except (ValidationError, Conflict, NotFound) as exc:
                 self.outcome["refused"] = exc
             except Exception as exc:  # noqa: BLE001 - the test says what went wrong
                 self.outcome["error"] = exc
             finally:
                 db.session.remove()
+
+    def act(self, actor):
+        self.outcome["merge"] = merges.merge_contacts(actor, self.target, self.source).id
 
 
 def test_the_same_merge_twice_at_once_merges_once(app, ctx, member, team):
@@ -337,16 +339,8 @@ class SecondUndoMeanwhile(SecondMergeMeanwhile):
     def contacts_contacts_unmerged(self, target, source, actor, undo):
         self.contacts_contacts_merged(target, source, actor)
 
-    def again(self):
-        with self.app.test_request_context():
-            try:
-                self.outcome["undo"] = merges.unmerge(db.session.get(User, self.member_id), self.merge_id).id
-            except (ValidationError, Conflict, NotFound) as exc:
-                self.outcome["refused"] = exc
-            except Exception as exc:  # noqa: BLE001 - the test says what went wrong
-                self.outcome["error"] = exc
-            finally:
-                db.session.remove()
+    def act(self, actor):
+        self.outcome["undo"] = merges.unmerge(actor, self.merge_id).id
 
 
 def test_the_same_undo_twice_at_once_undoes_once(app, ctx, member, team):
