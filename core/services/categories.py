@@ -17,6 +17,7 @@ from ..models import MAX_ID, Category, Contact, parse_id
 from ..policy import require
 from . import audit, hierarchy, stamps
 from .fields import clean_text
+from .kept_conditions import kept
 from .records import apply_changes, int_or_none
 from .taxonomy import BulkResult, editable_chunks, touch
 
@@ -223,8 +224,8 @@ def _in_categories(ids: tuple[int, ...]):
     """The condition for a subtree's ids, built once a process (an ``IN`` of a few dozen values
     costs ~0.3 ms to build; expressions are immutable, so one serves every statement)."""
     if len(ids) == 1:
-        return Contact.category_id == ids[0]
-    return Contact.category_id.in_(ids)
+        return kept(Contact.category_id == ids[0])
+    return kept(Contact.category_id.in_(ids))
 
 
 def _subtree(category_id: int) -> tuple[int, ...] | None:

@@ -89,13 +89,14 @@ def member_condition(link_contact, link_key, key: int):
 def _member_condition(table: str, contact_column: str, key_column: str, key: int, common: bool):
     from sqlalchemy import exists
 
+    from .kept_conditions import kept
+    from .search import few_contacts
+
     columns = db.metadata.tables[table].c
     link_contact, link_key = columns[contact_column], columns[key_column]
     if common:
-        return exists().where(link_contact == Contact.id, link_key == key)
-    from .search import few_contacts
-
-    return few_contacts(Contact.id.in_(select(link_contact).where(link_key == key)))
+        return kept(exists().where(link_contact == Contact.id, link_key == key))
+    return kept(few_contacts(Contact.id.in_(select(link_contact).where(link_key == key))))
 
 
 def _is_common(link_contact, link_key, key: int) -> bool:
