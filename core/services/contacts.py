@@ -23,6 +23,7 @@ from . import (
     contact_rows,
     custom_field_queries,
     hierarchy,
+    kept_conditions,
     search,
     similar_search,
     stamps,
@@ -379,6 +380,12 @@ def list_contacts(
             stmt, params = _plain_statement(actor, selected, filters)
             return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of, unique=False,
                             make=make, params=params)
+        if rows and not extra and set(filters) <= _PLAIN_FILTERS and not filters.get("q") and not filters.get("deleted"):
+            found = _filtered_statement(actor, selected, filters)  # a tag, a group...: built once
+            if found is not None:
+                stmt, is_kept = found  # a kept statement's first window is kept too (params given)
+                return paginate(db.session, stmt, columns, [kind, int], cursor, limit, descending, key_of,
+                                unique=False, make=make, params={} if is_kept and not cursor else None)
         # By name, a search reads its hits in parts that are each cheap in that order (search.py).
         legs = search.sorted_legs(filters.get("q", "")) if column is Contact.sort_name and not extra else None
         if legs:
@@ -412,6 +419,37 @@ def _plain_statement(actor, columns: tuple, filters: dict):
     params = {"teams": teams or [-1]} if teams is not None else {}
     params |= {k: v for k, v in (("status", status), ("type", type_), ("organization_id", organization_id)) if v}
     return stmt, params
+
+
+_FILTERED = kept_conditions.FilteredStatements()
+
+
+def _filtered_statement(actor, columns: tuple, filters: dict):
+    """(``contacts_statement`` for a list whose extra filters add only WHERE conditions, built from
+    those conditions (each filter applied once: core/services/kept_conditions.py), whether it is
+    kept): kept per teams, plain filters and conditions when all of those are built once a process.
+    None when a filter adds anything else (a join: the list then applies the filters as usual, a
+    second time; none of the project's filters does)."""
+    found = kept_conditions.where_conditions(filters.get("extra_filters") or ())
+    if found is None:
+        return None
+    conditions, all_kept = found
+    plain = {"status": filters.get("status") or "", "type": filters.get("type") or "",
+             "organization_id": filters.get("organization_id")}
+    adds = [functools.partial(_where, c) for c in conditions]  # what the filters add, in their order
+
+    def build():
+        return contacts_statement(actor, columns=columns, extra_filters=adds, **plain)
+
+    if not all_kept:
+        return build(), False
+    teams = visible_team_ids(actor)
+    key = (columns, None if teams is None else tuple(sorted(teams)), *plain.values())
+    return _FILTERED.get(key, conditions, build), True
+
+
+def _where(condition, stmt):
+    return stmt.where(condition)
 
 
 @functools.lru_cache(maxsize=64)

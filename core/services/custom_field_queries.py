@@ -10,6 +10,7 @@ for common values because SQLite materialized the whole set and walked the sort 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, select
@@ -20,6 +21,7 @@ from ..models import Contact, CustomFieldValue, utcnow
 from ..ui import SearchFilter
 from . import cache_keys
 from . import custom_fields as cf
+from .kept_conditions import kept
 from .pagination import Page, after, decode_cursor, encode_cursor
 from .records import escape_like
 from .search import few_contacts
@@ -51,8 +53,26 @@ def matching(rows, contact_id_column, plan: str = ""):
     if not common and not ids:  # remembered as few: its ids now (a value may have grown common since)
         common = many()
     if common:
+        if plan:  # what ``plan`` names is what the condition is: built once a process (kept_conditions.py)
+            return _kept_exists(plan, lambda: rows.where(contact_id_column == Contact.id).exists())
         return rows.where(contact_id_column == Contact.id).exists()
     return few_contacts(Contact.id.in_(sorted(set(ids))))
+
+
+_EXISTS: OrderedDict = OrderedDict()  # plan -> its EXISTS condition, least recently used first
+EXISTS_SIZE = 1024
+
+
+def _kept_exists(plan: str, build):
+    found = _EXISTS.get(plan)
+    if found is None:
+        found = _EXISTS[plan] = kept(build())
+        while len(_EXISTS) > EXISTS_SIZE:
+            try:
+                _EXISTS.popitem(last=False)
+            except KeyError:  # another thread emptied it meanwhile
+                break
+    return found
 
 
 def _plan_key(plan: str) -> str:

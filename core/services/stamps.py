@@ -37,6 +37,7 @@ bumped its scope; an entry about a contact touches that contact (its history sho
 from __future__ import annotations
 
 import secrets
+from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -154,7 +155,7 @@ def shared_version() -> int:
     return found
 
 
-_LOCAL: dict = {}
+_LOCAL: OrderedDict = OrderedDict()  # least recently used first
 _LOCAL_APP_KEY = "contacts_stamps_local"  # app.extensions: the app's part of the keys
 LOCAL_SIZE = 256  # a list page keeps ~5 (its menus the largest, tens of kB): a bound on a worker's memory
 
@@ -179,9 +180,20 @@ def local(name: str, *parts, make, otherwise=None):
     found = _LOCAL.get(key, _LOCAL)
     if found is _LOCAL:
         found = make()
-        if len(_LOCAL) >= LOCAL_SIZE:  # versions only ever move on: old entries are simply dropped
-            _LOCAL.clear()
         _LOCAL[key] = found
+        # The least recently used goes: entries of an older version first (versions only ever move
+        # on), never those the active users' pages keep asking for (emptying all of it at once made
+        # every user's menus, identity and nav again once more than ~50 users shared a worker).
+        while len(_LOCAL) > LOCAL_SIZE:
+            try:
+                _LOCAL.popitem(last=False)
+            except KeyError:  # another thread emptied it meanwhile
+                break
+    else:
+        try:
+            _LOCAL.move_to_end(key)
+        except KeyError:  # another thread dropped it meanwhile: the value found is still right
+            pass
     return found
 
 

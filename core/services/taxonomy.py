@@ -10,6 +10,7 @@ contact gets one audit entry.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -73,19 +74,29 @@ def member_condition(link_contact, link_key, key: int):
     page, like the search does for very common words. 30 % of 1M contacts: 500 ms the first way.
     PostgreSQL needs core/models/pg_list_indexes.py for the walk (12 ms for 25 % of 1M contacts).
     """
-    from sqlalchemy import exists
-
-    if _is_common(link_contact, link_key, key):
-        return exists().where(link_contact == Contact.id, link_key == key)
-    members = select(link_contact).where(link_key == key)
-    if db.session.get_bind().dialect.name == "postgresql":
+    common = _is_common(link_contact, link_key, key)
+    if not common and db.session.get_bind().dialect.name == "postgresql":
         # PostgreSQL walked the list's order against an IN (subquery) of a rare tag (15 s at 1M
         # contacts once that order is indexed, core/models/pg_list_indexes.py); given the few ids
         # (fewer than COMMON_MEMBERS), it reads them by primary key and sorts them: 0.7 ms.
-        return Contact.id.in_(sorted(db.session.scalars(members)))
+        return Contact.id.in_(sorted(db.session.scalars(select(link_contact).where(link_key == key))))
+    # The others depend on the key and the plan only: built once a process (expressions are immutable).
+    contact_column, key_column = link_contact.expression, link_key.expression
+    return _member_condition(contact_column.table.name, contact_column.name, key_column.name, key, common)
+
+
+@functools.lru_cache(maxsize=1024)
+def _member_condition(table: str, contact_column: str, key_column: str, key: int, common: bool):
+    from sqlalchemy import exists
+
+    from .kept_conditions import kept
     from .search import few_contacts
 
-    return few_contacts(Contact.id.in_(members))
+    columns = db.metadata.tables[table].c
+    link_contact, link_key = columns[contact_column], columns[key_column]
+    if common:
+        return kept(exists().where(link_contact == Contact.id, link_key == key))
+    return kept(few_contacts(Contact.id.in_(select(link_contact).where(link_key == key))))
 
 
 def _is_common(link_contact, link_key, key: int) -> bool:
