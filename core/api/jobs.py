@@ -11,7 +11,9 @@ from marshmallow import fields
 from ..access import login_required
 from ..services import import_report
 from ..services import jobs as service
-from .errors import documented
+from .errors import DESCRIPTIONS, documented
+
+ENDED = {**DESCRIPTIONS, 409: "The job has already ended (done, failed or cancelled): there is nothing to cancel."}
 
 bp = Blueprint("api_jobs", __name__, url_prefix="/api/v1", description="Background jobs.")
 
@@ -56,7 +58,7 @@ def get_job(job_id: int):
 @bp.route("/jobs/<int(max=2147483647):job_id>/cancel", methods=["POST"], tags=["jobs"])
 @login_required
 @bp.response(200, JobSchema)
-@documented(bp, 401, 404, 422)
+@documented(bp, 401, 404, 409, descriptions=ENDED)
 def cancel_job(job_id: int):
     """Ask a job to stop (at once when queued, after its current batch when running)"""
     return service.cancel(current_user._get_current_object(), job_id)

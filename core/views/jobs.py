@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, make_response, redirect, render_te
 from flask_login import current_user
 
 from ..access import login_required
-from ..errors import ValidationError
+from ..errors import Conflict
 from ..extensions import htmx
 from ..services import import_report
 from ..services import jobs as service
@@ -52,9 +52,9 @@ def progress(job_id: int):
 def cancel(job_id: int):
     try:
         job = service.cancel(_user(), job_id)
-    except ValidationError as exc:
+    except Conflict as exc:
         job = service.get_job(_user(), job_id)
-        notice = " ".join(exc.errors["status"])
+        notice = exc.message
         if htmx:
             return render_template("core/jobs/_progress.html", job=job, notice=notice)
         flash(notice, "error")
