@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ..access import login_required
-from ..services import import_report
+from ..downloads import problem_report
 from ..services import jobs as service
 from .errors import DESCRIPTIONS, documented
 
@@ -75,7 +74,4 @@ def job_problems(job_id: int):
     with a value left out) as the file has it, then `Row` and `Problem`: fix it and upload it
     again. Otherwise `item, problem`. The same report as the job page's download.
     """
-    job = service.get_job(current_user._get_current_object(), job_id)
-    response = Response(stream_with_context(import_report.chunks(job)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="job-{job.id}-problems.csv"'
-    return response
+    return problem_report(service.get_job(current_user._get_current_object(), job_id))
