@@ -139,7 +139,7 @@ def _duplicate(rtype: RelationshipType, contact_id: int, other_contact_id, organ
     return db.session.scalar(stmt.limit(1))
 
 
-def _contradicted(rtype: RelationshipType, first: int, second: int, start, end) -> bool:
+def contradicted(rtype: RelationshipType, first: int, second: int, start, end) -> bool:
     """Whether (``second``, ``rtype``, ``first``) holds at some time in [start, end] (open ends are
     open): the opposite of (``first``, ``rtype``, ``second``) for an asymmetric contact type. "Ada
     manager of Bob" and "Bob manager of Ada" at once is a contradiction; one after the other is
@@ -220,7 +220,7 @@ def create_relationship(actor, contact_id: int, data: dict) -> Relationship:
             if _duplicate(rtype, first, other_contact, org_id):
                 label = rtype.inverse_label if inverse else rtype.name
                 errors[field] = f"{contact.full_name} already has this relationship: {label} {_name(other)}."
-            elif kind == "contact" and _contradicted(rtype, first, second, values.get("start_date"),
+            elif kind == "contact" and contradicted(rtype, first, second, values.get("start_date"),
                                                      values.get("end_date")):
                 people = {contact.id: contact, other.id: other}
                 errors[field] = _contradiction(rtype, people[first], people[second])
@@ -255,7 +255,7 @@ def update_relationship(actor, rel_id: int, data: dict) -> Relationship:
         if not errors and rel.other_contact_id is not None and {"type_id", "start_date", "end_date"} & set(values):
             rtype = db.session.get(RelationshipType, values.get("type_id", rel.type_id))
             start, end = values.get("start_date", rel.start_date), values.get("end_date", rel.end_date)
-            if _contradicted(rtype, rel.contact_id, rel.other_contact_id, start, end):
+            if contradicted(rtype, rel.contact_id, rel.other_contact_id, start, end):
                 field = "type_id" if values.get("type_id", rel.type_id) != rel.type_id else \
                     "end_date" if "end_date" in values else "start_date"
                 first, second = (db.session.get(Contact, i) for i in (rel.contact_id, rel.other_contact_id))

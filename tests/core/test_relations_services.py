@@ -339,6 +339,28 @@ def test_merge_repoints_drops_and_unmerge_restores_exactly(ctx, member, team, pe
     assert _state() == before
 
 
+def test_merge_drops_a_row_that_would_contradict_the_survivors_and_unmerge_restores_it(ctx, member, people):
+    """Ada manages Carol; Carol manages Bob, Ada's duplicate. Merged, "Carol manager of Ada" would
+    sit beside "Ada manager of Carol" at the same time, which a user cannot save: dropped like a
+    repeated row (kept in the undo record), and put back by the unmerge."""
+    ada, bob, carol, dan = people  # merge Bob (source) into Ada (target)
+    manager, assistant = _type("manager of").id, _type("assistant of").id
+    service.create_relationship(member, ada.id, {"type_id": manager, "other_contact_id": carol.id,
+                                                 "start_date": "2020-01-01"})
+    service.create_relationship(member, carol.id, {"type_id": manager, "other_contact_id": bob.id,
+                                                   "start_date": "2021-01-01"})
+    service.create_relationship(member, bob.id, {"type_id": assistant, "other_contact_id": dan.id})
+    before = _state()
+    undo = relations_merge.merge(db.session.get(Contact, ada.id), db.session.get(Contact, bob.id), member)
+    db.session.commit()
+    assert sorted((r[1], r[2], r[3]) for r in _state()[0]) == sorted([(manager, ada.id, carol.id),
+                                                                      (assistant, ada.id, dan.id)])
+    assert [(d["contact_id"], d["other_contact_id"]) for d in undo["dropped"]] == [(carol.id, bob.id)]
+    relations_merge.unmerge(db.session.get(Contact, ada.id), db.session.get(Contact, bob.id), member, undo)
+    db.session.commit()
+    assert _state() == before
+
+
 def test_merge_hook_round_trip_through_pluggy(app, ctx, member, people):
     ada, bob, carol, _ = people
     service.create_relationship(member, bob.id, {"type_id": _type("assistant of").id, "other_contact_id": carol.id})
