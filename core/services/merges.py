@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Merge, utcnow
 from ..models.merges import MERGED, OPEN
 from ..plugins import hook
-from ..policy import require, visible_team_ids
+from ..policy import can, require, visible_team_ids
 from . import audit, hierarchy, status_history
 from .contacts import sort_name
 from .duplicates import mark_pair
@@ -182,6 +182,8 @@ def _reporting_line(actor, target: Contact, source: Contact, picks: dict, values
     values["reports_to_id"], picks["reports_to_id"] = target.reports_to_id, "target"
     own = db.session.get(Contact, target.reports_to_id) if target.reports_to_id else None
     theirs = db.session.get(Contact, chosen)
+    if theirs is not None and (theirs.deleted_at is not None or not can(actor, "contact.view", theirs)):
+        theirs = None  # not named to someone who may not see them
     reason = " ".join(errors["reports_to_id"]) if isinstance(errors["reports_to_id"], list) else errors["reports_to_id"]
     return [f"Reports to: {target.full_name} keeps {own.full_name if own else 'no manager'}, not "
             f"{source.full_name}'s ({theirs.full_name if theirs else f'#{chosen}'}): {reason}"]

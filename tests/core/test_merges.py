@@ -312,6 +312,17 @@ def test_the_survivor_takes_the_sources_manager_unless_that_makes_a_cycle(ctx, m
     assert lines() == before and rows_of(target, source) == rows
 
 
+def test_a_manager_the_merger_may_not_see_is_neither_taken_nor_named(ctx, member, team, other_team):
+    t = _team(team)
+    hidden = factories.contact(_team(other_team), "Hidden", "Boss").id
+    target, source = factories.contact(t, "Ada", "Byron").id, factories.contact(t, "Ada", "King").id
+    db.session.execute(db.update(Contact).where(Contact.id == source).values(reports_to_id=hidden))
+    db.session.commit()
+    done = merges.merge_contacts(member, target, source)
+    assert db.session.get(Contact, target).reports_to_id is None
+    assert done.after["notes"] == [f"Reports to: Ada Byron keeps no manager, not Ada King's (#{hidden}): No such contact."]
+
+
 def test_a_survivor_reporting_to_the_source_takes_the_sources_manager(ctx, member, team):
     t = _team(team)
     boss = factories.contact(t, "Bea", "Boss").id
