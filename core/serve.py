@@ -14,8 +14,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from wsgiref.headers import Headers
 
+from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
+from whitenoise.responders import MissingFileError, StaticFile
 
 STOP_TIMEOUT = 20.0
 # The signal that stops each kind of child gracefully (default SIGTERM).
@@ -47,6 +50,42 @@ def compress_static(folders, log=print) -> int:
                 log(f"cannot compress static files in {root}: {exc}")
                 break
     return done
+
+
+class StaticFiles(WhiteNoise):
+    """WhiteNoise serving a compressed copy (.gz, .br) only while it is at least as new as its
+    file. ``compress_static`` writes the copies beside the sources (git-ignored); a file edited or
+    checked out since, with no ``contacts serve`` after it (tests, a development server), was
+    otherwise served from its stale copy to every browser that accepts gzip."""
+
+    def get_static_file(self, path, url, stat_cache=None):
+        # WhiteNoise.get_static_file, with only the up-to-date copies as encodings
+        if stat_cache is None and not os.path.exists(path):
+            raise MissingFileError(path)
+        headers = Headers([])
+        self.add_mime_headers(headers, path, url)
+        self.add_cache_headers(headers, path, url)
+        if self.allow_all_origins:
+            headers["Access-Control-Allow-Origin"] = "*"
+        if self.add_headers_function is not None:
+            self.add_headers_function(headers, path, url)
+        return StaticFile(path, headers.items(), stat_cache=stat_cache, encodings=fresh_copies(path))
+
+
+def fresh_copies(path: str) -> dict[str, str]:
+    """{encoding: path} of the compressed copies of ``path`` at least as new as it."""
+    try:
+        newest = os.stat(path).st_mtime
+    except OSError:
+        return {}
+    copies = {}
+    for encoding, suffix in (("gzip", ".gz"), ("br", ".br")):
+        try:
+            if os.stat(path + suffix).st_mtime >= newest:
+                copies[encoding] = path + suffix
+        except OSError:
+            continue
+    return copies
 
 
 def compile_bytecode(folders, log=print) -> bool:

@@ -7,13 +7,13 @@ import os
 
 from flask import Flask, current_app, request
 from flask_login import current_user
-from whitenoise import WhiteNoise
 
 from . import access
 from . import plugins as plugin_loader
 from .config import PROJECT_ROOT
 from .database import configure_engine, default_sqlalchemy_options
 from .extensions import cache, csrf, db, htmx, limiter, login_manager, pages
+from .serve import StaticFiles
 from .sessions import SessionInterface
 from .tasks import make_huey
 
@@ -179,7 +179,7 @@ def init_web(app: Flask) -> None:
             response.headers["Cache-Control"] = "private, no-store"
         return response
 
-    static_app = WhiteNoise(app.wsgi_app, root=app.static_folder, prefix="static/", max_age=31536000)
+    static_app = StaticFiles(app.wsgi_app, root=app.static_folder, prefix="static/", max_age=31536000)
     for _name, bp in app.blueprints.items():
         if bp.static_folder and bp.static_url_path:
             static_app.add_files(bp.static_folder, prefix=bp.static_url_path.lstrip("/") + "/")

@@ -70,6 +70,10 @@ class ContactTemplateSchema(ma.Schema):
                                                                 "example": {"shoe_size": 42}})
     tags = fields.List(fields.String(), metadata={"description": "Tag names.", "example": ["vip"]})
     group_ids = fields.List(fields.Integer(), metadata={"description": "Group ids.", "example": [4]})
+    stale = fields.Function(lambda t: contact_templates.stale(t), dump_only=True, metadata={
+        "description": "What the template still names that no longer exists (a deleted group, a removed choice): "
+                       "left out of new contacts; send the fields again without them to drop them.",
+        "example": ["group #12"]})
     created_at = UtcDateTime(dump_only=True, metadata={"description": "Created (UTC).",
                                                        "example": "2026-01-31T09:30:00+00:00"})
     updated_at = UtcDateTime(dump_only=True, metadata={"description": "Changed (UTC).",

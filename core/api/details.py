@@ -3,12 +3,13 @@ CSV files at /api/v1/imports)."""
 
 from __future__ import annotations
 
-from flask import Response, make_response, request, stream_with_context
+from flask import make_response, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from ..access import login_required
+from ..downloads import download
 from ..errors import NotFound
 from ..models import MAX_ID
 from ..services import details as service
@@ -92,5 +93,4 @@ def export_vcards(version, **filters):
     `deleted`); the file is streamed, whatever the number of contacts.
     """
     cards = vcard_export.stream_vcards(_actor(), version, **lists.list_kwargs(_actor(), filters))
-    return Response(stream_with_context(cards), mimetype="text/vcard",
-                    headers={"Content-Disposition": 'attachment; filename="contacts.vcf"'})
+    return download(cards, "contacts.vcf", "text/vcard")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import marshmallow as ma
-from flask import Response, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from ..access import login_required
+from ..downloads import download
 from ..errors import ValidationError
 from ..services import csv_export, csv_import, import_jobs
 from . import lists
@@ -116,6 +116,4 @@ def export_contacts(raw=False, **filters):
     kwargs = lists.list_kwargs(actor, filters)  # the list's filters, f= and view= included
     extra = kwargs.pop("extra_filters")
     chunks = csv_export.stream(actor, raw=raw, filters=kwargs, extra_filters=extra)
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="contacts.csv"'
-    return response
+    return download(chunks, f"contacts{'-raw' if raw else ''}.csv", "text/csv")

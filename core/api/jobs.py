@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ..access import login_required
-from ..services import import_report
+from ..downloads import problem_report
 from ..services import jobs as service
-from .errors import documented
+from .errors import DESCRIPTIONS, documented
+
+ENDED = {**DESCRIPTIONS, 409: "The job has already ended (done, failed or cancelled): there is nothing to cancel."}
 
 bp = Blueprint("api_jobs", __name__, url_prefix="/api/v1", description="Background jobs.")
 
@@ -56,7 +57,7 @@ def get_job(job_id: int):
 @bp.route("/jobs/<int(max=2147483647):job_id>/cancel", methods=["POST"], tags=["jobs"])
 @login_required
 @bp.response(200, JobSchema)
-@documented(bp, 401, 404, 422)
+@documented(bp, 401, 404, 409, descriptions=ENDED)
 def cancel_job(job_id: int):
     """Ask a job to stop (at once when queued, after its current batch when running)"""
     return service.cancel(current_user._get_current_object(), job_id)
@@ -73,7 +74,4 @@ def job_problems(job_id: int):
     with a value left out) as the file has it, then `Row` and `Problem`: fix it and upload it
     again. Otherwise `item, problem`. The same report as the job page's download.
     """
-    job = service.get_job(current_user._get_current_object(), job_id)
-    response = Response(stream_with_context(import_report.chunks(job)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="job-{job.id}-problems.csv"'
-    return response
+    return problem_report(service.get_job(current_user._get_current_object(), job_id))

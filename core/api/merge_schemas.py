@@ -56,6 +56,10 @@ class MergeSchema(ma.Schema):
     created_at = UtcDateTime(metadata={"description": "When (UTC)."})
     choices = fields.Function(lambda m: m.after.get("choices", {}),
                               metadata={"description": "Whose value the survivor kept, per field."})
+    notes = fields.Function(lambda m: m.after.get("notes", []), metadata={
+        "description": "What the merge could not do as chosen, and why (e.g. a manager that would make a cycle).",
+        "example": ["Reports to: Ada keeps no manager, not Ada K.'s (Bea): Bea already reports to Ada; "
+                    "Ada cannot report to Bea."]})
     before = fields.Dict(metadata={"description": "Both contacts' fields before the merge."})
     plugins = fields.Function(lambda m: sorted(m.undo or {}),
                               metadata={"description": "The plugins that moved records.", "example": ["collaboration"]})

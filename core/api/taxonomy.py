@@ -10,7 +10,7 @@ from marshmallow import RAISE
 from ..access import login_required
 from ..models import MAX_ID
 from ..services import categories, groups, tags
-from .errors import documented
+from .errors import DESCRIPTIONS, documented
 from .taxonomy_schemas import (
     CategoryInSchema,
     CategoryListSchema,
@@ -44,6 +44,9 @@ def _actor():
 
 # --- tags ---------------------------------------------------------------------------------------
 
+
+CATEGORY_CLASH = {**DESCRIPTIONS, 409: "A subcategory would move up beside a category of the same name: "
+                                       "rename or move one of them first."}
 
 @bp.route("/tags", methods=["GET"], tags=["tags"])
 @login_required
@@ -234,8 +237,11 @@ def update_category(data, category_id):
 @bp.route(CATEGORY, methods=["DELETE"], tags=["categories"])
 @login_required
 @bp.response(204, description="Deleted; subcategories move up, contacts lose it.")
-@documented(bp, 401, 403, 404)
+@documented(bp, 401, 403, 404, 409, descriptions=CATEGORY_CLASH)
 def delete_category(category_id):
-    """Delete a category (admins)"""
+    """Delete a category (admins)
+
+    Refused (409) when a subcategory would move up beside a category of the same name: rename or
+    move one of them first."""
     categories.delete_category(_actor(), category_id)
     return ""

@@ -25,6 +25,7 @@ from ..policy import can
 from . import jobs, stamps
 from .contacts import contacts_statement
 from .list_query import ListQuery
+from .taxonomy import held_contacts
 
 JOB_KIND = "contacts.bulk"
 SYNC_LIMIT = 200
@@ -100,7 +101,7 @@ def clean_ids(raw) -> list[int]:
 def run_batch(actor, action, ids: list[int], params: dict) -> tuple[int, int]:
     """Apply ``action`` to the contacts of ``ids`` the actor may change; (changed, skipped).
     Call inside a ``transaction()``."""
-    contacts = db.session.scalars(select(Contact).where(Contact.id.in_(ids), Contact.deleted_at.is_(None))).all()
+    contacts = held_contacts(select(Contact).where(Contact.id.in_(ids), Contact.deleted_at.is_(None)))
     allowed = [c.id for c in contacts if can(actor, "contact.view", c) and can(actor, action.permission, c)]
     skipped = len(ids) - len(allowed)
     if not allowed:

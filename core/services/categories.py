@@ -11,7 +11,7 @@ import functools
 from sqlalchemy import select, update
 
 from ..database import transaction
-from ..errors import NotFound, ValidationError
+from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Category, Contact, parse_id
 from ..policy import require
@@ -127,16 +127,25 @@ def _clean(data: dict, existing: Category | None) -> dict:
             errors["position"] = "A whole number."
         else:
             out["position"] = int(pos)
-    if "name" in out and "name" not in errors:
-        parent = out.get("parent_id", existing.parent_id if existing else None)
-        clash = db.session.scalar(select(Category.id).where(
-            Category.parent_id.is_(None) if parent is None else Category.parent_id == parent,
-            Category.name_key == out["name"].lower()))
+    if ("name" in out or "parent_id" in out) and "name" not in errors and "parent_id" not in errors:
+        # a new name, or a move (which takes the name to other siblings): no two siblings share one
+        name = out.get("name", existing.name if existing else "")
+        clash = _sibling_named(out.get("parent_id", existing.parent_id if existing else None), name)
         if clash is not None and (existing is None or clash != existing.id):
             errors["name"] = "There is already a category with this name here."
     if errors:
         raise ValidationError(errors)
     return out
+
+
+def _sibling_named(parent_id: int | None, name: str, *, but: int | None = None) -> int | None:
+    """A category under ``parent_id`` (None: the top level) with this name, other than ``but``."""
+    stmt = select(Category.id).where(
+        Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id,
+        Category.name_key == name.lower())
+    if but is not None:
+        stmt = stmt.where(Category.id != but)
+    return db.session.scalar(stmt.limit(1))
 
 
 def create_category(actor, data: dict) -> Category:
@@ -167,10 +176,17 @@ def update_category(actor, category_id: int, data: dict) -> Category:
 
 def delete_category(actor, category_id: int) -> int:
     """Delete the category: its subcategories move up to its parent, its contacts get no
-    category. Returns how many contacts had it."""
+    category. Returns how many contacts had it. Refused (Conflict) when a subcategory would move up
+    beside a category of the same name: no silent duplicates in the tree."""
     require(actor, "category.manage")
     with transaction():
         cat = get_category(actor, category_id)
+        for child in db.session.scalars(select(Category).where(Category.parent_id == cat.id).order_by(*ORDER)):
+            clash = _sibling_named(cat.parent_id, child.name, but=cat.id)  # the deleted one makes room
+            if clash is not None:
+                other = db.session.get(Category, clash)
+                raise Conflict(f"“{cat.name}” cannot be deleted: its subcategory “{child.name}” would move up beside "
+                               f"another “{other.name}”. Rename or move one of them first.")
         count = db.session.execute(update(Contact).where(Contact.category_id == cat.id)
                                    .values(category_id=None, version=Contact.version + 1)).rowcount or 0
         db.session.execute(update(Category).where(Category.parent_id == cat.id).values(parent_id=cat.parent_id))

@@ -154,6 +154,60 @@ def delete_template(actor, template_id: int) -> None:
         db.session.delete(template)
 
 
+# --- what a template points at -----------------------------------------------------------------
+
+
+def _set(actor, template: ContactTemplate, name: str, value) -> None:
+    audit.record(actor, "updated", "contact_template", template.id, {name: (getattr(template, name), value)})
+    setattr(template, name, value)
+
+
+def forget_group(actor, group_id: int) -> None:
+    """Inside a group's delete: every template naming it stops naming it (audited). Templates
+    are a handful of presets: read them all rather than index a JSON list."""
+    for template in db.session.scalars(select(ContactTemplate).order_by(ContactTemplate.id)):
+        if group_id in (template.group_ids or []):
+            _set(actor, template, "group_ids", [i for i in template.group_ids if i != group_id])
+
+
+def _kept_choices(value, choices):
+    """A choice default with only the choices still offered: the value, a shorter list, or None."""
+    if isinstance(value, list):
+        return [v for v in value if v in choices] or None
+    return value if value in choices else None
+
+
+def forget_choices(actor, key: str, choices) -> None:
+    """Inside a choice field's change: defaults naming a choice no longer offered are dropped (audited)."""
+    for template in db.session.scalars(select(ContactTemplate).order_by(ContactTemplate.id)):
+        custom = template.custom or {}
+        if key not in custom:
+            continue
+        kept = _kept_choices(custom[key], choices)
+        if kept != custom[key]:
+            _set(actor, template, "custom", {k: v for k, v in custom.items() if k != key}
+                 | ({key: kept} if kept is not None else {}))
+
+
+def stale(template: ContactTemplate) -> list[str]:
+    """What ``template`` still names that no longer exists (saved before groups and choices were
+    cleaned up on delete): deleted groups, removed choices. Left out of new contacts; dropped by
+    the next save of the editor."""
+    from ..models import ContactGroup
+
+    out = []
+    ids = list(template.group_ids or [])
+    found = set(db.session.scalars(select(ContactGroup.id).where(ContactGroup.id.in_(ids)))) if ids else set()
+    out += [f"group #{i}" for i in ids if i not in found]
+    fields = custom_fields.by_key(include_archived=True)
+    for key, value in (template.custom or {}).items():
+        field = fields.get(key)
+        if field is not None and field.choices:
+            gone = [v for v in (value if isinstance(value, list) else [value]) if v not in field.choices]
+            out += [f"{field.label} “{v}”" for v in gone]
+    return out
+
+
 def form_values(actor, template: ContactTemplate) -> dict:
     """The new-contact form's values from ``template``: type, status, owner team (when the user
     may write to it), ``cf_<key>`` defaults, ``tags`` (comma-separated names), ``group_ids``."""

@@ -191,6 +191,10 @@ def update_field(actor, field_id: int, data: dict) -> CustomField:
                 setattr(field, name, value)
         if changes:
             audit.record(actor, "updated", "custom_field", field.id, changes)
+        if "choices" in changes:
+            from .contact_templates import forget_choices  # it imports this module
+
+            forget_choices(actor, field.key, field.choices)
     _forget()
     return field
 

@@ -115,6 +115,9 @@ def delete_group(actor, group_id: int) -> None:
         count = db.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group.id))
         db.session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
         audit.record(actor, "deleted", "contact_group", group.id, {"name": (group.name, None), "members": (count, 0)})
+        from .contact_templates import forget_group  # it imports this module
+
+        forget_group(actor, group.id)
         db.session.delete(group)
 
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import func, literal, or_, select, tuple_, update
 
 from ..database import after_commit, in_write, transaction
-from ..errors import NotFound, ServiceError, ValidationError
+from ..errors import Conflict, NotFound, ServiceError, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, User, utcnow
 from ..models.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobProblem
@@ -169,12 +169,13 @@ def recent_jobs(actor, limit: int = 50) -> list[Job]:
 
 
 def cancel(actor, job_id: int) -> Job:
-    """Ask a job to stop. A queued job stops at once; a running one at its next progress report."""
+    """Ask a job to stop. A queued job stops at once; a running one at its next progress report.
+    One that has ended is a Conflict (409): the job's state, not the request, is in the way."""
     with transaction():
         job = get_job(actor, job_id)
         db.session.refresh(job)
         if job.finished:
-            raise ValidationError({"status": ENDED[job.status]})
+            raise Conflict(ENDED[job.status])
         job.cancel_requested = True
         if job.status == QUEUED:
             _finish(job, CANCELLED)

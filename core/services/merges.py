@@ -29,8 +29,8 @@ from ..extensions import db
 from ..models import MAX_ID, Contact, Merge, utcnow
 from ..models.merges import MERGED, OPEN
 from ..plugins import hook
-from ..policy import require, visible_team_ids
-from . import audit, status_history
+from ..policy import can, require, visible_team_ids
+from . import audit, hierarchy, status_history
 from .contacts import sort_name
 from .duplicates import mark_pair
 from .pagination import Page, paginate
@@ -38,7 +38,7 @@ from .records import apply_changes
 
 # The fields a merge lets the user choose, in form order.
 CHOICE_FIELDS = ("first_name", "last_name", "email", "phone", "organization_id", "type", "status", "owner_team_id",
-                 "category_id")
+                 "category_id", "reports_to_id")
 # What a merge snapshots and an unmerge restores, per contact.
 SNAPSHOT = (*CHOICE_FIELDS, "sort_name", "email_key", "deleted_at", "deleted_by_id", "merged_into_id")
 TIMES = ("deleted_at",)
@@ -131,6 +131,7 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
         require(actor, "contact.edit", source)
         picks = default_choices(target, source) | picks
         values = {name: getattr(source if picks[name] == "source" else target, name) for name in CHOICE_FIELDS}
+        notes = _reporting_line(actor, target, source, picks, values)
         before = {"target": snapshot(target), "source": snapshot(source)}
         now = utcnow()
         # The source lets go of its email address first, so the survivor may take it.
@@ -151,7 +152,7 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
         merge = Merge(
             target_id=target.id, source_id=source.id, actor_id=actor.id, created_at=now, before=before,
             after={"target_version": target.version, "fields": snapshot(target), "choices": picks,
-                   "status_entry": status_entry},
+                   "status_entry": status_entry, "notes": notes},
             undo=json.loads(json.dumps(undo, default=str)),
         )
         db.session.add(merge)
@@ -162,6 +163,30 @@ def merge_contacts(actor, target_id: int, source_id, choices: dict | None = None
                      {"merged_into_id": (None, target.id), "deleted_at": (None, now)})
         _announce(actor, target, source, changes, "deleted")
     return merge
+
+
+def _reporting_line(actor, target: Contact, source: Contact, picks: dict, values: dict) -> list[str]:
+    """The survivor's manager (``values["reports_to_id"]``), checked as the contact form checks it.
+    A survivor reporting to the source reports to the source's manager instead; a manager the
+    survivor may not take (a cycle: they report to the survivor, directly or not) leaves the
+    survivor's own, and the note returned says why."""
+    if values["reports_to_id"] == source.id:
+        values["reports_to_id"] = source.reports_to_id if source.reports_to_id != target.id else None
+    chosen = values["reports_to_id"]
+    if chosen is None or chosen == target.reports_to_id:
+        return []
+    errors: dict = {}
+    hierarchy.clean_reports_to(actor, {"reports_to_id": chosen}, target, errors)
+    if not errors:
+        return []
+    values["reports_to_id"], picks["reports_to_id"] = target.reports_to_id, "target"
+    own = db.session.get(Contact, target.reports_to_id) if target.reports_to_id else None
+    theirs = db.session.get(Contact, chosen)
+    if theirs is not None and (theirs.deleted_at is not None or not can(actor, "contact.view", theirs)):
+        theirs = None  # not named to someone who may not see them
+    reason = " ".join(errors["reports_to_id"]) if isinstance(errors["reports_to_id"], list) else errors["reports_to_id"]
+    return [f"Reports to: {target.full_name} keeps {own.full_name if own else 'no manager'}, not "
+            f"{source.full_name}'s ({theirs.full_name if theirs else f'#{chosen}'}): {reason}"]
 
 
 def _announce(actor, target, source, changes, source_action) -> None:

@@ -2,8 +2,9 @@
 ``contacts_contacts_unmerged``, see core/relations_hooks.py).
 
 Merging ``source`` into ``target``: the source's relationships move to the target (those that
-would relate the target to itself, or repeat one the target already has, are deleted and kept in
-the undo record); contacts reporting to the source report to the target (one that the target
+would relate the target to itself, repeat one the target already has, or contradict one at the
+same time, "Bob manager of Ada" beside "Ada manager of Bob", are deleted and kept in the undo
+record); contacts reporting to the source report to the target (one that the target
 itself reports to, directly or not, is detached instead: no cycle). Unmerging puts everything
 back as it was, skipping what changed since.
 """
@@ -18,6 +19,7 @@ from ..database import transaction
 from ..models import Contact, Relationship, RelationshipType, User, utcnow
 from . import audit
 from .hierarchy import ancestors
+from .relationships import contradicted
 
 KEY = "core_relations"
 COLUMNS = ("contact_id", "other_contact_id")
@@ -46,7 +48,8 @@ def merge(target: Contact, source: Contact, actor) -> dict | None:
                                            Relationship.other_contact_id.in_([source.id, target.id])))
             .order_by(Relationship.id)
         ).all()
-        symmetric = {t.id: t.symmetric for t in session.scalars(select(RelationshipType))}
+        kinds = {t.id: t for t in session.scalars(select(RelationshipType))}
+        symmetric = {i: t.symmetric for i, t in kinds.items()}
         swap = {source.id: target.id}
         seen = set()
         for rel in rows:  # the target's own rows first decide what counts as a duplicate
@@ -59,7 +62,8 @@ def merge(target: Contact, source: Contact, actor) -> dict | None:
                 continue
             a, b = swap.get(rel.contact_id, rel.contact_id), swap.get(rel.other_contact_id, rel.other_contact_id)
             key = _key(rel.type_id, symmetric.get(rel.type_id), a, b, rel.organization_id)
-            if a == b or key in seen:
+            if a == b or key in seen or (b is not None and rel.organization_id is None and rel.type_id in kinds
+                                         and contradicted(kinds[rel.type_id], a, b, rel.start_date, rel.end_date)):
                 dropped.append(_row(rel))
                 session.delete(rel)
                 continue

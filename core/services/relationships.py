@@ -139,6 +139,29 @@ def _duplicate(rtype: RelationshipType, contact_id: int, other_contact_id, organ
     return db.session.scalar(stmt.limit(1))
 
 
+def contradicted(rtype: RelationshipType, first: int, second: int, start, end) -> bool:
+    """Whether (``second``, ``rtype``, ``first``) holds at some time in [start, end] (open ends are
+    open): the opposite of (``first``, ``rtype``, ``second``) for an asymmetric contact type. "Ada
+    manager of Bob" and "Bob manager of Ada" at once is a contradiction; one after the other is
+    history. Longer rings are not checked: admin-defined types need not be a hierarchy ("mentor
+    of", "referred by"); the reporting line (hierarchy.py) is one and refuses cycles."""
+    if rtype.symmetric or rtype.target_kind != "contact":
+        return False
+    stmt = select(Relationship.id).where(Relationship.type_id == rtype.id, Relationship.contact_id == second,
+                                         Relationship.other_contact_id == first)
+    if start is not None:
+        stmt = stmt.where(or_(Relationship.end_date.is_(None), Relationship.end_date >= start))
+    if end is not None:
+        stmt = stmt.where(or_(Relationship.start_date.is_(None), Relationship.start_date <= end))
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _contradiction(rtype: RelationshipType, first: Contact, second: Contact) -> str:
+    return (f"{second.full_name} is already {rtype.name} {first.full_name} at that time, so {first.full_name} cannot "
+            f"also be {rtype.name} {second.full_name}. End one of them (an end date) before the other starts, "
+            "or delete it.")
+
+
 def _name(record) -> str:
     return record.full_name if isinstance(record, Contact) else record.name
 
@@ -197,6 +220,10 @@ def create_relationship(actor, contact_id: int, data: dict) -> Relationship:
             if _duplicate(rtype, first, other_contact, org_id):
                 label = rtype.inverse_label if inverse else rtype.name
                 errors[field] = f"{contact.full_name} already has this relationship: {label} {_name(other)}."
+            elif kind == "contact" and contradicted(rtype, first, second, values.get("start_date"),
+                                                     values.get("end_date")):
+                people = {contact.id: contact, other.id: other}
+                errors[field] = _contradiction(rtype, people[first], people[second])
         if errors:
             raise ValidationError(errors)
         rel = Relationship(type_id=rtype.id, contact_id=first, other_contact_id=other_contact, organization_id=org_id,
@@ -225,6 +252,14 @@ def update_relationship(actor, rel_id: int, data: dict) -> Relationship:
                                                           rel.organization_id, exclude=rel.id):
                     errors["type_id"] = f"These two are already related as “{rtype.name}”."
         _clean_common(data, errors, values, rel)
+        if not errors and rel.other_contact_id is not None and {"type_id", "start_date", "end_date"} & set(values):
+            rtype = db.session.get(RelationshipType, values.get("type_id", rel.type_id))
+            start, end = values.get("start_date", rel.start_date), values.get("end_date", rel.end_date)
+            if contradicted(rtype, rel.contact_id, rel.other_contact_id, start, end):
+                field = "type_id" if values.get("type_id", rel.type_id) != rel.type_id else \
+                    "end_date" if "end_date" in values else "start_date"
+                first, second = (db.session.get(Contact, i) for i in (rel.contact_id, rel.other_contact_id))
+                errors[field] = _contradiction(rtype, first, second)
         if errors:
             raise ValidationError(errors)
         changes = {}

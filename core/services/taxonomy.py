@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..database import lock_audit_chain
 from ..extensions import db
 from ..models import MAX_ID, Contact, utcnow
 from ..policy import can
@@ -48,6 +49,22 @@ def clean_ids(contact_ids) -> list[int]:
     return out
 
 
+def held_contacts(stmt) -> list[Contact]:
+    """The contacts of ``stmt`` (in a write transaction), read fresh and held until the commit.
+
+    A batch reads its contacts, then writes them with the version it read: a save of one of them
+    that committed in between failed the whole batch (StaleDataError, PostgreSQL). So on
+    PostgreSQL the batch first takes the audit chain's lock, which every audited write takes
+    before it writes its row (taking the rows first deadlocked with such a save), then the rows
+    in id order: a save meanwhile waits for the batch, then goes through on its own version
+    check. SQLite's writers already take turns for the whole transaction."""
+    lock_audit_chain(db.session)
+    stmt = stmt.order_by(Contact.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Contact)
+    return db.session.scalars(stmt).all()
+
+
 def editable_chunks(actor, contact_ids, result: BulkResult):
     """Yield lists of live contacts ``actor`` may edit, CHUNK at a time, counting the others in
     ``result.skipped``. Call inside the write transaction."""
@@ -55,7 +72,7 @@ def editable_chunks(actor, contact_ids, result: BulkResult):
     result.skipped += len(contact_ids or ()) - len(ids)
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
-        found = db.session.scalars(select(Contact).where(Contact.id.in_(part))).all()
+        found = held_contacts(select(Contact).where(Contact.id.in_(part)))
         ok = [c for c in found if c.deleted_at is None and can(actor, "contact.view", c) and can(actor, "contact.edit", c)]
         result.skipped += len(part) - len(ok)
         if ok:

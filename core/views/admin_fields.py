@@ -134,6 +134,7 @@ def _templates_page(values=None, errors=None, status=200, template=None):
     return page(
         "core/admin/contact_templates.html", None, status=status,
         templates=contact_templates.list_templates(actor), current=template,
+        stale=contact_templates.stale(template) if template is not None else [],
         values=values if values is not None else ({} if template is None else _template_values(template)),
         errors=errors or {}, custom_fields=custom_fields.definitions(),
         types=vocabulary.terms("type"), statuses=vocabulary.terms("status"),

@@ -6,7 +6,7 @@ from flask import Blueprint, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..access import login_required
-from ..errors import ValidationError
+from ..errors import Conflict, ValidationError
 from ..extensions import htmx
 from ..models import MAX_ID
 from ..policy import can
@@ -66,5 +66,8 @@ def update(category_id: int):
 @bp.post(f"/categories/{ID}/delete")
 @login_required
 def delete(category_id: int):
-    service.delete_category(current_user, category_id)
+    try:
+        service.delete_category(current_user, category_id)
+    except Conflict as exc:
+        return _page(errors={category_id: {"delete": [exc.message]}}, status=409)
     return _done()

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..access import login_required
 from ..errors import Conflict, ValidationError
 from ..extensions import cache, db, htmx
-from ..models import Category, Team, User
+from ..models import Category, Contact, Team, User
 from ..plugins import collect, hook
 from ..policy import can, contact_permissions, visible_team_ids, writable_teams
 from ..services import audit, cache_keys, contact_rows, custom_field_queries, list_query, stamps, vocabulary
@@ -371,6 +371,9 @@ def _shown(field: str, value) -> str:
     if field == "category_id":
         category = db.session.get(Category, value)
         return category.name if category is not None else str(value)
+    if field == "reports_to_id":
+        manager = db.session.get(Contact, value)
+        return manager.full_name if manager is not None else str(value)
     return str(value)
 
 

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     make_response,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
 
 from ..access import login_required
+from ..downloads import download
 from ..errors import ValidationError
 from ..extensions import htmx
 from ..models.details import LABELS
@@ -125,23 +124,17 @@ def delete_photo(contact_id: int):
 # --- vCard export ---------------------------------------------------------------------------
 
 
-def _vcf(body, filename: str) -> Response:
-    return Response(body, mimetype="text/vcard", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store",
-    })
-
-
 @bp.get(f"/contacts/{ID}/vcard")
 @login_required
 def contact_vcard(contact_id: int):
     card = vcard_export.contact_vcard(_user(), contact_id, request.args.get("version"))
-    return _vcf(card, f"contact-{contact_id}.vcf")
+    return download(card, f"contact-{contact_id}.vcf", "text/vcard")
 
 
 @bp.get("/contacts/export.vcf")
 @login_required
 def export_vcards():
     cards = vcard_export.stream_vcards(_user(), request.args.get("version"), **list_state.list_kwargs(_user(), request.args))
-    return _vcf(stream_with_context(cards), "contacts.vcf")
+    return download(cards, "contacts.vcf", "text/vcard")
 
 

@@ -4,10 +4,11 @@ progress and the error report); and the CSV export of the contacts list with its
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
+from flask import Blueprint, Response, redirect, request, url_for
 from flask_login import current_user
 
 from ..access import login_required
+from ..downloads import download
 from ..errors import ValidationError
 from ..extensions import htmx
 from ..policy import can, writable_teams
@@ -131,8 +132,4 @@ def export():
     extra = kwargs.pop("extra_filters")
     raw = request.args.get("raw") in ("1", "true", "on")
     chunks = csv_export.stream(_user(), raw=raw, filters=kwargs, extra_filters=extra)
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="contacts{"-raw" if raw else ""}.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download(chunks, f"contacts{'-raw' if raw else ''}.csv", "text/csv")

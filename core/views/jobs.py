@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, stream_with_context, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..access import login_required
-from ..errors import ValidationError
+from ..downloads import problem_report
+from ..errors import Conflict
 from ..extensions import htmx
-from ..services import import_report
 from ..services import jobs as service
 from .rendering import page
 
@@ -52,9 +52,9 @@ def progress(job_id: int):
 def cancel(job_id: int):
     try:
         job = service.cancel(_user(), job_id)
-    except ValidationError as exc:
+    except Conflict as exc:
         job = service.get_job(_user(), job_id)
-        notice = " ".join(exc.errors["status"])
+        notice = exc.message
         if htmx:
             return render_template("core/jobs/_progress.html", job=job, notice=notice)
         flash(notice, "error")
@@ -70,8 +70,4 @@ def cancel(job_id: int):
 def errors(job_id: int):
     """Every problem of the job, streamed; for a CSV import, the file's own rows with Row and
     Problem (import_report), to fix and upload again."""
-    job = service.get_job(_user(), job_id)
-    response = Response(stream_with_context(import_report.chunks(job)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="job-{job.id}-problems.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return problem_report(service.get_job(_user(), job_id))

@@ -142,7 +142,7 @@ def merge(contact_id: int):
         flash(message, "error")
         return redirect(url_for("merges.compare", contact_id=contact_id, source=request.form.get("source_id", "")))
     target, source = done.target, done.source
-    flash({"text": f"{source.full_name} was merged into {target.full_name}.",
+    flash({"text": " ".join([f"{source.full_name} was merged into {target.full_name}.", *done.after.get("notes", [])]),
            "undo": url_for("merges.undo", merge_id=done.id)}, "toast")
     link = url_for("contacts.show", contact_id=target.id)
     if htmx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.errors import Conflict
 from core.extensions import db
 from core.models import Contact
 from core.plugins import hook
@@ -53,3 +54,53 @@ def test_group_and_category_for_everything_a_filter_matches(people, member, team
     assert cats == [admin_tree.id] * 3
     out = bulk.start(_user(member), "group_remove", {"group_id": str(group.id)}, ids=people["mine"][:1])
     assert out.changed == 1
+
+
+def test_a_save_meanwhile_does_not_fail_the_batch(app, people, member, monkeypatch):  # noqa: F811
+    """Someone saves one of the batch's contacts while the batch is changing them (PostgreSQL let
+    them: the batch read its contacts, the other save committed, the batch wrote with the version
+    it read): the whole batch failed on that one contact (StaleDataError). The batch now holds its
+    contacts from the moment it reads them: the other save waits for it, then goes through or, if
+    it had read the contact before the batch changed it, answers as any lost race does (409,
+    reload); the batch changes all its contacts either way."""
+    import threading
+
+    from core.services import contacts as contact_service
+
+    actor = _user(member)
+    tree = categories.Category(name="Partners", name_key="partners")
+    db.session.add(tree)
+    db.session.commit()
+    edited, outcome, real_check = people["mine"][2], {}, categories.clean_category_id
+
+    def edit_meanwhile():
+        with app.test_request_context():
+            try:
+                contact_service.update_contact(db.session.get(type(actor), actor.id), edited,
+                                               {"first_name": "Edited"}, None)
+                outcome["edited"] = True
+            except Exception as exc:  # noqa: BLE001 - the test says what went wrong
+                outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+    other = threading.Thread(target=edit_meanwhile, daemon=True)
+
+    def clean_category_id(value, errors):  # the batch has read its contacts, and written nothing yet
+        if "started" not in outcome:
+            outcome["started"] = True
+            other.start()
+            other.join(timeout=2)  # PostgreSQL: it waits for the batch's row lock; SQLite: for the write turn
+        return real_check(value, errors)
+
+    monkeypatch.setattr(categories, "clean_category_id", clean_category_id)
+    moved = bulk.start(actor, "category", {"category_id": str(tree.id)}, ids=people["mine"])
+    other.join(timeout=30)
+    assert (moved.changed, moved.skipped) == (3, 0) and not other.is_alive()
+    error = outcome.get("error")
+    assert outcome.get("edited") or (isinstance(error, Conflict) and "Reload it" in error.message), outcome
+    db.session.expire_all()
+    rows = db.session.execute(select(Contact.id, Contact.category_id, Contact.first_name)
+                              .where(Contact.id.in_(people["mine"]))).all()
+    assert {r.category_id for r in rows} == {tree.id}
+    assert dict((r.id, r.first_name) for r in rows)[edited] == ("Edited" if outcome.get("edited") else "P")

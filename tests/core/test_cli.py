@@ -420,6 +420,32 @@ def test_compress_static_writes_gzip_once(tmp_path):
     assert compress_static([tmp_path]) == 1
 
 
+def test_a_compressed_copy_older_than_its_file_is_not_served(tmp_path):
+    """``contacts serve`` leaves .gz copies beside the static files (git-ignored); a file edited
+    since (a checkout, a test run without serve) was served from its stale copy to every browser
+    that accepts gzip. Only a copy at least as new as its file is served."""
+    import gzip
+
+    from werkzeug.test import Client
+
+    from core.serve import StaticFiles
+
+    js = tmp_path / "app.js"
+    js.write_text("let fresh = 1;\n" * 100)
+    (tmp_path / "app.js.gz").write_bytes(gzip.compress(b"let stale = 1;\n" * 100))
+    os.utime(tmp_path / "app.js.gz", (time.time() - 60, time.time() - 60))
+
+    def served():
+        app = StaticFiles(lambda environ, start: [], root=str(tmp_path), prefix="static/")
+        response = Client(app).get("/static/app.js", headers={"Accept-Encoding": "gzip"})
+        body = response.get_data()
+        return response.headers.get("Content-Encoding"), gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+
+    assert served() == (None, js.read_bytes())
+    (tmp_path / "app.js.gz").write_bytes(gzip.compress(js.read_bytes()))  # written now: up to date
+    assert served() == ("gzip", js.read_bytes())
+
+
 def test_compile_bytecode_writes_each_module_once_even_when_python_is_told_not_to(tmp_path, monkeypatch):
     import importlib.util
 

@@ -239,6 +239,47 @@ def test_templates_validate_and_are_managed_by_admins_and_managers(tier, admin, 
     assert actions == ["created", "updated", "deleted"]
 
 
+def test_a_template_lets_go_of_a_deleted_group_and_a_removed_choice(tier, admin, manager, team):
+    """A template kept the ids of deleted groups and the defaults of removed choices: the new-contact
+    form then dropped them without a word. Deleting the group or removing the choice takes them out
+    of every template, in the same transaction, audited on the template."""
+    size = cf.create_field(admin, {"key": "sizes", "label": "Sizes", "kind": "multi_choice", "choices": "s\nm\nl"})
+    keep, gone = (groups.create_group(manager, {"name": n}).id for n in ("Keep", "Gone"))
+    t = templates.create_template(manager, {"name": "Shop", "group_ids": [keep, gone],
+                                            "custom_fields": {"tier": "silver", "sizes": ["s", "l"]}})
+    groups.delete_group(manager, gone)
+    cf.update_field(admin, size.id, {"choices": "s\nm"})  # "l" goes
+    cf.update_field(admin, tier.id, {"choices": "gold"})  # "silver" goes (no contact uses it)
+    db.session.expire_all()
+    t = templates.get_template(manager, t.id)
+    assert (t.group_ids, t.custom) == ([keep], {"sizes": ["s"]})
+    assert templates.stale(t) == []
+    changes = [e.changes for e in db.session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_type == "contact_template", AuditEntry.action == "updated").order_by(AuditEntry.id))]
+    assert [sorted(c) for c in changes] == [["group_ids"], ["custom"], ["custom"]]
+    assert changes[0]["group_ids"] == [str([keep, gone]), str([keep])]  # as every list in the audit
+
+
+def test_the_template_editor_names_what_a_template_points_at_that_is_gone(app, tier, manager, client_for):
+    """Templates saved before the clean-up above may still name a deleted group or a removed
+    choice: the editor says so (they are left out of new contacts) and saving drops them."""
+    from core.models import ContactTemplate
+
+    t = templates.create_template(manager, {"name": "Old", "custom_fields": {"tier": "gold"}})
+    db.session.execute(update(ContactTemplate).where(ContactTemplate.id == t.id)
+                       .values(group_ids=[424242], custom={"tier": "platinum"}))
+    db.session.commit()
+    client = client_for(manager)
+    page = client.get(f"/admin/contact-templates/{t.id}").get_data(as_text=True)
+    assert "This template still names what no longer exists: group #424242, Tier “platinum”." in page
+    api = Api(app, make_token(app, manager))
+    assert api.get(f"/api/v1/contact-templates/{t.id}").get_json()["stale"] == [
+        "group #424242", "Tier “platinum”"]
+    assert client.post(f"/admin/contact-templates/{t.id}", data={"name": "Old", "cf_tier": ""}).status_code == 302
+    db.session.expire_all()
+    assert (db.session.get(ContactTemplate, t.id).group_ids, db.session.get(ContactTemplate, t.id).custom) == ([], {})
+
+
 def test_template_prefills_the_new_contact_form(app, tier, manager, member_client, team):
     seven = groups.create_group(manager, {"name": "Seven"}).id
     t = templates.create_template(manager, {"name": "Supplier", "type": "supplier", "status": "lead",

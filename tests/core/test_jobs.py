@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.database import transaction
-from core.errors import NotFound, ValidationError
+from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db
 from core.models import Job, User, utcnow
 from core.plugins import hookimpl
@@ -117,9 +117,9 @@ def test_a_queued_job_is_cancelled_at_once_and_then_never_runs(ctx, member):
     jobs.cancel(_user(member.id), job.id)
     assert job.status == "cancelled" and job.finished_at is not None
     assert jobs.run(job.id) == "skipped" and SEEN == []
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(Conflict) as exc:  # the job's state, not a field of the request: 409
         jobs.cancel(_user(member.id), job.id)
-    assert exc.value.errors["status"] == ["This job was already cancelled."]
+    assert exc.value.message == "This job was already cancelled."
 
 
 def test_a_job_left_running_by_a_dead_worker_resumes_from_its_checkpoint(ctx, member):
@@ -192,7 +192,9 @@ def test_the_api_shows_and_cancels_jobs(app, member, outsider):
     assert body["status"] == "done" and body["done"] == 6 and body["error_count"] == 1
     assert body["errors"] == [{"ref": 5, "message": "item 5 is odd"}]
     again = api.post(f"/api/v1/jobs/{done}/cancel")
-    assert again.status_code == 422 and "status" in again.get_json()["errors"]["json"]
+    assert again.status_code == 409 and again.get_json()["message"] == "This job has already finished."
+    doc = api.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/jobs/{job_id}/cancel"]["post"]["responses"]
+    assert "409" in doc and "422" not in doc and "already ended" in doc["409"]["description"]
     assert api.post(f"/api/v1/jobs/{queued}/cancel").get_json()["status"] == "cancelled"
     other = Api(app, make_token(app, outsider))
     assert other.get(f"/api/v1/jobs/{done}").status_code == 404

@@ -273,6 +273,70 @@ def test_the_survivor_keeps_the_sources_title_birthday_notes_and_category_where_
     assert details(bare) is None and details(source) == before[source]
 
 
+def test_the_survivor_takes_the_sources_manager_unless_that_makes_a_cycle(ctx, member, team):
+    """The source's "reports to" goes to a survivor that reports to no one (the rule of every
+    merged field), through the reporting line's cycle check: a manager who already reports to the
+    survivor is not taken, the survivor keeps its own and the merge says why. The undo puts every
+    reporting line back (state() compares every row of both contacts, reports_to_id included)."""
+    t = _team(team)
+    boss, deputy = factories.contact(t, "Bea", "Boss").id, factories.contact(t, "Dee", "Deputy").id
+    target, source = factories.contact(t, "Ada", "Byron").id, factories.contact(t, "Ada", "King").id
+    contact_service.update_contact(member, source, {"reports_to_id": boss}, None)
+    report = factories.contact(t, "Rae", "Report").id
+    contact_service.update_contact(member, report, {"reports_to_id": source}, None)
+
+    def lines():
+        db.session.expire_all()
+        return {c: db.session.get(Contact, c).reports_to_id for c in (boss, deputy, target, source, report)}
+
+    def rows_of(target, source):  # the merge's own activity entries stay (as in the test above)
+        return {k: v for k, v in state(target, source).items() if k != "activity"}
+
+    before, rows = lines(), rows_of(target, source)
+    done = merges.merge_contacts(member, target, source)
+    assert lines()[target] == boss and lines()[report] == target and done.after["notes"] == []
+    assert done.after["choices"]["reports_to_id"] == "source"
+    merges.unmerge(member, done.id)
+    assert lines() == before and rows_of(target, source) == rows
+
+    contact_service.update_contact(member, boss, {"reports_to_id": deputy}, None)
+    contact_service.update_contact(member, deputy, {"reports_to_id": target}, None)  # Ada Byron > Dee > Bea
+    before, rows = lines(), rows_of(target, source)
+    done = merges.merge_contacts(member, target, source, {"reports_to_id": "source"})
+    assert lines()[target] is None and lines()[report] == target  # no cycle Ada > Dee > Bea > Ada
+    assert done.after["choices"]["reports_to_id"] == "target"
+    assert done.after["notes"] == [
+        "Reports to: Ada Byron keeps no manager, not Ada King's (Bea Boss): Bea Boss already reports to Ada Byron "
+        "through Dee Deputy; Ada Byron cannot report to Bea Boss."]
+    merges.unmerge(member, done.id)
+    assert lines() == before and rows_of(target, source) == rows
+
+
+def test_a_manager_the_merger_may_not_see_is_neither_taken_nor_named(ctx, member, team, other_team):
+    t = _team(team)
+    hidden = factories.contact(_team(other_team), "Hidden", "Boss").id
+    target, source = factories.contact(t, "Ada", "Byron").id, factories.contact(t, "Ada", "King").id
+    db.session.execute(db.update(Contact).where(Contact.id == source).values(reports_to_id=hidden))
+    db.session.commit()
+    done = merges.merge_contacts(member, target, source)
+    assert db.session.get(Contact, target).reports_to_id is None
+    assert done.after["notes"] == [f"Reports to: Ada Byron keeps no manager, not Ada King's (#{hidden}): No such contact."]
+
+
+def test_a_survivor_reporting_to_the_source_takes_the_sources_manager(ctx, member, team):
+    t = _team(team)
+    boss = factories.contact(t, "Bea", "Boss").id
+    target, source = factories.contact(t, "Ada", "Byron").id, factories.contact(t, "Ada", "King").id
+    contact_service.update_contact(member, source, {"reports_to_id": boss}, None)
+    contact_service.update_contact(member, target, {"reports_to_id": source}, None)
+    rows = state(target, source)["contacts"]
+    done = merges.merge_contacts(member, target, source)
+    db.session.expire_all()
+    assert db.session.get(Contact, target).reports_to_id == boss  # not the merged-away source
+    merges.unmerge(member, done.id)  # refused if the survivor looked changed since the merge
+    assert state(target, source)["contacts"] == rows
+
+
 class SecondMergeMeanwhile:
     """While the first merge is inside its transaction (its plugins moving rows), the same merge is
     asked again from another thread, as a double-clicked button or a retried API call does."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.extensions import db
-from core.models import Contact, Merge
+from core.models import Contact, Merge, User
+from core.services import contacts
 from tests import factories
 from tests.core.test_api_contacts import Api, make_token
 
@@ -30,9 +31,18 @@ def _contact(app, cid):
 def test_api_merge_list_and_undo(app, member, outsider, two):
     a, b = two
     api = Api(app, make_token(app, member))
-    answer = api.post(f"/api/v1/contacts/{a}/merge", json={"source_id": b, "fields": {"last_name": "source"}})
+    with app.app_context():  # Cy reports to Grace (a), Grace B. (b) reports to Cy: a cannot take b's manager
+        actor = db.session.get(User, member.id)
+        cy = factories.contact(db.session.get(Contact, a).owner_team, "Cy", "Clerk").id
+        contacts.update_contact(actor, cy, {"reports_to_id": a}, None)
+        contacts.update_contact(actor, b, {"reports_to_id": cy}, None)
+    answer = api.post(f"/api/v1/contacts/{a}/merge", json={"source_id": b, "fields": {"last_name": "source",
+                                                                                       "reports_to_id": "source"}})
     assert answer.status_code == 201, answer.json
     merge = answer.json
+    assert merge["choices"]["reports_to_id"] == "target" and merge["notes"] == [
+        "Reports to: Grace Hopper keeps no manager, not Grace Hoppper's (Cy Clerk): Cy Clerk already reports to "
+        "Grace Hopper; Grace Hopper cannot report to Cy Clerk."]
     assert merge["target"]["id"] == a and merge["source"]["deleted"] is True
     assert merge["choices"]["last_name"] == "source" and merge["choices"]["email"] == "source"
     assert _contact(app, a)["name"] == "Grace Hoppper" and _contact(app, b)["merged_into_id"] == a
@@ -85,12 +95,16 @@ def test_api_merge_refusals(app, member, outsider, two):
 
 def test_merge_page_toast_undo_and_history(client_for, member, app, two):
     a, b = two
+    with app.app_context():
+        boss = factories.contact(db.session.get(Contact, a).owner_team, "Bea", "Boss").id
+        contacts.update_contact(db.session.get(User, member.id), b, {"reports_to_id": boss}, None)
     client = client_for(member)
     picker = client.get(f"/contacts/{a}/merge").get_data(as_text=True)
     assert "No look-alike found" in picker and 'name="source"' in picker  # no organization: names alone do not count
     page = client.get(f"/contacts/{a}/merge?source={b}").get_data(as_text=True)
     assert 'name="pick_last_name" value="source"' in page and f'name="source_id" value="{b}"' in page
     assert 'name="pick_email" value="source" checked' in page  # the target has none: the source's by default
+    assert "Reports to" in page and "Bea Boss" in page  # a field to choose like the others, by name
     assert "communications, groups, tags and other records move over" in page  # lists are groups now
     assert client.get(f"/contacts/{a}/merge?source=abc").status_code == 422
 

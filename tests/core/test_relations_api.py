@@ -71,6 +71,9 @@ def test_relationship_crud_and_both_sides(api, ids):
     ok = api.patch(f"/api/v1/relationships/{rel['id']}", json={"end_date": "2025-01-01", "note": "done"})
     assert ok.status_code == 200 and ok.json["end_date"] == "2025-01-01"
     assert api.get(f"/api/v1/relationships/{rel['id']}").json["note"] == "done"
+    back = api.post(f"/api/v1/contacts/{bob}/relationships",
+                    json={"type_id": ids["types"]["manager of"], "other_contact_id": ada, "start_date": "2024-06-01"})
+    assert back.status_code == 422 and "cannot also be manager of" in back.json["errors"]["json"]["other_contact_id"][0]
     assert api.delete(f"/api/v1/relationships/{rel['id']}").status_code == 204
     assert api.get(f"/api/v1/relationships/{rel['id']}").status_code == 404
 

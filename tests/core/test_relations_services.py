@@ -148,6 +148,41 @@ def test_inverse_creation_and_symmetric_duplicates(ctx, member, people):
     assert "themselves" in err.value.errors["other_contact_id"][0]
 
 
+def test_an_asymmetric_type_cannot_point_both_ways_at_the_same_time(ctx, member, people):
+    """"Ada manager of Bob" and "Bob manager of Ada" say opposite things: the second is refused on
+    the other contact, from either page (read forward or inverse), and by a change of type or dates
+    that would make two rows say it. Periods that do not overlap are history, not a contradiction
+    (Ada managed Bob until 2020, Bob manages Ada since 2021). Longer rings (Ada > Bob > Carol >
+    Ada) are allowed: admin-defined types need not be a hierarchy (the reporting line is)."""
+    ada, bob, carol, dan = people
+    manager, assistant = _type("manager of").id, _type("assistant of").id
+    first = service.create_relationship(member, ada.id, {"type_id": manager, "other_contact_id": bob.id})
+    expected = ("Ada Test is already manager of Bob Test at that time, so Bob Test cannot also be manager of "
+                "Ada Test. End one of them (an end date) before the other starts, or delete it.")
+    with pytest.raises(ValidationError) as err:
+        service.create_relationship(member, bob.id, {"type_id": manager, "other_contact_id": ada.id})
+    assert err.value.errors["other_contact_id"] == [expected]
+    with pytest.raises(ValidationError) as err:  # Ada's page: "Ada reports to Bob" stores Bob manager of Ada
+        service.create_relationship(member, ada.id, {"type_id": manager, "other_contact_id": bob.id, "inverse": True})
+    assert err.value.errors["other_contact_id"] == [expected]
+    spouse = _type("spouse of").id  # symmetric: the other way round is the duplicate message, as before
+    service.create_relationship(member, ada.id, {"type_id": spouse, "other_contact_id": bob.id})
+    other_way = service.create_relationship(member, bob.id, {"type_id": assistant, "other_contact_id": ada.id})
+    with pytest.raises(ValidationError) as err:  # a change of type that would contradict the first row
+        service.update_relationship(member, other_way.id, {"type_id": manager})
+    assert "cannot also be manager of" in err.value.errors["type_id"][0]
+    service.update_relationship(member, first.id, {"start_date": "2015-01-01", "end_date": "2020-12-31"})
+    later = service.create_relationship(member, bob.id, {"type_id": manager, "other_contact_id": ada.id,
+                                                         "start_date": "2021-01-01"})
+    with pytest.raises(ValidationError) as err:  # moving the end date into the later period
+        service.update_relationship(member, first.id, {"end_date": "2021-06-30"})
+    assert "at that time" in err.value.errors["end_date"][0]
+    assert later.id and db.session.get(Relationship, first.id).end_date == date(2020, 12, 31)
+    service.create_relationship(member, bob.id, {"type_id": assistant, "other_contact_id": carol.id})
+    service.create_relationship(member, carol.id, {"type_id": assistant, "other_contact_id": dan.id})
+    service.create_relationship(member, dan.id, {"type_id": assistant, "other_contact_id": bob.id})  # a ring
+
+
 def test_contact_to_organization_relationship(ctx, member, team, people):
     org = factories.organization(_t(team), "Acme")
     board = _type("board member of").id
@@ -300,6 +335,28 @@ def test_merge_repoints_drops_and_unmerge_restores_exactly(ctx, member, team, pe
     db.session.commit()
     assert _state() == before
     relations_merge.unmerge(target, source, member, undo)  # idempotent
+    db.session.commit()
+    assert _state() == before
+
+
+def test_merge_drops_a_row_that_would_contradict_the_survivors_and_unmerge_restores_it(ctx, member, people):
+    """Ada manages Carol; Carol manages Bob, Ada's duplicate. Merged, "Carol manager of Ada" would
+    sit beside "Ada manager of Carol" at the same time, which a user cannot save: dropped like a
+    repeated row (kept in the undo record), and put back by the unmerge."""
+    ada, bob, carol, dan = people  # merge Bob (source) into Ada (target)
+    manager, assistant = _type("manager of").id, _type("assistant of").id
+    service.create_relationship(member, ada.id, {"type_id": manager, "other_contact_id": carol.id,
+                                                 "start_date": "2020-01-01"})
+    service.create_relationship(member, carol.id, {"type_id": manager, "other_contact_id": bob.id,
+                                                   "start_date": "2021-01-01"})
+    service.create_relationship(member, bob.id, {"type_id": assistant, "other_contact_id": dan.id})
+    before = _state()
+    undo = relations_merge.merge(db.session.get(Contact, ada.id), db.session.get(Contact, bob.id), member)
+    db.session.commit()
+    assert sorted((r[1], r[2], r[3]) for r in _state()[0]) == sorted([(manager, ada.id, carol.id),
+                                                                      (assistant, ada.id, dan.id)])
+    assert [(d["contact_id"], d["other_contact_id"]) for d in undo["dropped"]] == [(carol.id, bob.id)]
+    relations_merge.unmerge(db.session.get(Contact, ada.id), db.session.get(Contact, bob.id), member, undo)
     db.session.commit()
     assert _state() == before
 

@@ -102,6 +102,9 @@ def test_relationship_modal_create_both_sides_edit_delete(app, member_client, ma
     saved = member_client.post(f"/relationships/{rel_id}/edit?from={bob}", headers=HX,
                                data={"type_id": manager, "start_date": "2024-01-01", "end_date": "", "note": "hi"})
     assert saved.status_code == 200
+    back = member_client.post(f"/contacts/{ada}/relationships/new", headers=HX, data={  # Ada reports to Bob too?
+        "type_id": f"-{manager}", "other_contact_id": bob, "start_date": "2024-03-01"})
+    assert back.status_code == 422 and "cannot also be manager of" in back.get_data(as_text=True)
     assert member_client.post(f"/relationships/{rel_id}/delete?from={bob}", headers=HX).status_code == 200
     with app.app_context():
         assert db.session.get(Relationship, rel_id) is None

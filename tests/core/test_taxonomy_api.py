@@ -92,6 +92,10 @@ def test_categories_api(admin_api, member_api):
     assert cycle.status_code == 422 and "parent_id" in str(cycle.get_json())
     tree = member_api.get("/api/v1/categories").get_json()["items"]
     assert [(c["name"], c["depth"]) for c in tree] == [("Top", 0), ("Child", 1)]
+    admin_api.post("/api/v1/categories", json={"name": "child"})  # beside Top: Child cannot move up
+    clash = admin_api.delete(f"/api/v1/categories/{top['id']}")
+    assert clash.status_code == 409 and "Rename or move one of them first" in clash.get_json()["message"]
+    admin_api.patch(f"/api/v1/categories/{child['id']}", json={"name": "Kid"})
     assert admin_api.delete(f"/api/v1/categories/{top['id']}").status_code == 204
     assert member_api.get(f"/api/v1/categories/{child['id']}").get_json()["parent_id"] is None
 

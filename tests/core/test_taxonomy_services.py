@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.extensions import db
 from core.models import AuditEntry, Contact, ContactTag, GroupMember, Tag, User
 from core.services import categories, groups, tags, taxonomy
@@ -240,6 +240,28 @@ def test_category_tree_moves_refuse_cycles_and_filter_includes_subcategories(ctx
     assert db.session.get(Contact, soup.id).category_id is None
     assert db.session.get(type(leaf), leaf.id).parent_id == other.id
     assert _audits("category", mid.id)[-1].action == "deleted"
+
+
+def test_no_two_categories_under_one_parent_share_a_name(ctx, admin):
+    """Deleting a category moves its subcategories up beside its siblings, and moving a category
+    puts it beside others: either could leave two "Europe" under one parent (a filter list and a
+    form offering both). The delete or the move is refused, naming the clash and what to do."""
+    a = _u(admin)
+    sales = categories.create_category(a, {"name": "Sales"})
+    europe = categories.create_category(a, {"name": "Europe", "parent_id": sales.id})
+    categories.create_category(a, {"name": "Asia", "parent_id": sales.id})
+    categories.create_category(a, {"name": "europe"})  # top level, beside Sales
+    with pytest.raises(Conflict) as exc:
+        categories.delete_category(a, sales.id)
+    assert exc.value.message == ("“Sales” cannot be deleted: its subcategory “Europe” would move up beside another "
+                                 "“europe”. Rename or move one of them first.")
+    assert sorted(c.name for c, _ in categories.tree()) == ["Asia", "Europe", "Sales", "europe"]  # nothing changed
+    with pytest.raises(ValidationError) as exc:
+        categories.update_category(a, europe.id, {"parent_id": ""})  # a move alone, without the name
+    assert exc.value.errors["name"] == ["There is already a category with this name here."]
+    categories.update_category(a, europe.id, {"name": "Western Europe"})
+    assert categories.delete_category(a, sales.id) == 0
+    assert sorted((c.name, d) for c, d in categories.tree()) == [("Asia", 0), ("Western Europe", 0), ("europe", 0)]
 
 
 # --- merge --------------------------------------------------------------------------------------------

@@ -204,6 +204,11 @@ def test_categories_page_for_admins(app, admin_client, member_client):
     assert "Top" in page and "Child" in page and "New category" in page
     assert "New category" not in member_client.get("/categories").get_data(as_text=True)
     assert member_client.post("/categories", data={"name": "X"}).status_code == 403
+    assert admin_client.post("/categories", headers=HX, data={"name": "child"}).status_code == 200
+    refused = admin_client.post(f"/categories/{top}/delete", headers=HX)
+    assert refused.status_code == 409 and "Rename or move one of them first" in refused.get_data(as_text=True)
+    assert 'id="category-tree"' in refused.get_data(as_text=True)  # the tree again, with the reason
+    admin_client.post(f"/categories/{child}/edit", headers=HX, data={"name": "Kid", "parent_id": str(top)})
     assert admin_client.post(f"/categories/{top}/delete", headers=HX).status_code == 200
 
 

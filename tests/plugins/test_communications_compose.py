@@ -56,6 +56,26 @@ def test_the_form_offers_the_email_templates_of_the_users_teams(app, team, other
     assert 'hx-target="#communications-compose-fields"' in html and 'id="communications-compose-fields"' in html
 
 
+def test_the_time_zones_come_when_the_field_is_first_used(member_client, contact_id):
+    """The panel shipped every time zone twice (a <select> and a <datalist>, ~39 KB of the contact
+    page); it now has a text field with suggestions fetched once, when the field is first focused,
+    kept by the browser a day. The zone is still checked when the email is scheduled."""
+    html = member_client.get(f"/communications/contacts/{contact_id}/compose", headers=HX).get_data(as_text=True)
+    assert "Pacific/Auckland" not in html and '<select name="timezone"' not in html
+    assert 'name="timezone" value="UTC" list="communications-timezones"' in html
+    assert 'hx-get="/communications/timezones" hx-trigger="focus once"' in html
+    assert len(html.encode()) < 8_000
+    zones = member_client.get("/communications/timezones", headers=HX)
+    body = zones.get_data(as_text=True)
+    assert '<option value="Europe/Paris">' in body and '<option value="UTC">' in body and "<select" not in body
+    assert zones.headers["Cache-Control"] == "private, max-age=86400"
+    bad = member_client.post(f"/communications/contacts/{contact_id}/compose", headers=HX, data={
+        "to": "grace@example.org", "subject": "Hi", "content": "x", "when": "2030-01-01T09:00",
+        "timezone": "Mars/Olympus", "action": "schedule"})
+    assert bad.status_code == 422 and "Not a known time zone" in bad.get_data(as_text=True)
+    assert 'value="Mars/Olympus"' in bad.get_data(as_text=True)  # what was typed stays, to correct it
+
+
 def test_no_templates_no_picker(member_client, contact_id):
     html = member_client.get(f"/communications/contacts/{contact_id}/compose", headers=HX).get_data(as_text=True)
     assert 'name="template_id"' not in html and 'id="communications-compose-fields"' in html
