@@ -416,6 +416,10 @@ def _ensure_search_index(engine, inspector, log) -> None:
     else:
         present = any(col["name"] == "search_vector" for col in inspector.get_columns("contacts"))
     if present and not stale:
+        if engine.dialect.name == "sqlite" and hasattr(search, "sqlite_settings"):
+            with engine.begin() as conn:  # e.g. the merge setting (core_0026): as a migration sets it
+                for sql in search.sqlite_settings():
+                    conn.exec_driver_sql(sql)
         return
     t0 = time.perf_counter()
     with engine.begin() as conn:

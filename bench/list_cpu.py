@@ -1,4 +1,4 @@
-"""CPU per contacts-list page, in process: what the Python of ``GET /`` costs, without HTTP or load.
+"""CPU per contacts-list page (and per search), in process: what the Python of ``GET /`` costs, without HTTP or load.
 
     python -m bench.list_cpu --db bench/data/sqlite-1000000-50000-10000000/contacts.db
     python -m bench.list_cpu --db ... --repeat 200 --profile "first page"   # + a cProfile of one scenario
@@ -45,6 +45,10 @@ def scenarios(deep_cursor: str) -> list[tuple[str, str, bool]]:
         ),
         ("deep keyset page", "/?" + urlencode({"cursor": deep_cursor}), True),
         ("lazy count", "/contacts/count?f=status.is.inactive", True),
+        # The searches of bench/run.py (its terms at 1M; it picks them from the dataset), as active search asks them.
+        ("search: a rare prefix", "/?q=aadm", True),
+        ("search: a common surname", "/?q=Smith", True),
+        ("search: two words", "/?" + urlencode({"q": "James Smith"}), True),
     ]
 
 

@@ -7,9 +7,10 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import transaction
 from ..errors import NotFound, ValidationError
@@ -327,18 +328,28 @@ def revoke_token(actor, token_id: int) -> None:
 def user_for_token(raw: str) -> User | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = identity.token_by_digest(_digest(raw))  # with its user and the user's teams, one statement
-    if token is None or token.revoked_at is not None or not token.user.active:
+    found = identity.token_by_digest(_digest(raw))  # the user, the user's teams and the token: one statement
+    if found is None:
+        return None
+    user, token = found
+    if token.revoked_at is not None or not user.active:
         return None
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        user_id = token.user_id
+        user_id = user.id
         try:
-            with transaction():
-                token.last_used_at = now  # written at most once a minute: reads stay reads
+            with transaction():  # written at most once a minute: reads stay reads. No page shows it (no stamp)
+                db.session.connection().execute(_TOKEN_USED, {"token_id": token.id, "at": now})
+                held = db.session.identity_map.get(db.session.identity_key(ApiToken, (token.id,)))
+                if held is not None:  # a session that holds the token (its creator's) sees the new value
+                    set_committed_value(held, "last_used_at", now)
         except OperationalError:
             # The database is busy with a long write (an import batch holds SQLite's lock): the
             # request is a read and goes on; the stamp is written by a later one.
             db.session.rollback()
             return db.session.get(User, user_id, options=[joinedload(User.teams)])
-    return token.user
+    return user
+
+
+_TOKEN_USED = (ApiToken.__table__.update().where(ApiToken.__table__.c.id == bindparam("token_id"))
+               .values(last_used_at=bindparam("at")))

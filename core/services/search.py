@@ -141,6 +141,30 @@ _CONTACT_TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5 6
 _PHONE_TOKENIZE = "tokenize='trigram', columnsize=0"
 
 
+# FTS5 writes each transaction's terms as a new small segment and merges segments in the write
+# that pushes its count of leaf pages written past a multiple of 64: up to 64 x (levels) pages at
+# once (~400-800 at 1M contacts), inside that request's commit, whenever some level holds
+# ``automerge`` segments. With the default 4, 0.3-1.6 % of single contact creates at 1M wrote
+# 100-1,900 pages (5-45 ms of CPU with the write lock held: the p99 of writes and the queue of the
+# sustained writes behind it). With 8, a level waits for twice as many segments, so each entry is
+# rewritten by fewer merges (log8 rather than log4 of the index's size) and the base segment
+# built with the dataset by half as many: over 36,000 creates through sqlite3 on a copy of the
+# 1M dataset (runs of 3,000 and 15,000, alternated with the default's on the same state), 0.07-0.11 %
+# of commits wrote over 100 pages (default: 0.3-1.7 %), 0-0.05 % used over 5 ms of CPU (0.3-1.6 %),
+# and the mean fell from 0.43-0.64 to 0.34-0.46 ms of CPU a commit (16: a little lower still, with
+# up to twice the segments again; not taken). Queries read up to twice as many small segments:
+# the bench's three searches cost the same CPU after those creates (at 1M, bench.list_cpu). Merging in small steps from each write ('merge', N: ~1.1-1.4 ms a commit) or
+# from the checkpoint thread (a backlog, writers queued behind it) cost more.
+CONTACT_INDEX_AUTOMERGE = 8
+
+
+def sqlite_settings() -> list[str]:
+    """The contact indexes' merge setting (kept in each FTS table's ``_config``): applied with the
+    DDL, by core_0026 and again to a reused bench dataset."""
+    return [f"INSERT INTO {table}({table}, rank) VALUES ('automerge', {CONTACT_INDEX_AUTOMERGE})"
+            for table in (FTS_TABLE, PHONE_FTS_TABLE)]
+
+
 def sqlite_ddl() -> list[str]:
     """Everything the SQLite search needs, created empty (the triggers fill it from then on)."""
     return [
@@ -152,6 +176,7 @@ def sqlite_ddl() -> list[str]:
         f"content_rowid='id', {_PHONE_TOKENIZE})",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ORG_FTS_TABLE} USING fts5(name, content='organizations', "
         f"content_rowid='id', {_TOKENIZE})",
+        *sqlite_settings(),
         *sqlite_triggers(),
     ]
 

@@ -4,9 +4,11 @@ teams or their token counts from the very next request, through a session cookie
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from core.extensions import db
-from core.models import User
+from core.models import ApiToken, User
 from core.services import accounts
 from tests import factories
 from tests.core.test_api_contacts import Api, make_token
@@ -99,3 +101,27 @@ def test_a_user_without_teams_and_the_token_path(app, member):
             user = accounts.user_for_token(raw)
         assert len(seen) == 1
         assert user.id == loner_id and user.teams == [] and user in db.session
+
+
+def test_a_token_request_attaches_its_user_and_teams_and_not_the_token(app, member):
+    """The token is checked from its row's values (identity.TokenSeen): only the user and the
+    user's teams become session objects (each costs ~30 µs to attach), and its last use is still
+    written, through the connection, once a minute."""
+    raw = make_token(app, member)
+    attached = []
+
+    def _attached(_session, instance):
+        attached.append(type(instance).__name__)
+
+    with app.test_request_context():
+        assert accounts.user_for_token(raw).id == member.id  # the first use writes last_used_at
+        db.session.expunge_all()
+        event.listen(Session, "detached_to_persistent", _attached)
+        try:
+            user = accounts.user_for_token(raw)
+        finally:
+            event.remove(Session, "detached_to_persistent", _attached)
+        assert user in db.session and user.team_ids == [member.teams[0].id]
+        assert sorted(attached) == ["Team", "User"]
+    with app.test_request_context():
+        assert db.session.scalar(db.select(ApiToken.last_used_at).where(ApiToken.user_id == member.id)) is not None

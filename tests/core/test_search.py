@@ -297,8 +297,9 @@ def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F
         if db.engine.dialect.name == "sqlite":
             built_by_create_all = _search_ddl()
             # 2 views, 4 FTS tables (contacts, organizations, tags, custom values) with 4 shadow tables
-            # each, the phones' FTS table with 3 (no column sizes), 13 triggers
-            assert len(built_by_create_all) == 39
+            # each, the phones' FTS table with 3 (no column sizes), 13 triggers; the settings: each FTS
+            # table's version, the two contact indexes' automerge
+            assert len(built_by_create_all) == 46
     app = make_app([])
     with app.app_context():
         flask_migrate.upgrade(revision="core_0001")
@@ -337,7 +338,21 @@ def _search_ddl() -> dict:
     rows = db.session.execute(text(
         "SELECT name, sql FROM sqlite_master WHERE name LIKE '%_fts%' OR name LIKE '%search%'"
     ))
-    return {name: " ".join((sql or "").split()) for name, sql in rows}
+    found = {name: " ".join((sql or "").split()) for name, sql in rows}
+    for name in [n for n in found if n.endswith("_fts_config")]:  # the FTS tables' settings too (core_0026)
+        found |= {f"{name}:{k}": v for k, v in db.session.execute(text(f"SELECT k, v FROM {name}"))}
+    return found
+
+
+def test_the_contact_indexes_merge_eight_segments_at_a_time(ctx):
+    """FTS5's merges run inside the write that crosses its work unit; with 8 segments a level (its
+    default is 4) they are rarer and cheaper in all (core/services/search.py CONTACT_INDEX_AUTOMERGE).
+    The migration sets the same (test_the_migration_builds_and_backfills_the_index)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("an FTS5 setting")
+    for table in (search.FTS_TABLE, search.PHONE_FTS_TABLE):
+        assert db.session.execute(text(f"SELECT v FROM {table}_config WHERE k = 'automerge'")).scalar() == 8
+    assert db.session.execute(text(f"SELECT v FROM {search.ORG_FTS_TABLE}_config WHERE k = 'automerge'")).scalar() is None
 
 
 def test_very_common_words_walk_the_sort_index(ctx, member, team, monkeypatch):
