@@ -4,6 +4,8 @@ sort of every live contact; and a tag's plan on PostgreSQL (few: its ids; many: 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, insert, select, text
 
@@ -80,8 +82,8 @@ def test_a_filtered_lists_count_reads_the_index_alone(ctx, member, team, other_t
     plan = statements.plan(stmt)
     if db.session.get_bind().dialect.name == "sqlite":
         assert f"COVERING INDEX {index}name" in plan, plan
-    else:
-        assert f"{index}sort_pg" in plan, plan
+    else:  # the partial index or the plain one: both end in owner_team_id (the planner's pick on 300 rows)
+        assert re.search(rf"Index Only Scan using {index}(sort_pg|name) ", plan), plan
     assert db.session.scalar(stmt) == len(mine)
 
 
