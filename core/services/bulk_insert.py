@@ -11,6 +11,8 @@ its commit expires loaded objects, and the cache stamps move on), as ``session.e
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from sqlalchemy import insert
 
 from ..extensions import db
@@ -56,9 +58,14 @@ def insert_rows(table, rows: list[dict], ready: tuple = ()) -> int:
     convert = [(i, p) for i, p in enumerate(processors) if p is not None]
     seen: dict = {}  # per converted column, the last value and its conversion (a batch's rows share their times)
     params = []
+    whole = itemgetter(*ordered) if len(ordered) > 1 else lambda row: (row[ordered[0]],)
     for row in rows:
-        if len(row) == len(ordered):
-            values = [row[name] for name in ordered]
+        if len(row) == len(ordered):  # every column (a row's keys are among them): one C call
+            values = whole(row)
+            if not convert:
+                params.append(values)
+                continue
+            values = list(values)
         else:
             values = [row[name] if name in row else _filled(fill[name]) for name in ordered]
         for i, p in convert:
