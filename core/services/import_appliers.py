@@ -5,12 +5,30 @@ through the contact details. Each runs inside the importer's batch transaction, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
 from ..models import Contact, utcnow
 from .fields import normalize_phone
+
+# The contacts the batch being written created, as written: id -> (email, phone) (``written``).
+_WRITTEN: ContextVar[dict | None] = ContextVar("import_written", default=None)
+
+
+@contextmanager
+def written(contacts: dict) -> Iterator[None]:
+    """Within the block, the appliers know the primary email and phone of the contacts the batch
+    created (``{id: (email, phone)}``, as import_writer inserted them) without reading them back."""
+    token = _WRITTEN.set(contacts)
+    try:
+        yield
+    finally:
+        _WRITTEN.reset(token)
 
 
 def apply_tags(actor, rows, dry_run: bool) -> dict | None:
@@ -58,10 +76,15 @@ def apply_details(actor, rows, dry_run: bool) -> dict | None:
                 wanted[contact_id or -n] = (extra, phones, created, has_phone, record)
     if not wanted:
         return None
-    # Contacts the batch created are not loaded: their id and primary phone/email are enough.
+    # Contacts the batch created are not loaded: their id and primary phone/email are enough (as the
+    # writer inserted them, else read back).
     new = [cid for cid, (_e, _p, created, _h, _r) in wanted.items() if created and cid > 0]
-    contacts = {cid: details.NewContact(cid, email, phone) for cid, email, phone in db.session.execute(
-        select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new)))} if new else {}
+    known = _WRITTEN.get() or {}
+    contacts = {cid: details.NewContact(cid, *known[cid]) for cid in new if cid in known}
+    new = [cid for cid in new if cid not in contacts]
+    if new:
+        contacts.update((cid, details.NewContact(cid, email, phone)) for cid, email, phone in db.session.execute(
+            select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new))))
     for cid, (_e, phones, _c, _h, record) in wanted.items():
         if cid < 0:  # a dry run's row that creates: its own email and first valid phone
             contacts[cid] = details.NewContact(cid, record.get("email"), _first_e164(phones))

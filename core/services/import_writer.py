@@ -12,7 +12,7 @@ from ..database import after_commit, larger_page_cache, transaction
 from ..extensions import db
 from ..models import Contact, ContactExternalId, Organization, utcnow
 from ..plugins import hook, records_changed
-from . import audit, cache_keys
+from . import audit, cache_keys, import_appliers
 from . import contacts as contact_service
 from .bulk_insert import insert_rows
 
@@ -34,6 +34,7 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
     creates = [s for s in slots if s.contact is None]
     updates = [s for s in slots if s.contact is not None]
     created_ids: list = []
+    creation_rows: list = []  # (id, row) of the contacts inserted
     creation: dict = {}  # new contact id -> its changes, audited once the appliers have added theirs
     if creates:
         now = utcnow()
@@ -51,8 +52,9 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
             # with (a column a file rarely varies, deleted_at, sort_name), so each one is walked
             # forward once instead of at random (bench.import_floor replay at 1M: ~8 µs a row less).
             insert_rows(Contact.__table__, sorted(rows, key=_by_sort_name))
+            creation_rows = list(zip(created_ids, rows, strict=True))
             creation = {cid: {k: (None, row[k]) for k in slot.values}
-                        for cid, row, slot in zip(created_ids, rows, creates, strict=True)}
+                        for (cid, row), slot in zip(creation_rows, creates, strict=True)}
         else:
             created_ids = [None] * len(creates)
         for slot, row in zip(creates, rows, strict=True):
@@ -99,15 +101,16 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
     rows = [(cid, record, True) for slot, cid in zip(creates, created_ids, strict=True) for record in slot.records]
     rows += [(s.contact.id, record, False) for s in updates for record in s.records]
     would: dict = {}  # a dry run: what the appliers would change on existing contacts
-    for applier in appliers:
-        folded = applier(actor, rows, not write)
-        if write and folded:
-            for cid, changes in folded.items():
-                if cid in creation:
-                    creation[cid].update((k, (None, after)) for k, (_before, after) in changes.items())
-        elif folded:
-            for cid, changes in folded.items():
-                would.setdefault(cid, {}).update(changes)
+    with import_appliers.written({cid: (row["email"], row["phone"]) for cid, row in creation_rows}):
+        for applier in appliers:
+            folded = applier(actor, rows, not write)
+            if write and folded:
+                for cid, changes in folded.items():
+                    if cid in creation:
+                        creation[cid].update((k, (None, after)) for k, (_before, after) in changes.items())
+            elif folded:
+                for cid, changes in folded.items():
+                    would.setdefault(cid, {}).update(changes)
     if would and unchanged:  # as the import counts them: an applier's change makes an update
         _count_would(outcome, updates, unchanged, would)
     if creation:

@@ -371,7 +371,8 @@ _CONTACT_KEYS = ("first_name", "last_name", "email", "phone")
 
 
 def _data(state: _State, record: dict) -> tuple[dict, dict]:
-    """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest."""
+    """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest: its
+    organization, external id and email key (worked out once here: the plan and the pipeline look it up)."""
     data = {}
     for k in _CONTACT_KEYS:
         value = _text(record.get(k))
@@ -384,7 +385,8 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
         raw = _text(record.get(kind))
         if raw:
             data[kind] = state.vocab[kind].get(raw.lower(), raw)
-    rest = {"organization": _text(record.get("organization"))[:200], "external_id": _text(record.get("external_id"))}
+    rest = {"organization": _text(record.get("organization"))[:200], "external_id": _text(record.get("external_id")),
+            "email_key": _email_key(data["email"]) if data.get("email") else None}  # looked up as written
     if not rest["external_id"] and not data.get("email"):
         rest["external_id"] = state.content_id(data, rest["organization"])
     return data, rest
@@ -464,8 +466,8 @@ def batch_keys(batch: list) -> tuple[set, set]:
     emails, ext_ids = set(), set()
     for item in batch:
         if len(item) == 4:
-            if item[2].get("email"):
-                emails.add(_email_key(item[2]["email"]))
+            if item[3]["email_key"]:
+                emails.add(item[3]["email_key"])
             if item[3]["external_id"]:
                 ext_ids.add(item[3]["external_id"])
     return emails, ext_ids
@@ -499,7 +501,7 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
     # One query each for the emails and external ids of the batch.
     # Looked up lower-cased as written; _clean normalizes (and the rare address whose normal
     # form differs, e.g. an IDN domain, is looked up again below).
-    emails = {_email_key(data["email"]): None for _ref, _r, data, _rest in parsed if data.get("email")}
+    emails = {rest["email_key"]: None for *_x, rest in parsed if rest["email_key"]}
     ext_ids = {rest["external_id"] for *_x, rest in parsed if rest["external_id"]}
     by_email = dict(db.session.execute(
         select(Contact.email_key, Contact.id).where(Contact.email_key.in_(list(emails)))
@@ -523,7 +525,7 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
     slot_by_ext: dict = {}
     slot_by_contact: dict = {}
     for ref, record, data, rest in parsed:
-        email_key = _email_key(data["email"]) if data.get("email") else None
+        email_key = rest["email_key"]
         ext = rest["external_id"] or None
         if ext and len(ext) > 200:
             reject(ref, "external_id: At most 200 characters.")

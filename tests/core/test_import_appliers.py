@@ -143,3 +143,27 @@ def test_a_reimport_that_changes_only_tags_details_or_custom_fields_counts_as_up
     ada = db.session.get(Contact, ada_id)
     assert ada.version == version + 3
     assert custom_fields.values_of([ada.id])[ada.id]["shoe_size"] == 43
+
+
+def test_the_details_of_new_contacts_are_written_without_reading_the_contacts_back(ctx, member):
+    """import_writer hands the details applier the primary email and phone it inserted for each new
+    contact (import_appliers.written): the batch reads none of them back, and the further phones
+    are still told apart from the contact's own."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        job = import_file(_user(member.id), CSV)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert job.status == "done" and job.error_count == 0, (job.message, job.errors)
+    read_back = [s for s in statements if s.lstrip().startswith("SELECT contacts.id, contacts.email, contacts.phone")]
+    assert read_back == []
+    ada = db.session.scalar(select(Contact).where(Contact.email_key == "ada@example.org"))
+    found = details.details_of([ada.id])[ada.id]
+    assert found["title"] == "Countess" and [p["value"].replace(" ", "") for p in found["phones"]] == ["+447700900123"]
