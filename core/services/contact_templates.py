@@ -58,8 +58,20 @@ def _names(raw, errors: dict) -> list[str]:
     return out
 
 
-def _ids(actor, raw, errors: dict) -> list[int]:
-    """Ids of existing groups ``actor`` may see: a template never stores a dangling reference."""
+def _unseen(actor, existing: ContactTemplate | None) -> list[int]:
+    """The groups ``existing`` names that ``actor`` may not see (another team's, named by an admin).
+    A manager's editor cannot show them, so a save cannot mean to drop them: they are kept."""
+    from ..models import ContactGroup
+
+    ids = list(existing.group_ids or []) if existing is not None else []
+    found = db.session.scalars(select(ContactGroup).where(ContactGroup.id.in_(ids))) if ids else []
+    unseen = {g.id for g in found if not can(actor, "group.view", g)}
+    return [i for i in ids if i in unseen]
+
+
+def _ids(actor, raw, errors: dict, existing: ContactTemplate | None = None) -> list[int]:
+    """Ids of existing groups ``actor`` may see, plus those of ``existing`` they may not see (kept
+    as they were): a template never stores a dangling reference."""
     items = [i for i in raw.replace(",", " ").split()] if isinstance(raw, str) else raw
     if not isinstance(items, list):
         errors["group_ids"] = "A list of group ids."
@@ -72,10 +84,12 @@ def _ids(actor, raw, errors: dict) -> list[int]:
         number = int_or_none(item, "group_ids", errors)
         if number is not None and number not in out:
             out.append(number)
-    if len(out) > 100:
+    unseen = _unseen(actor, existing) if "group_ids" not in errors else []
+    out = [i for i in out if i not in unseen]
+    if len(out) + len(unseen) > 100:
         errors["group_ids"] = "At most 100 groups."
         return []
-    return groups.usable_ids(actor, out, errors) if "group_ids" not in errors else []
+    return groups.usable_ids(actor, out, errors) + unseen if "group_ids" not in errors else []
 
 
 def _clean(actor, data: dict, existing: ContactTemplate | None) -> dict:
@@ -110,7 +124,7 @@ def _clean(actor, data: dict, existing: ContactTemplate | None) -> dict:
     if "tags" in data:
         out["tags"] = _names(data["tags"], errors)
     if "group_ids" in data:
-        out["group_ids"] = _ids(actor, data["group_ids"], errors)
+        out["group_ids"] = _ids(actor, data["group_ids"], errors, existing)
     if errors:
         raise ValidationError(errors)
     return out

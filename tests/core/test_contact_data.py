@@ -347,6 +347,31 @@ def test_the_template_form_offers_groups_by_name(app, manager, client_for, team)
     assert f'value="{vips}" checked> VIPs' in page  # the choice is kept for the next try
 
 
+def test_a_managers_save_keeps_the_groups_of_a_template_they_may_not_see(app, admin, manager, outsider, client_for):
+    """An admin's template names a group of another team; the manager's editor cannot show it, so
+    neither the page's save nor the API's (sending back what it read) drops it or is refused."""
+    from core.models import User
+
+    with app.test_request_context():
+        mine = groups.create_group(db.session.get(User, manager.id), {"name": "Ours"}).id
+        theirs = groups.create_group(db.session.get(User, outsider.id), {"name": "Theirs"}).id
+        t = templates.create_template(db.session.get(User, admin.id), {"name": "Both", "group_ids": [mine, theirs]})
+        t_id = t.id
+    client = client_for(manager)
+    edit = client.get(f"/admin/contact-templates/{t_id}").get_data(as_text=True)
+    assert "Theirs" not in edit
+    saved = client.post(f"/admin/contact-templates/{t_id}", data={"name": "Both renamed"})  # no box checked
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context():
+        assert templates.get_template(db.session.get(User, admin.id), t_id).group_ids == [theirs]
+    api = Api(app, make_token(app, manager))
+    read = api.get(f"/api/v1/contact-templates/{t_id}").get_json()
+    answer = api.patch(f"/api/v1/contact-templates/{t_id}", json={"group_ids": read["group_ids"] + [mine]})
+    assert answer.status_code == 200, answer.get_json()
+    with app.app_context():
+        assert sorted(templates.get_template(db.session.get(User, admin.id), t_id).group_ids) == sorted([mine, theirs])
+
+
 # --- merge contract --------------------------------------------------------------------------
 
 
