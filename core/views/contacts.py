@@ -198,9 +198,11 @@ def index():
         "list_invalid": bool(errors),
     }
     fragment_only = fragment_request()
-    if not fragment_only and not errors and list_chrome.may_keep():
-        # A full page: what is around the rows is kept rendered per user and URL (list_chrome.py).
-        chrome = list_chrome.kept(user, lambda: _page_context(user, state, filters, full_page=True, more=bool(cursor)))
+    kind = list_chrome.kind_to_keep(fragment=fragment_only, more=bool(cursor), search=state.query.q)
+    if kind and not errors:
+        # What is around the rows is kept rendered per user and URL (list_chrome.py): only the rows are rendered.
+        chrome = list_chrome.kept(user, kind, lambda: _page_context(
+            user, state, filters, full_page=not fragment_only, more=bool(cursor)))
         response = list_chrome.respond(chrome, {**rows, "rows_html": _rows_html(contacts, chrome.rows)})
     else:
         context = rows | _page_context(user, state, filters, full_page=not fragment_only, more=bool(cursor))

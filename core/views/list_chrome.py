@@ -1,6 +1,8 @@
-"""The contacts list's full page around its rows (its "chrome": the navigation, the toolbar and its
+"""The contacts list's page around its rows (its "chrome": the navigation, the toolbar and its
 menus, the filter builder, the saved views, the bulk-action bar, the table's head), kept rendered in
-this process per user and URL, so that a full list page renders only its rows.
+this process per user and URL, so that a list page renders only its rows. HTMX answers keep theirs
+too: a fragment's out-of-band parts (the builder, the filter's inputs, the count), and for every
+answer what the rows read of the page (the columns and their labels, the permissions).
 
 What the chrome shows is decided by the user, the URL and rows only the shared stamps cover
 (vocabularies, organizations, tags, groups, categories, custom fields, saved views, teams, the
@@ -18,7 +20,7 @@ What it shows of the request stays the request's:
 - the shared page cache's rendering (core/views/page_cache.py: its placeholders for the token and
   the viewer's name) is kept as another entry.
 
-A page whose listing found a problem (422) is rendered whole, as fragments are.
+A page whose listing found a problem (422) is rendered whole.
 """
 
 from __future__ import annotations
@@ -39,16 +41,19 @@ from . import page_cache
 
 TEMPLATE = "core/contacts/index.html"
 ROWS_BLOCK = "rows"
+OOB_BLOCK = "oob"  # a fragment's out-of-band parts: the filter's hidden inputs, the builder, the count
 # What the rows block and the rows' HTML read of the page beside the rows themselves: kept with it.
 ROW_KEYS = ("columns", "column_labels", "may_bulk", "user_can", "type_labels", "status_labels", "team_labels",
             "oob_parts")
+PAGE, OOB, ROWS = "page", "oob", "rows"  # what is kept: a full page; a fragment's parts; "load more"'s nothing
 _MARKS = "contacts_list_chrome_marks"  # app.extensions
 _PERSONAL = "contacts_personal"  # g, as policy.personal() sets it
 
 
 class Chrome(NamedTuple):
-    before: tuple[str, ...]  # the page before its rows, split where the CSRF token goes
+    before: tuple[str, ...]  # the page before its rows, split where the CSRF token goes ("" for a fragment)
     after: tuple[str, ...]  # and after them
+    oob: tuple[str, ...] | None  # a fragment's out-of-band parts (the oob block), split likewise
     rows: dict  # ROW_KEYS' values: read only, shared by every answer
     personal: bool  # its making said policy.personal()
 
@@ -64,24 +69,36 @@ def _marks() -> tuple[str, str]:
     return found
 
 
-def may_keep() -> bool:
-    """Whether this full page may come from (and go to) the kept chrome: not with flashes to show."""
-    return not session.get("_flashes")
+def kind_to_keep(*, fragment: bool, more: bool, search: str) -> str | None:
+    """What of this answer comes from (and goes to) the kept chrome: nothing with flashes to show, nor
+    for active search's fragments (each keystroke asks another URL: their entries would only push
+    out those in use; their "load more" pages share one)."""
+    if session.get("_flashes"):
+        return None
+    if not fragment:
+        return PAGE
+    if more:
+        return ROWS
+    return None if search else OOB
 
 
-def kept(user, make_context: Callable[[], dict]) -> Chrome:
-    """This user's chrome for this URL: kept, or rendered from ``make_context()`` (the page's context
-    but its rows) and kept."""
+def kept(user, kind: str, make_context: Callable[[], dict]) -> Chrome:
+    """This user's chrome of ``kind`` for this URL: kept, or rendered from ``make_context()`` (the
+    page's context but its rows) and kept. "load more" pages (``ROWS``) differ by their cursor only:
+    one entry serves them all."""
+    url = request.full_path
+    if kind == ROWS:
+        url = (request.path, tuple((k, v) for k, v in request.args.items(multi=True) if k != "cursor"))
     chrome = stamps.local(
-        "list-chrome", user.id, request.script_root, request.full_path, page_cache.rendering_shared(),
-        make=lambda: _render(make_context),
+        "list-chrome", kind, user.id, request.script_root, url, page_cache.rendering_shared(),
+        make=lambda: _render(kind, make_context),
     )
     if chrome.personal:
         personal()
     return chrome
 
 
-def _render(make_context) -> Chrome:
+def _render(kind: str, make_context) -> Chrome:
     rows_mark, csrf_mark = _marks()
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     earlier = g.pop(_PERSONAL, None)  # said by this request before: not the chrome's
@@ -89,7 +106,12 @@ def _render(make_context) -> Chrome:
     setattr(g, field, csrf_mark)  # what csrf_token() gives while the chrome renders
     try:
         context = make_context()
-        html = render_template(TEMPLATE, rows_mark=Markup(rows_mark), **context)  # noqa: S704 - our own constant
+        if kind == PAGE:
+            html = render_template(TEMPLATE, rows_mark=Markup(rows_mark), **context)  # noqa: S704 - our own constant
+        elif kind == OOB:
+            html = rows_mark + render_block(TEMPLATE, OOB_BLOCK, **context)
+        else:
+            html = rows_mark
     finally:
         g.pop(field, None)
         if token is not None:
@@ -101,18 +123,19 @@ def _render(make_context) -> Chrome:
     if not found or rows_mark in after:  # cannot happen: the template prints the mark once
         raise RuntimeError("the list template printed the rows mark other than once")
     rows = {key: context[key] for key in ROW_KEYS if key in context}
-    return Chrome(tuple(before.split(csrf_mark)), tuple(after.split(csrf_mark)), rows, own)
+    split = tuple(after.split(csrf_mark))
+    if kind == OOB:
+        return Chrome(("",), ("",), split, rows, own)
+    return Chrome(tuple(before.split(csrf_mark)), split, None, rows, own)
 
 
 def respond(chrome: Chrome, rows: dict):
-    """The full page: the chrome with this request's rows (the template's rows block, from ``rows``
+    """The answer: the chrome with this request's rows (the template's rows block, from ``rows``
     and the chrome's ``rows``) and this request's CSRF token in it."""
-    body = render_block(TEMPLATE, ROWS_BLOCK, **chrome.rows, **rows)
-    if len(chrome.before) > 1 or len(chrome.after) > 1:
-        token = generate_csrf()
-        body = token.join(chrome.before) + body + token.join(chrome.after)
-    else:
-        body = chrome.before[0] + body + chrome.after[0]
-    response = make_response(body, 200)
+    parts = (chrome.before, chrome.after, chrome.oob or ("",))
+    token = generate_csrf() if any(len(p) > 1 for p in parts) else ""
+    oob = {} if chrome.oob is None else {"oob_html": Markup(token.join(chrome.oob))}  # noqa: S704 - rendered
+    body = render_block(TEMPLATE, ROWS_BLOCK, **chrome.rows, **oob, **rows)
+    response = make_response(token.join(chrome.before) + body + token.join(chrome.after), 200)
     response.vary.add("HX-Request")  # as rendering.page says
     return response

@@ -154,12 +154,11 @@ def test_the_session_signer_and_its_key_are_made_once(app, member, monkeypatch):
     assert derived == []  # derived when the signer first signed, not again
     stock = SecureCookieSessionInterface().get_signing_serializer(app)
     assert stock.loads(signed) == {"a": 1} and serializer.loads(stock.dumps({"b": 2})) == {"b": 2}
-    old_key = app.secret_key
+    old_key, old_fallbacks = app.secret_key, app.config["SECRET_KEY_FALLBACKS"]
     try:
         app.secret_key = "the next key"
         app.config["SECRET_KEY_FALLBACKS"] = [old_key]
         rotated = app.session_interface.get_signing_serializer(app)
         assert rotated is not serializer and rotated.loads(signed) == {"a": 1}
     finally:
-        app.secret_key = old_key
-        app.config.pop("SECRET_KEY_FALLBACKS", None)
+        app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks

@@ -45,9 +45,9 @@ def made(monkeypatch):
     calls = []
     render = list_chrome._render
 
-    def counted(make_context):
-        calls.append(1)
-        return render(make_context)
+    def counted(kind, make_context):
+        calls.append(kind)
+        return render(kind, make_context)
 
     monkeypatch.setattr(list_chrome, "_render", counted)
     return calls
@@ -82,11 +82,14 @@ def _fresh_user(app, user_id):
         return found
 
 
-URLS = ("/", "/?status=lead&sort=-created", "/?f=status.is.lead&f=or&f=type.is.person", "/?tag={tag}&q=ada")
+HX = {"HX-Request": "true"}
+URLS = ("/", "/?status=lead&sort=-created", "/?f=status.is.lead&f=or&f=type.is.person", "/?tag={tag}&q=ada",
+        "/?b=1&r0_field=status&r0_op=is&r0_value=lead&r0_group=0&r1_field=type&r1_op=is&r1_value=person&r1_group=1")
 
 
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "fragment"])
 @pytest.mark.parametrize("url", URLS)
-def test_the_kept_page_is_the_page_rendered_whole(app, client_for, team, ann, made, monkeypatch, url):
+def test_the_kept_page_is_the_page_rendered_whole(app, client_for, team, ann, made, monkeypatch, url, headers):
     with app.app_context():
         t = db.session.merge(team)
         factories.contact(t, "Ada", "Lovelace", status="lead")
@@ -96,15 +99,46 @@ def test_the_kept_page_is_the_page_rendered_whole(app, client_for, team, ann, ma
     with app.app_context():
         url = url.format(tag=db.session.scalar(db.select(tags.Tag.id)))
     client = client_for(ann)
-    first, kept = _page(client, url), _page(client, url)
-    assert len(made) == 1  # the second from the kept chrome
-    monkeypatch.setattr(list_chrome, "may_keep", lambda: False)  # rendered whole, as before the chrome was kept
-    whole = _page(client, url)
+    first, kept = client.get(url, headers={**FRESH, **headers}), client.get(url, headers={**FRESH, **headers})
+    searching = "q=" in url and headers
+    assert len(made) == (0 if searching else 1)  # the second from the kept chrome (not for active search)
+    monkeypatch.setattr(list_chrome, "kind_to_keep", lambda **_: None)  # rendered whole, as before the chrome was kept
+    whole = client.get(url, headers={**FRESH, **headers})
+    assert first.status_code == kept.status_code == whole.status_code == 200
+    assert first.headers.get("HX-Push-Url") == kept.headers.get("HX-Push-Url") == whole.headers.get("HX-Push-Url")
+    assert ("HX-Push-Url" in whole.headers) == ("b=1" in url and bool(headers))
+    first, kept, whole = (r.get_data(as_text=True) for r in (first, kept, whole))
     assert _masked(first) == _masked(kept) == _masked(whole)
-    assert "Ann Anders" in kept and "Leads" in kept
+    if headers:
+        assert 'id="filter-builder"' in kept and "Ann Anders" not in kept
+    else:
+        assert "Ann Anders" in kept and "Leads" in kept
     with app.test_request_context():
         marks = list_chrome._marks()
     assert not any(m in kept for m in marks)
+
+
+def test_load_more_pages_share_one_entry(app, client_for, team, ann, made):
+    with app.app_context():
+        t = db.session.merge(team)
+        for i in range(120):
+            factories.contact(t, "Ann", f"Name{i:03d}")
+    client = client_for(ann)
+    html = _page(client, "/?sort=-created", **HX)
+    cursors = []
+    for _ in range(2):
+        next_url = re.search(r'<tr class="more" hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+        cursors.append(next_url)
+        html = _page(client, next_url, **HX)
+        assert 'id="filter-builder"' not in html and html.count("<tr id=") > 0
+    assert made == ["oob", "rows"]  # the first fragment's parts, then one for every "load more" of this list
+
+
+def test_active_search_fragments_keep_nothing(app, client_for, ann, made):
+    client = client_for(ann)
+    for q in ("a", "ad", "ada", "ada"):
+        assert 'id="filter-builder"' in _page(client, f"/?q={q}", **HX)
+    assert made == []
 
 
 def test_each_url_and_each_user_their_own(app, client_for, ann, ben, made):
@@ -181,6 +215,16 @@ def test_made_again_after_a_status_is_added(app, client_for, admin, ann, made):
     html = _made_again_after(app, client_for(ann), made,
                              lambda: vocabulary.add_term(_actor(admin), "status", "dormant", "Dormant"))
     assert '<option value="dormant">Dormant</option>' in html
+
+
+def test_a_fragments_builder_made_again_after_a_status_is_added(app, client_for, admin, ann, made):
+    client = client_for(ann)
+    _page(client, "/?f=status.is.lead", **HX)
+    _page(client, "/?f=status.is.lead", **HX)
+    assert len(made) == 1
+    _write(app, lambda: vocabulary.add_term(_actor(admin), "status", "dormant", "Dormant"))
+    html = _page(client, "/?f=status.is.lead", **HX)
+    assert len(made) == 2 and '<option value="dormant">Dormant</option>' in html  # the builder's value select
 
 
 def test_made_again_after_a_saved_view_is_created_renamed_and_deleted(app, client_for, ann, made):
