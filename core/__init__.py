@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
-
 from .config import PROJECT_ROOT, from_environ, load_secret_key
+from .flask_app import Flask
 from .plugins import hookimpl
 from .routing import LazyRule
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..extensions import cache
+from ..policy import personal
 from . import saved_views, stamps
 
 TIMEOUT = 300
@@ -29,6 +30,9 @@ class Menus(NamedTuple):
 
 
 def menus(user, search_filters) -> Menus:
+    """The menus of ``user``'s list page. They show the user's own saved views: the page is personal
+    (``policy.personal``) whether they were read now or come from a cache, which calls nothing."""
+    personal()
     wanted = [f for f in search_filters if f.options is not None]
     found = stamps.local("list-menus", user.id, make=lambda: _menus(user, wanted))  # this process's copy first
     if any(f.key not in found.filter_choices for f in wanted):

@@ -25,7 +25,7 @@ from ..services import contacts as service
 from ..services import details as details_service
 from ..services import organizations as org_service
 from ..services.fields import format_phone
-from . import conditional, duplicate_warning, list_page, list_rows, list_state, page_cache, taxonomy_form
+from . import conditional, duplicate_warning, list_chrome, list_page, list_rows, list_state, page_cache, taxonomy_form
 from . import contact_form_extras as form_extras
 from . import details as details_view
 from . import panels as panel_views
@@ -186,43 +186,57 @@ def index():
         else:
             contacts, next_cursor = result.items, result.next_cursor
             similar = bool(result.extra.get("similar"))  # no exact match: similar names (similar_search.py)
-    query = state.query
-    params = {"q": query.q, "status": query.status, "type": query.type, "organization_id": query.organization_id,
-              "sort": state.sort}
-    extra_values = {f.key: query.extra.get(f.key, "") for f in filters}
-    fragment_only = fragment_request()
-    types, statuses = vocabulary.terms("type"), vocabulary.terms("status")
-    context = {
+    rows = {  # what the rows block shows of this request (the rest is the page's: _page_context)
         "contacts": contacts,
         "next_url": url_for("contacts.index", cursor=next_cursor, **state.url_args()) if next_cursor else None,
         "is_more": bool(cursor),
         "similar": similar,
-        "filtered": query.filtered,
+        "filtered": state.query.filtered,
         # The filter's own problem is shown once, by the builder (beside its field); the rows say
         # only where to look. Problems found while listing are the rows' to show.
         "list_errors": state.other_errors if errors is state.errors else errors,
         "list_invalid": bool(errors),
+    }
+    fragment_only = fragment_request()
+    kind = list_chrome.kind_to_keep(fragment=fragment_only, more=bool(cursor), search=state.query.q)
+    if kind and not errors:
+        # What is around the rows is kept rendered per user and URL (list_chrome.py): only the rows are rendered.
+        chrome = list_chrome.kept(user, kind, lambda: _page_context(
+            user, state, filters, full_page=not fragment_only, more=bool(cursor)))
+        response = list_chrome.respond(chrome, {**rows, "rows_html": _rows_html(contacts, chrome.rows)})
+    else:
+        context = rows | _page_context(user, state, filters, full_page=not fragment_only, more=bool(cursor))
+        context["rows_html"] = _rows_html(contacts, context)
+        response = page(list_chrome.TEMPLATE, list_chrome.ROWS_BLOCK, status=422 if errors else 200, **context)
+    if state.from_builder and htmx and not errors:
+        response.headers["HX-Push-Url"] = state.canonical_url()
+    return response
+
+
+def _page_context(user, state, filters, *, full_page: bool, more: bool) -> dict:
+    """The list page's context but its rows: the toolbar, the builder, the views, the columns..."""
+    query = state.query
+    params = {"q": query.q, "status": query.status, "type": query.type, "organization_id": query.organization_id,
+              "sort": state.sort}
+    types, statuses = vocabulary.terms("type"), vocabulary.terms("status")
+    context = {
         "params": params,
         "plugin_filters": filters,
-        "extra_values": extra_values,
+        "extra_values": {f.key: query.extra.get(f.key, "") for f in filters},
         "user_can": {"create": can(user, "contact.create")},
         "types": types,
         "statuses": statuses,
         "type_labels": dict(types),
         "status_labels": dict(statuses),
-        **list_page.context(user, state, full_page=not fragment_only, more=bool(cursor), search_filters=filters),
+        **list_page.context(user, state, full_page=full_page, more=more, search_filters=filters),
     }
-    context["rows_html"] = _rows_html(contacts, context)
-    if not fragment_only:
+    if full_page:
         context.update(
             organizations=_organization_choices(params["organization_id"]),
             sort_options=SORT_OPTIONS + custom_field_queries.sort_options(),
             default_sort=DEFAULT_SORT,
         )
-    response = page("core/contacts/index.html", "rows", status=422 if errors else 200, **context)
-    if state.from_builder and htmx and not errors:
-        response.headers["HX-Push-Url"] = state.canonical_url()
-    return response
+    return context
 
 
 # --- create and edit ------------------------------------------------------------------------------

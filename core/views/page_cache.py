@@ -81,8 +81,13 @@ class Viewer:
         return getattr(self._user, name)
 
 
+def rendering_shared() -> bool:
+    """Whether the answer being rendered goes to the shared cache (its placeholders in it)."""
+    return g.get("contacts_page_key") is not None
+
+
 def _viewer() -> dict:
-    if g.get("contacts_page_key") is None:
+    if not rendering_shared():
         return {}
     return {"current_user": Viewer(current_user._get_current_object(), _placeholders()[1].decode())}
 

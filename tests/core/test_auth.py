@@ -134,3 +134,31 @@ def test_the_session_signer_is_built_once_per_key(app, member):
     client = app.test_client()
     assert _login(client, member.email, factories.PASSWORD).status_code == 302
     assert client.get("/").status_code == 200  # the cookie signed by the one serializer opens again
+
+
+def test_the_session_signer_and_its_key_are_made_once(app, member, monkeypatch):
+    """core/sessions.py: the serializer makes its signer once per salt, the signer derives its key once;
+    its cookies are Flask's own, both ways, and a rotated-out key still opens them."""
+    import itsdangerous.signer
+    from flask.sessions import SecureCookieSessionInterface
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    signed = serializer.dumps({"a": 1})
+    derived = []
+    plain_derive = itsdangerous.signer.Signer.derive_key
+    monkeypatch.setattr(itsdangerous.signer.Signer, "derive_key",
+                        lambda self, key=None: derived.append(1) or plain_derive(self, key))
+    assert serializer.make_signer() is serializer.make_signer()
+    for _ in range(3):
+        assert serializer.loads(serializer.dumps({"a": 1})) == {"a": 1}
+    assert derived == []  # derived when the signer first signed, not again
+    stock = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert stock.loads(signed) == {"a": 1} and serializer.loads(stock.dumps({"b": 2})) == {"b": 2}
+    old_key, old_fallbacks = app.secret_key, app.config["SECRET_KEY_FALLBACKS"]
+    try:
+        app.secret_key = "the next key"
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        rotated = app.session_interface.get_signing_serializer(app)
+        assert rotated is not serializer and rotated.loads(signed) == {"a": 1}
+    finally:
+        app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks

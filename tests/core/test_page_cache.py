@@ -145,6 +145,17 @@ def test_personal_saved_views_stay_with_their_owner(app, client_for, ann, ben, a
     assert _get(b, "/?q=Ada", **{"HX-Request": "true"}).headers["X-Cache"] == "hit"
 
 
+def test_the_views_menu_makes_a_page_personal_whatever_was_cached(app, client_for, ann, ben):
+    """The saved views shown (list_choices.menus, kept per user) make the page personal even when the
+    menus come from a cache: ann's second list page must not go to ben through the shared page cache."""
+    _write(app, lambda: saved_views.create_view(_actor(ann), {"name": "Anns secret view", "query": "status=lead"}))
+    a, b = client_for(ann), client_for(ben)
+    assert b"Anns secret view" in a.get("/").data
+    assert b"Anns secret view" in a.get("/?status=lead").data  # the menus from the process's copy
+    theirs = b.get("/?status=lead")
+    assert b"Anns secret view" not in theirs.data and b"Ben Bolt" in theirs.data
+
+
 def test_note_buttons_only_for_their_author(app, client_for, ann, ben, ada):
     _write(app, lambda: notes.add_note(_actor(ann), ada, "Written by Ann"))
     own = _get(client_for(ann), f"/contacts/{ada}")

@@ -1,0 +1,33 @@
+"""The application class: Flask, with what it works out again on every request worked out once."""
+
+from __future__ import annotations
+
+import types
+
+import flask
+
+SYNC_KEPT = 512  # functions remembered as plain ``def``s: the app's hooks and views are a few dozen
+
+
+class Flask(flask.Flask):
+    """``ensure_sync`` remembers the plain functions it was given. Flask asks it on every request
+    for the view, each before- and after-request function, each context processor and teardown
+    (~20 a list page), and each answer is an ``inspect`` check of the function's code flags."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions: set = set()
+
+    def ensure_sync(self, func):
+        # A method is checked through its function, as inspect does (a bound method may be new each time).
+        plain = func.__func__ if type(func) is types.MethodType else func
+        if type(plain) is not types.FunctionType:  # a partial, a callable object...: as Flask does
+            return super().ensure_sync(func)
+        if plain in self._sync_functions:
+            return func
+        made = super().ensure_sync(func)
+        if made is func:
+            if len(self._sync_functions) >= SYNC_KEPT:  # only the app's own functions come here: a bound anyway
+                self._sync_functions.clear()
+            self._sync_functions.add(plain)
+        return made
