@@ -116,6 +116,33 @@ def test_a_rare_tag_is_its_ids_and_a_common_one_a_probe(ctx, member, team, monke
         assert ids == {c.id for c in people[:3]}
 
 
+def test_a_common_groups_probe_seeks_the_contact_first_index(ctx, member, team, monkeypatch):
+    """SQLite: a common group's per-row probe seeks ix_contact_group_members_contact (contact, group) by
+    the contact and tests the group on the entry, not the primary key (group, contact) whose entries
+    all share their first column (1.91 -> 1.40 M instructions for the page statement at 1M contacts).
+    PostgreSQL keeps its probe of both columns."""
+    from core.models import GroupMember
+    from core.services import groups
+
+    user = db.session.get(User, member.id)
+    people = [factories.contact(db.session.merge(team), f"G{i}", "Member") for i in range(4)]
+    group = groups.create_group(user, {"name": "Board"})
+    groups.add_to_group(user, [c.id for c in people[:3]], group.id)
+    db.session.commit()
+    monkeypatch.setattr(taxonomy, "COMMON_MEMBERS", 2)
+    cache.clear()  # the count is remembered a few minutes
+    common = taxonomy.member_condition(GroupMember.contact_id, GroupMember.group_id, group.id, probe_by_contact=True)
+    stmt = service.contacts_statement(user, columns=(Contact.id,), extra_filters=[lambda s: s.where(common)])
+    plan = statements.plan(stmt.order_by(Contact.sort_name, Contact.id).limit(51))
+    if db.session.get_bind().dialect.name == "sqlite":
+        assert "COVERING INDEX ix_contact_group_members_contact (contact_id=?)" in plan, plan
+    else:
+        assert "+contact_group_members" not in str(common.compile(db.session.get_bind()))
+    assert set(db.session.scalars(stmt)) == {c.id for c in people[:3]}
+    page = service.list_contacts(user, extra_filters=[lambda s: groups.group_filter(s, str(group.id), user)], rows=True)
+    assert [c.id for c in page.items] == [c.id for c in sorted(people[:3], key=lambda c: (c.sort_name, c.id))]
+
+
 def test_a_rare_tag_page_reads_its_contacts_by_id(ctx, member, team):
     """SQLite: a few ids (search.few_contacts) are read by id and sorted, never the list's sort index
     walked and tested against them (20 ms instead of 1.9 at 1M contacts for a tag on 1,000)."""
