@@ -169,3 +169,29 @@ def test_the_write_tail_tracer_runs(tmp_path):
     summary = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("{")))
     assert summary["requests"] == 30 and summary["checkpoint_in_commit"] == 0
     assert summary["frames_per_create_median"] > 0  # the commits were traced
+
+
+def test_a_reused_dataset_gets_the_models_indexes(tmp_path):
+    """bench/generate.py on reuse rebuilds an index whose columns the models changed since the dataset
+    was built (here ix_contacts_live_name as it was before core_0028), as the migration would."""
+    import sqlite3
+
+    command = [sys.executable, "-m", "bench.generate", "--contacts", "300", "--orgs", "20", "--communications", "200",
+               "--data-dir", str(tmp_path / "data")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-3000:]
+    (path,) = (tmp_path / "data").glob("*/contacts.db")
+
+    def columns() -> list[str]:
+        with sqlite3.connect(path) as conn:
+            return [row[2] for row in conn.execute("PRAGMA index_info(ix_contacts_live_name)")]
+
+    assert columns() == ["deleted_at", "sort_name", "id", "owner_team_id", "category_id"]
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX ix_contacts_live_name")
+        conn.execute("CREATE INDEX ix_contacts_live_name ON contacts (deleted_at, sort_name, id)")
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rebuilt index ix_contacts_live_name" in done.stdout and '"reused": true' in done.stdout, done.stdout[-2000:]
+    assert columns() == ["deleted_at", "sort_name", "id", "owner_team_id", "category_id"]

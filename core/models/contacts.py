@@ -68,9 +68,11 @@ class Contact(TimestampMixin, db.Model):
 
     # Every list filter has an index that ends in the sort key, so a keyset page is an index walk.
     __table_args__ = (
-        Index("ix_contacts_live_name", "deleted_at", "sort_name", "id"),
-        Index("ix_contacts_live_created", "deleted_at", "created_at", "id"),
-        Index("ix_contacts_live_updated", "deleted_at", "updated_at", "id"),
+        # ... carrying the owner team and the category after it (core_0028): a page's permission and
+        # category conditions are decided in the index, before the row is read (SQLite).
+        Index("ix_contacts_live_name", "deleted_at", "sort_name", "id", "owner_team_id", "category_id"),
+        Index("ix_contacts_live_created", "deleted_at", "created_at", "id", "owner_team_id", "category_id"),
+        Index("ix_contacts_live_updated", "deleted_at", "updated_at", "id", "owner_team_id", "category_id"),
         Index("ix_contacts_team_name", "owner_team_id", "deleted_at", "sort_name", "id"),
         # ... and the owner team after it (core_0021): the lazy count of a filtered list reads the index alone.
         Index("ix_contacts_status_name", "status", "deleted_at", "sort_name", "id", "owner_team_id"),

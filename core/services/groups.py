@@ -346,7 +346,7 @@ def group_filter(stmt, value: str, actor=None):
         actor = current_user
     if actor is None or not _may_view(actor, int(value)):
         raise ValidationError({"group": "No such group."})
-    return stmt.where(member_condition(GroupMember.contact_id, GroupMember.group_id, int(value)))
+    return stmt.where(member_condition(GroupMember.contact_id, GroupMember.group_id, int(value), probe_by_contact=True))
 
 
 VIEW_SECONDS = 300

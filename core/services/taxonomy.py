@@ -82,7 +82,7 @@ def editable_chunks(actor, contact_ids, result: BulkResult):
 COMMON_MEMBERS = 5_000  # a tag or group on more contacts than this is "common" for the list plan
 
 
-def member_condition(link_contact, link_key, key: int):
+def member_condition(link_contact, link_key, key: int, *, probe_by_contact: bool = False):
     """``contacts.id`` is linked to ``key`` through a link table (contact_tags, group members).
 
     The plan depends on how many contacts carry it (a bounded count, remembered a few minutes):
@@ -90,6 +90,12 @@ def member_condition(link_contact, link_key, key: int):
     the list's sort index and probes the link's primary key per row (EXISTS), stopping after a
     page, like the search does for very common words. 30 % of 1M contacts: 500 ms the first way.
     PostgreSQL needs core/models/pg_list_indexes.py for the walk (12 ms for 25 % of 1M contacts).
+
+    ``probe_by_contact``: the link's primary key leads with the key (group members: (group,
+    contact)); on SQLite the per-row probe then seeks its (contact, key) index by the contact alone
+    and tests the key on the entry. Probing (key, contact) compared past an equal first column at
+    every step of the descent: at 1M contacts the common group's page statement cost 1.91 M
+    instructions that way, 1.40 M this way (libsqlite3, callgrind).
     """
     common = _is_common(link_contact, link_key, key)
     if not common and db.session.get_bind().dialect.name == "postgresql":
@@ -99,18 +105,22 @@ def member_condition(link_contact, link_key, key: int):
         return Contact.id.in_(sorted(db.session.scalars(select(link_contact).where(link_key == key))))
     # The others depend on the key and the plan only: built once a process (expressions are immutable).
     contact_column, key_column = link_contact.expression, link_key.expression
-    return _member_condition(contact_column.table.name, contact_column.name, key_column.name, key, common)
+    by_contact = probe_by_contact and common and db.session.get_bind().dialect.name == "sqlite"
+    return _member_condition(contact_column.table.name, contact_column.name, key_column.name, key, common, by_contact)
 
 
 @functools.lru_cache(maxsize=1024)
-def _member_condition(table: str, contact_column: str, key_column: str, key: int, common: bool):
-    from sqlalchemy import exists
+def _member_condition(table: str, contact_column: str, key_column: str, key: int, common: bool, by_contact: bool):
+    from sqlalchemy import exists, literal_column
 
     from .kept_conditions import kept
     from .search import few_contacts
 
     columns = db.metadata.tables[table].c
     link_contact, link_key = columns[contact_column], columns[key_column]
+    if by_contact:  # SQLite: the unary plus keeps the key out of the seek (see member_condition)
+        key_test = literal_column(f"+{table}.{key_column}", type_=link_key.type) == key
+        return kept(select(link_contact).where(link_contact == Contact.id, key_test).exists())
     if common:
         return kept(exists().where(link_contact == Contact.id, link_key == key))
     return kept(few_contacts(Contact.id.in_(select(link_contact).where(link_key == key))))

@@ -212,6 +212,26 @@ def test_core_0019_builds_the_filter_indexes_on_postgresql_only_and_drops_them(m
         assert set(built()) == (wanted if postgresql else set())
 
 
+def test_core_0028_widens_the_live_sort_indexes_and_narrows_them_back(make_app):
+    """The live contacts' sort indexes end in the owner team and the category at head (the list decides
+    both in the index), and go back to (deleted_at, sort key, id) on a downgrade, on both databases."""
+    app = make_app([])
+    keys = {"ix_contacts_live_name": "sort_name", "ix_contacts_live_created": "created_at",
+            "ix_contacts_live_updated": "updated_at"}
+    with app.app_context():
+
+        def columns() -> dict:
+            return {ix["name"]: ix["column_names"] for ix in inspect(db.engine).get_indexes("contacts") if ix["name"] in keys}
+
+        flask_migrate.upgrade(revision="heads")
+        assert columns() == {name: ["deleted_at", key, "id", "owner_team_id", "category_id"] for name, key in keys.items()}
+        flask_migrate.downgrade(revision="core_0026_write_rate")
+        assert columns() == {name: ["deleted_at", key, "id"] for name, key in keys.items()}
+        flask_migrate.upgrade(revision="heads")
+        assert columns() == {name: ["deleted_at", key, "id", "owner_team_id", "category_id"] for name, key in keys.items()}
+        assert schema_diff(["core"]) == []
+
+
 def test_plain_upgrade_head_refuses_several_heads(make_app):
     """Why ``contacts db upgrade`` applies ``heads``: with plugins there are several."""
     app = make_app(conftest.ALL_PLUGINS)
