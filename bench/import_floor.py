@@ -256,6 +256,12 @@ def dump(args) -> int:
         prev = row["hash"]
     for row in sorted(entries, key=lambda r: (r["entity_type"], r["entity_id"], r["action"], r["changes"])):
         print("audit", row["action"], row["entity_type"], row["entity_id"], row["changes"], file=out)
+    if "jobs" in before:  # the job's outcome and its problem report (rejected rows, warnings)
+        for row in conn.execute("SELECT id, result, checkpoint FROM jobs WHERE id > ? ORDER BY id", (before["jobs"],)):
+            print("job", row["result"], row["checkpoint"], file=out)
+        for row in conn.execute("SELECT ref, item, message, cells FROM job_problems WHERE job_id > ? ORDER BY job_id, ref, id",
+                                (before["jobs"],)):
+            print("problem", json.dumps(tuple(row), ensure_ascii=False), file=out)
     conn.execute("CREATE VIRTUAL TABLE temp.v_contacts USING fts5vocab(main, contacts_fts, instance)")
     conn.execute("CREATE VIRTUAL TABLE temp.v_phones USING fts5vocab(main, contacts_phone_fts, instance)")
     for table in ("v_contacts", "v_phones"):
