@@ -68,11 +68,11 @@ def apply_details(actor, rows, dry_run: bool) -> dict | None:
     for n, (contact_id, record, created) in enumerate(rows, start=1):
         if (contact_id or dry_run) and record.get("extra"):
             extra = dict(record["extra"])
-            phones = [p if isinstance(p, dict) else {"label": "other", "value": p}
-                      for p in extra.pop("phones", None) or []]
+            cells = extra.pop("phones", None) or ()
             has_phone = bool(record.get("phone"))
             # A single phone that is the contact's own (the common case): nothing more to write.
-            if extra or len(phones) > 1 or (phones and not has_phone):
+            if extra or len(cells) > 1 or (cells and not has_phone):
+                phones = [p if isinstance(p, dict) else {"label": "other", "value": p} for p in cells]
                 wanted[contact_id or -n] = (extra, phones, created, has_phone, record)
     if not wanted:
         return None

@@ -374,18 +374,21 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
     """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest: its
     organization, external id and email key (worked out once here: the plan and the pipeline look it up)."""
     data = {}
-    for k in _CONTACT_KEYS:
-        value = _text(record.get(k))
-        if value:
-            data[k] = value
+    get = record.get
+    for k in _CONTACT_KEYS:  # _text of each, inline (four calls a row)
+        value = get(k)
+        if value is not None:
+            value = value.strip() if type(value) is str else str(value).strip()
+            if value:
+                data[k] = value
     phones = (record.get("extra") or {}).get("phones") or []
     if len(phones) > 1 and data.get("phone"):
         data["phone"] = _first_valid_phone(phones) or data["phone"]
     for kind in ("type", "status"):
-        raw = _text(record.get(kind))
-        if raw:
+        raw = get(kind)
+        if raw is not None and (raw := _text(raw)):
             data[kind] = state.vocab[kind].get(raw.lower(), raw)
-    rest = {"organization": _text(record.get("organization"))[:200], "external_id": _text(record.get("external_id")),
+    rest = {"organization": _text(get("organization"))[:200], "external_id": _text(get("external_id")),
             "email_key": _email_key(data["email"]) if data.get("email") else None}  # looked up as written
     if not rest["external_id"] and not data.get("email"):
         rest["external_id"] = state.content_id(data, rest["organization"])
