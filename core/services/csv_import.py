@@ -288,15 +288,22 @@ def split_tags(value: str) -> list[str]:
     return tags
 
 
+# Targets a cell goes to as it is (``to_record``'s last branch).
+_PLAIN_TARGETS = frozenset({"first_name", "last_name", "organization", "type", "status", "external_id"})
+
+
 def to_record(row: list[str], mapping: dict[int, str]) -> dict:
     record: dict = {"extra": {}}
     full = ""
     address: dict = {}
+    width = len(row)
     for index, target in mapping.items():
-        value = row[index].strip() if index < len(row) else ""
+        value = row[index].strip() if index < width else ""
         if not value:
             continue
-        if target == "tags":
+        if target in _PLAIN_TARGETS:  # most columns: what the last branch does, without the tests before it
+            record.setdefault(target, value)
+        elif target == "tags":
             record.setdefault("tags", []).extend(t for t in split_tags(value) if t not in record.get("tags", []))
         elif target in EXTRA_TARGETS:
             record["extra"].setdefault(target, value)
@@ -351,9 +358,10 @@ def read_rows(path: str, layout: Layout):
                 yield held[0], held[1]
                 held = None
             number += 1
-            if number <= layout.header_row or not any(cell.strip() for cell in row):
+            text = "".join(row)  # a row's cells at once: a blank row, a character that could not be decoded
+            if number <= layout.header_row or not text.strip():
                 continue
-            if any("\ufffd" in cell for cell in row):
+            if "\ufffd" in text:
                 yield number, f"Some characters cannot be read as {layout.encoding}: save the file as UTF-8 and upload it again."
             elif len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield number, f"This row has {len(row)} cells but the header names {width} columns."
