@@ -145,7 +145,8 @@ def _phone_library():
       each number is checked against a dozen patterns of its region's metadata, each looked up
       through ``re.compile`` (and recompiled whenever other patterns pushed it out of ``re``'s own
       cache); the cache keeps them in a dict by pattern text. Versions without it do as before.
-    - The type of a number remembered for the next call (``_memoize_number_type``)."""
+    - The type of a number remembered for the next call (``_memoize_number_type``).
+    - The digits of an ASCII number picked out at once (``_ascii_digits``)."""
     global _PHONENUMBERS
     import phonenumbers
 
@@ -153,6 +154,7 @@ def _phone_library():
     if enable is not None:
         enable()
     _memoize_number_type()
+    _ascii_digits()
     _PHONENUMBERS = phonenumbers
     return phonenumbers
 
@@ -182,6 +184,30 @@ def _memoize_number_type() -> None:
     memoized.memoized = True
     memoized.library = helper
     phonenumberutil._number_type_helper = memoized
+
+
+_NON_DIGITS = dict.fromkeys(c for c in range(128) if not 48 <= c <= 57)  # str.translate: ASCII but 0-9 deleted
+
+
+def _ascii_digits() -> None:
+    """phonenumbers' ``normalize_digits_only`` (the digits of a number as typed, in European digits)
+    asks Unicode for the digit value of each character, one call each, twice or so a number. Of an
+    ASCII string the digits are 0-9 as they are (Unicode gives no other ASCII character a digit
+    value): kept by one ``str.translate``, or the string as it is when the library keeps every
+    character. Anything else (wide or Arabic-Indic digits...) goes to the library's own."""
+    from phonenumbers import phonenumberutil
+
+    library = phonenumberutil.normalize_digits_only
+    if getattr(library, "library", None) is not None:
+        return
+
+    def normalize_digits_only(number, keep_non_digits=False):
+        if type(number) is str and number.isascii():
+            return number if keep_non_digits else number.translate(_NON_DIGITS)
+        return library(number, keep_non_digits)
+
+    normalize_digits_only.library = library
+    phonenumberutil.normalize_digits_only = normalize_digits_only
 
 
 def format_phone(e164: str) -> str:

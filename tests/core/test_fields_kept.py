@@ -83,6 +83,7 @@ def library_alone(monkeypatch):
         with monkeypatch.context() as patch:
             patch.setattr(phonenumberutil, "_number_type_helper", phonenumberutil._number_type_helper.library)
             patch.setattr(re_util, "_COMPILED_PATTERNS", None)
+            patch.setattr(phonenumberutil, "normalize_digits_only", phonenumberutil.normalize_digits_only.library)
             return fn()
 
     return run
@@ -127,6 +128,20 @@ def test_phonenumbers_is_set_up_once(library_alone):
     finally:
         phonenumberutil._is_number_matching_desc = matching
     assert 0 < kept * 2 <= library
+
+
+def test_the_digits_of_a_number_are_the_librarys(library_alone):
+    """The ASCII shortcut of normalize_digits_only gives what the library gives, for every ASCII
+    character and mixes of them, and leaves anything else to the library."""
+    from phonenumbers import phonenumberutil
+
+    kept = phonenumberutil.normalize_digits_only
+    assert kept.library is not kept  # set up
+    texts = [chr(c) for c in range(128)] + ["".join(chr(c) for c in range(128)), "+1 (212) 555-0100 x12", "",
+                                            "１２３", "٣٤٥ 67", "+49 (0)30 9018-20"] + PHONES
+    for keep in (False, True):
+        library = library_alone(lambda: [phonenumberutil.normalize_digits_only(t, keep) for t in texts])  # noqa: B023
+        assert [kept(t, keep) for t in texts] == library
 
 
 def test_emails_get_the_librarys_answers(ctx):
