@@ -527,24 +527,28 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
     slot_by_email: dict = {}
     slot_by_ext: dict = {}
     slot_by_contact: dict = {}
+    # The keys a row is matched on, the chosen one first: (key index in the row's pair, this batch's
+    # slots by it, the contacts found by it).
+    order = ((0, slot_by_email, by_email), (1, slot_by_ext, by_ext))
+    if options.key == "external_id":
+        order = order[::-1]
     for ref, record, data, rest in parsed:
         email_key = rest["email_key"]
         ext = rest["external_id"] or None
         if ext and len(ext) > 200:
             reject(ref, "external_id: At most 200 characters.")
             continue
-        order = [("email", email_key), ("external_id", ext)]
-        if options.key == "external_id":
-            order.reverse()
+        keys = (email_key, ext)
         slot = None
         contact_id = None
-        for kind, value in order:
+        for index, slots_by, ids_by in order:
+            value = keys[index]
             if not value:
                 continue
-            slot = (slot_by_email if kind == "email" else slot_by_ext).get(value)
+            slot = slots_by.get(value)
             if slot is not None:
                 break
-            contact_id = (by_email if kind == "email" else by_ext).get(value)
+            contact_id = ids_by.get(value)
             if contact_id is not None:
                 break
         if slot is None and contact_id is not None:
