@@ -288,7 +288,7 @@ def split_tags(value: str) -> list[str]:
     return tags
 
 
-# Targets a cell goes to as it is (``to_record``'s last branch).
+# Targets a cell goes to as it is (as ``to_record``'s last branch does for any other).
 _PLAIN_TARGETS = frozenset({"first_name", "last_name", "organization", "type", "status", "external_id"})
 
 
@@ -301,22 +301,25 @@ def to_record(row: list[str], mapping: dict[int, str]) -> dict:
         value = row[index].strip() if index < width else ""
         if not value:
             continue
-        if target in _PLAIN_TARGETS:  # most columns: what the last branch does, without the tests before it
+        # Each branch is for targets of its own (the commonest first).
+        if target in _PLAIN_TARGETS:
             record.setdefault(target, value)
-        elif target == "tags":
-            record.setdefault("tags", []).extend(t for t in split_tags(value) if t not in record.get("tags", []))
+        elif target == "email":
+            if not record.get("email"):
+                record["email"] = value
+            elif value.lower() != record["email"].lower():  # a further address (checked leniently, as a vCard's)
+                record["extra"].setdefault("emails", []).append({"label": "other", "value": value})
+        elif target == "phone":  # several phone columns: the importer takes the first valid one
+            record.setdefault("phone", value)
+            record["extra"].setdefault("phones", []).append(value)
         elif target in EXTRA_TARGETS:
             record["extra"].setdefault(target, value)
+        elif target == "tags":
+            record.setdefault("tags", []).extend(t for t in split_tags(value) if t not in record.get("tags", []))
         elif target.startswith(CUSTOM_PREFIX):
             record.setdefault("custom", {}).setdefault(target[len(CUSTOM_PREFIX):], value)
         elif target == "full_name":
             full = full or value
-        elif target == "phone":  # several phone columns: the importer takes the first valid one
-            record.setdefault("phone", value)
-            record["extra"].setdefault("phones", []).append(value)
-        elif target == "email" and record.get("email"):  # a further address (checked leniently, as a vCard's)
-            if value.lower() != record["email"].lower():
-                record["extra"].setdefault("emails", []).append({"label": "other", "value": value})
         elif target == "url":
             record["extra"].setdefault("urls", []).append({"label": "other", "value": value})
         elif target in ADDRESS_TARGETS:
