@@ -47,7 +47,8 @@ def check_many(cells, check_deliverability: bool, region: str) -> dict:
             continue
         try:
             value = normalize_email(raw, check_deliverability) if kind == "email" else normalize_phone(raw, region)
-            out[kind, raw] = ("ok", value)
+            # The cell itself when it was already normal (most emails): pickled once, not twice.
+            out[kind, raw] = ("ok", raw if value == raw else value)
         except ValueError as exc:
             out[kind, raw] = ("error", str(exc))
     return out
