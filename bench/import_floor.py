@@ -90,7 +90,7 @@ def capture(args) -> int:
             event.listen(db.engine, "rollback", on_rollback)
             user = db.session.scalars(db.select(User).order_by(User.id)).first()
             before = {t: db.session.execute(db.text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar()
-                      for t in ("contacts", "audit_entries", "organizations", "contact_external_ids")}
+                      for t in ("contacts", "audit_entries", "organizations", "contact_external_ids", *MADE_OUTSIDE)}
             layout = csv_import.sniff(str(csv_path))
             mapping = csv_import.auto_mapping(layout.headers, layout.preset)
             main_profile = cProfile.Profile() if args.profile else None
@@ -101,6 +101,7 @@ def capture(args) -> int:
             if main_profile is not None:
                 main_profile.disable()
             process = time.process_time() - started
+            setup = made_outside(db.session.connection().exec_driver_sql, before)
             db.session.remove()
             db.engine.dispose()
     rows = figures["rows"]
@@ -113,11 +114,29 @@ def capture(args) -> int:
             print(f"===== {name} =====", file=sys.stderr)
             print(out.getvalue(), file=sys.stderr)
     with open(args.trace, "wb") as out:
-        pickle.dump({"rows": rows, "trace": trace, "before": before}, out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({"rows": rows, "trace": trace, "before": before, "setup": setup}, out, protocol=pickle.HIGHEST_PROTOCOL)
     print(f"{rows:,} rows {figures['counts']}: process {process * 1e6 / rows:.0f} µs CPU/row "
           f"(writer thread {cpu.get('writer', 0) * 1e6 / rows:.0f}, the rest {(process - cpu.get('writer', 0)) * 1e6 / rows:.0f}), "
           f"validation worker {figures['worker_cpu_us_per_row']}; {len(trace):,} statements traced")
     return 0
+
+
+# Rows the import's writer refers to that the job's own thread made (the job: its problems and
+# progress point at it), written into the replay's copy before the clock starts.
+MADE_OUTSIDE = ("jobs",)
+
+
+def made_outside(execute, before: dict) -> list:
+    """``(INSERT statement, rows)`` of the ``MADE_OUTSIDE`` rows the capture added (ids past
+    ``before``), as they are at its end (the writer's updates set what it reads of them)."""
+    out = []
+    for table in MADE_OUTSIDE:
+        result = execute(f"SELECT * FROM {table} WHERE id > ? ORDER BY id", (before[table],))
+        columns = list(result.keys())
+        rows = [tuple(row) for row in result]
+        if rows:
+            out.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows))
+    return out
 
 
 _KIND = re.compile(r"^\s*(\w+(?:\s+\w+)?(?:\s+INTO)?\s+[\w\"]+)", re.IGNORECASE)
@@ -158,6 +177,8 @@ def replay(args) -> int:
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "foreign_keys=ON",
                    f"cache_size=-{args.cache_kib}", f"wal_autocheckpoint={args.autocheckpoint}"):
         conn.execute(f"PRAGMA {pragma}")
+    for sql, rows in data.get("setup", ()):  # what the writer's rows refer to (made_outside)
+        conn.executemany(sql, rows)
     for sql in args.first:  # e.g. an index dropped: a variant of the schema, before the clock starts
         conn.execute(sql)
     spent: dict = collections.defaultdict(float)
@@ -235,6 +256,12 @@ def dump(args) -> int:
         prev = row["hash"]
     for row in sorted(entries, key=lambda r: (r["entity_type"], r["entity_id"], r["action"], r["changes"])):
         print("audit", row["action"], row["entity_type"], row["entity_id"], row["changes"], file=out)
+    if "jobs" in before:  # the job's outcome and its problem report (rejected rows, warnings)
+        for row in conn.execute("SELECT id, result, checkpoint FROM jobs WHERE id > ? ORDER BY id", (before["jobs"],)):
+            print("job", row["result"], row["checkpoint"], file=out)
+        for row in conn.execute("SELECT ref, item, message, cells FROM job_problems WHERE job_id > ? ORDER BY job_id, ref, id",
+                                (before["jobs"],)):
+            print("problem", json.dumps(tuple(row), ensure_ascii=False), file=out)
     conn.execute("CREATE VIRTUAL TABLE temp.v_contacts USING fts5vocab(main, contacts_fts, instance)")
     conn.execute("CREATE VIRTUAL TABLE temp.v_phones USING fts5vocab(main, contacts_phone_fts, instance)")
     for table in ("v_contacts", "v_phones"):

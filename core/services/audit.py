@@ -20,6 +20,20 @@ GENESIS = "0" * 64
 
 # One encoder for every digest: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+# Its C encoder, made once: ``_ENCODER.encode`` makes one per call (a third of the cost of an
+# import's entry). The same arguments as ``JSONEncoder.iterencode`` gives it, but no circular
+# check (markers): the changes encoded here are plain dicts and lists, never circular.
+_C_ENCODER = json.encoder.c_make_encoder(
+    None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, _ENCODER.key_separator,
+    _ENCODER.item_separator, _ENCODER.sort_keys, _ENCODER.skipkeys, _ENCODER.allow_nan,
+) if json.encoder.c_make_encoder is not None and _ENCODER.ensure_ascii else None
+
+
+def _encode(value) -> str:
+    """``_ENCODER.encode(value)``, the same text, by the kept C encoder when there is one."""
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def _digest(prev_hash: str, entry: AuditEntry) -> str:
@@ -128,7 +142,7 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
     prev = _last_hash(session) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
-    encode = _ENCODER.encode
+    encode = _encode
     head, tail = _frame(action, actor_id, now, entity_type)
     rows = []
     for entity_id, changes in items:

@@ -50,13 +50,17 @@ def sort_name(first: str, last: str) -> str:
     return f"{last} {first}".strip().lower()
 
 
+_KNOWN = frozenset(FIELDS) | {"version"}  # what ``_clean`` accepts
+
+
 def _clean(actor, data: dict, existing: Contact | None) -> dict:
     """Validate and normalize the given fields; only keys present in ``data`` are returned."""
     errors: dict = {}
     out: dict = {}
-    unknown = set(data) - set(FIELDS) - {"version"}
-    for name in sorted(unknown):
-        errors[name] = "Unknown field."
+    unknown = data.keys() - _KNOWN
+    if unknown:
+        for name in sorted(unknown):
+            errors[name] = "Unknown field."
     if "first_name" in data:
         out["first_name"] = clean_text(data["first_name"], "first_name", errors, 100)
     if "last_name" in data:
@@ -80,7 +84,7 @@ def _clean(actor, data: dict, existing: Contact | None) -> dict:
     for kind in ("type", "status"):
         if kind in data or existing is None:
             value = clean_text(data.get(kind), kind, errors, 50)
-            keys = [k for k, _ in vocabulary.terms(kind)]
+            keys = vocabulary.keys(kind)
             if not value and existing is None and keys:
                 value = keys[0]
             if kind not in errors and value not in keys and (existing is None or value != getattr(existing, kind)):

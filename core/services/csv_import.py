@@ -288,28 +288,38 @@ def split_tags(value: str) -> list[str]:
     return tags
 
 
+# Targets a cell goes to as it is (as ``to_record``'s last branch does for any other).
+_PLAIN_TARGETS = frozenset({"first_name", "last_name", "organization", "type", "status", "external_id"})
+
+
 def to_record(row: list[str], mapping: dict[int, str]) -> dict:
     record: dict = {"extra": {}}
     full = ""
     address: dict = {}
+    width = len(row)
     for index, target in mapping.items():
-        value = row[index].strip() if index < len(row) else ""
+        value = row[index].strip() if index < width else ""
         if not value:
             continue
-        if target == "tags":
-            record.setdefault("tags", []).extend(t for t in split_tags(value) if t not in record.get("tags", []))
+        # Each branch is for targets of its own (the commonest first).
+        if target in _PLAIN_TARGETS:
+            record.setdefault(target, value)
+        elif target == "email":
+            if not record.get("email"):
+                record["email"] = value
+            elif value.lower() != record["email"].lower():  # a further address (checked leniently, as a vCard's)
+                record["extra"].setdefault("emails", []).append({"label": "other", "value": value})
+        elif target == "phone":  # several phone columns: the importer takes the first valid one
+            record.setdefault("phone", value)
+            record["extra"].setdefault("phones", []).append(value)
         elif target in EXTRA_TARGETS:
             record["extra"].setdefault(target, value)
+        elif target == "tags":
+            record.setdefault("tags", []).extend(t for t in split_tags(value) if t not in record.get("tags", []))
         elif target.startswith(CUSTOM_PREFIX):
             record.setdefault("custom", {}).setdefault(target[len(CUSTOM_PREFIX):], value)
         elif target == "full_name":
             full = full or value
-        elif target == "phone":  # several phone columns: the importer takes the first valid one
-            record.setdefault("phone", value)
-            record["extra"].setdefault("phones", []).append(value)
-        elif target == "email" and record.get("email"):  # a further address (checked leniently, as a vCard's)
-            if value.lower() != record["email"].lower():
-                record["extra"].setdefault("emails", []).append({"label": "other", "value": value})
         elif target == "url":
             record["extra"].setdefault("urls", []).append({"label": "other", "value": value})
         elif target in ADDRESS_TARGETS:
@@ -351,9 +361,10 @@ def read_rows(path: str, layout: Layout):
                 yield held[0], held[1]
                 held = None
             number += 1
-            if number <= layout.header_row or not any(cell.strip() for cell in row):
+            text = "".join(row)  # a row's cells at once: a blank row, a character that could not be decoded
+            if number <= layout.header_row or not text.strip():
                 continue
-            if any("\ufffd" in cell for cell in row):
+            if "\ufffd" in text:
                 yield number, f"Some characters cannot be read as {layout.encoding}: save the file as UTF-8 and upload it again."
             elif len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield number, f"This row has {len(row)} cells but the header names {width} columns."

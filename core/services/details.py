@@ -158,8 +158,11 @@ def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink
         else:
             sink.setdefault(model, []).extend(rows)
 
-    primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
-    for key, kind in LIST_KEYS.items():
+    lists: tuple | object = ()  # (an import's row often has only a title: no primaries to work out)
+    if not values.keys().isdisjoint(LIST_KEYS):
+        primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
+        lists = LIST_KEYS.items()
+    for key, kind in lists:
         if key not in values:
             continue
         primary = primaries.get(key)  # the primary email/phone is not repeated among the others
@@ -176,12 +179,11 @@ def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink
             db.session.execute(delete(ContactAddress).where(ContactAddress.contact_id == contact.id))
         add(ContactAddress, [dict(contact_id=contact.id, position=n, **a) for n, a in enumerate(values["addresses"])])
     scalar = {k: values[k] for k in _SCALARS if k in values and values[k] != current[k]}
-    if scalar and dry:
-        changes.update((key, (_shown(key, current[key]), _shown(key, value))) for key, value in scalar.items())
-    elif scalar:
+    for key, value in scalar.items():
+        changes[key] = (_shown(key, current[key]), _shown(key, value))
+    if scalar and not dry:
         if row is _UNREAD:
             row = db.session.get(ContactDetails, contact.id)
-        changes.update((key, (_shown(key, current[key]), _shown(key, value))) for key, value in scalar.items())
         if row is None and sink is not None:
             add(ContactDetails, [{"contact_id": contact.id, **dict.fromkeys(_SCALARS), "title": "", "notes": "", **scalar}])
         else:
@@ -244,7 +246,7 @@ def import_many(actor, items, created: dict | None = None, warnings: list | None
         if left_out and warnings is not None:
             warnings.append((contact.id, left_out))
         known = isinstance(contact, Contact)
-        changes = _write(contact, values, current=current[contact.id] if known else empty(), row=rows.get(contact.id),
+        changes = _write(contact, values, current=current[contact.id] if known else _NONE, row=rows.get(contact.id),
                          sink=sink, dry=dry_run) if values else {}
         photo = (extra.get("photo") or {}).get("data") if "photo" in extra else None
         if photo and dry_run:
@@ -274,6 +276,9 @@ def import_many(actor, items, created: dict | None = None, warnings: list | None
     if changed:
         audit.record_many(actor, "updated", "contact", changed)
     return count
+
+
+_NONE = empty()  # a new contact's current details in ``import_many``: read, never changed (``_write`` only reads it)
 
 
 def _details_rows(items, current: dict) -> dict:

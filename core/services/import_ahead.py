@@ -33,14 +33,18 @@ def cells(batch: list) -> list[tuple[str, str]]:
     """The ``(kind, raw)`` cells of a batch that ``contacts._clean`` and the appliers normalize,
     as they will pass them (trimmed)."""
     out = []
+    append = out.append
     for _ref, record in batch:
         if not isinstance(record, dict):
             continue
-        email = _text(record.get("email"))
-        if email:
-            out.append(("email", email))
-        phones = [_text(p) for p in (record.get("extra") or {}).get("phones") or []] or [_text(record.get("phone"))]
-        out.extend(("phone", p) for p in phones if p)
+        email = record.get("email")
+        if email is not None and (email := _text(email)):
+            append(("email", email))
+        extra = record.get("extra")
+        phones = extra.get("phones") if extra else None
+        for phone in phones or (record.get("phone"),):
+            if phone is not None and (phone := _text(phone)):
+                append(("phone", phone))
     return out
 
 

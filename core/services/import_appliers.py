@@ -68,26 +68,33 @@ def apply_details(actor, rows, dry_run: bool) -> dict | None:
     for n, (contact_id, record, created) in enumerate(rows, start=1):
         if (contact_id or dry_run) and record.get("extra"):
             extra = dict(record["extra"])
-            phones = [p if isinstance(p, dict) else {"label": "other", "value": p}
-                      for p in extra.pop("phones", None) or []]
+            cells = extra.pop("phones", None) or ()
             has_phone = bool(record.get("phone"))
             # A single phone that is the contact's own (the common case): nothing more to write.
-            if extra or len(phones) > 1 or (phones and not has_phone):
+            if extra or len(cells) > 1 or (cells and not has_phone):
+                phones = [p if isinstance(p, dict) else {"label": "other", "value": p} for p in cells]
                 wanted[contact_id or -n] = (extra, phones, created, has_phone, record)
     if not wanted:
         return None
     # Contacts the batch created are not loaded: their id and primary phone/email are enough (as the
     # writer inserted them, else read back).
-    new = [cid for cid, (_e, _p, created, _h, _r) in wanted.items() if created and cid > 0]
     known = _WRITTEN.get() or {}
-    contacts = {cid: details.NewContact(cid, *known[cid]) for cid in new if cid in known}
-    new = [cid for cid in new if cid not in contacts]
+    contacts = {}
+    new = []  # created ones the writer did not say
+    for cid, (_e, _p, created, _h, _r) in wanted.items():
+        if created and cid > 0:
+            written = known.get(cid)
+            if written is None:
+                new.append(cid)
+            else:
+                contacts[cid] = details.NewContact(cid, *written)
     if new:
         contacts.update((cid, details.NewContact(cid, email, phone)) for cid, email, phone in db.session.execute(
             select(Contact.id, Contact.email, Contact.phone).where(Contact.id.in_(new))))
-    for cid, (_e, phones, _c, _h, record) in wanted.items():
-        if cid < 0:  # a dry run's row that creates: its own email and first valid phone
-            contacts[cid] = details.NewContact(cid, record.get("email"), _first_e164(phones))
+    if dry_run:
+        for cid, (_e, phones, _c, _h, record) in wanted.items():
+            if cid < 0:  # a dry run's row that creates: its own email and first valid phone
+                contacts[cid] = details.NewContact(cid, record.get("email"), _first_e164(phones))
     old = [cid for cid in wanted if cid not in contacts]
     for cid in old:  # matched contacts: the importer loaded them in this transaction
         loaded = db.session.identity_map.get(identity_key(Contact, cid))

@@ -39,11 +39,14 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
     if creates:
         now = utcnow()
         rows = []
+        sort_name = contact_service.sort_name
         for slot in creates:
-            v = {"first_name": "", "last_name": "", "email": None, "phone": "", "organization_id": None, **slot.values}
-            v["email_key"] = v["email"].lower() if v["email"] else None
-            v["sort_name"] = contact_service.sort_name(v["first_name"], v["last_name"])
-            rows.append({**v, "created_at": now, "updated_at": now, "version": 1})
+            row = {"first_name": "", "last_name": "", "email": None, "phone": "", "organization_id": None, **slot.values}
+            row["email_key"] = row["email"].lower() if row["email"] else None
+            row["sort_name"] = sort_name(row["first_name"], row["last_name"])
+            row["created_at"] = row["updated_at"] = now
+            row["version"] = 1
+            rows.append(row)
         if write:
             created_ids = _allocate_ids(len(rows))
             for cid, row in zip(created_ids, rows, strict=True):
@@ -57,9 +60,11 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
                         for (cid, row), slot in zip(creation_rows, creates, strict=True)}
         else:
             created_ids = [None] * len(creates)
+        outcome.counts["created"] += len(creates)
+        outcome.counts["updated"] += sum(len(slot.refs) for slot in creates) - len(creates)
         for slot, row in zip(creates, rows, strict=True):
-            outcome.counts["created"] += 1
-            outcome.counts["updated"] += len(slot.refs) - 1
+            if write and len(outcome.samples["created"]) >= outcome.sample_limit:
+                break  # nothing more to do per row
             if len(outcome.samples["created"]) < outcome.sample_limit:  # the rows shown, not every row
                 # The preview warns when a row would create a look-alike of an existing contact
                 # (same phone, close name at the same organization): only for the rows it shows.
@@ -106,8 +111,10 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
             folded = applier(actor, rows, not write)
             if write and folded:
                 for cid, changes in folded.items():
-                    if cid in creation:
-                        creation[cid].update((k, (None, after)) for k, (_before, after) in changes.items())
+                    entry = creation.get(cid)
+                    if entry is not None:
+                        for k, (_before, after) in changes.items():
+                            entry[k] = (None, after)
             elif folded:
                 for cid, changes in folded.items():
                     would.setdefault(cid, {}).update(changes)

@@ -374,18 +374,21 @@ def _data(state: _State, record: dict) -> tuple[dict, dict]:
     """The contact fields of ``record`` for ``contacts._clean`` (empty cells left out), and the rest: its
     organization, external id and email key (worked out once here: the plan and the pipeline look it up)."""
     data = {}
-    for k in _CONTACT_KEYS:
-        value = _text(record.get(k))
-        if value:
-            data[k] = value
+    get = record.get
+    for k in _CONTACT_KEYS:  # _text of each, inline (four calls a row)
+        value = get(k)
+        if value is not None:
+            value = value.strip() if type(value) is str else str(value).strip()
+            if value:
+                data[k] = value
     phones = (record.get("extra") or {}).get("phones") or []
     if len(phones) > 1 and data.get("phone"):
         data["phone"] = _first_valid_phone(phones) or data["phone"]
     for kind in ("type", "status"):
-        raw = _text(record.get(kind))
-        if raw:
+        raw = get(kind)
+        if raw is not None and (raw := _text(raw)):
             data[kind] = state.vocab[kind].get(raw.lower(), raw)
-    rest = {"organization": _text(record.get("organization"))[:200], "external_id": _text(record.get("external_id")),
+    rest = {"organization": _text(get("organization"))[:200], "external_id": _text(get("external_id")),
             "email_key": _email_key(data["email"]) if data.get("email") else None}  # looked up as written
     if not rest["external_id"] and not data.get("email"):
         rest["external_id"] = state.content_id(data, rest["organization"])
@@ -524,24 +527,28 @@ def _plan(state: _State, batch: list, outcome: Outcome, *, write: bool) -> _Plan
     slot_by_email: dict = {}
     slot_by_ext: dict = {}
     slot_by_contact: dict = {}
+    # The keys a row is matched on, the chosen one first: (key index in the row's pair, this batch's
+    # slots by it, the contacts found by it).
+    order = ((0, slot_by_email, by_email), (1, slot_by_ext, by_ext))
+    if options.key == "external_id":
+        order = order[::-1]
     for ref, record, data, rest in parsed:
         email_key = rest["email_key"]
         ext = rest["external_id"] or None
         if ext and len(ext) > 200:
             reject(ref, "external_id: At most 200 characters.")
             continue
-        order = [("email", email_key), ("external_id", ext)]
-        if options.key == "external_id":
-            order.reverse()
+        keys = (email_key, ext)
         slot = None
         contact_id = None
-        for kind, value in order:
+        for index, slots_by, ids_by in order:
+            value = keys[index]
             if not value:
                 continue
-            slot = (slot_by_email if kind == "email" else slot_by_ext).get(value)
+            slot = slots_by.get(value)
             if slot is not None:
                 break
-            contact_id = (by_email if kind == "email" else by_ext).get(value)
+            contact_id = ids_by.get(value)
             if contact_id is not None:
                 break
         if slot is None and contact_id is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..errors import NotFound
 from ..extensions import db
 from ..models import MAX_ID
-from ..policy import require, writable_teams
+from ..policy import require, writable_team_ids
 
 
 class Owner:
@@ -42,7 +42,7 @@ def clean_owner_team(actor, data: dict, existing, errors: dict):
     team_id = int_or_none(data.get("owner_team_id"), "owner_team_id", errors)
     if "owner_team_id" in errors:
         return team_id
-    allowed = [t.id for t in writable_teams(actor)]
+    allowed = writable_team_ids(actor)
     if team_id is None:
         team_id = existing.owner_team_id if existing is not None else (allowed[0] if allowed else None)
     if team_id not in allowed and (existing is None or team_id != existing.owner_team_id):

@@ -44,6 +44,18 @@ def terms(kind: str) -> list[tuple[str, str]]:
     return _terms(kind)
 
 
+def keys(kind: str) -> list[str]:
+    """The active keys of ``kind`` in display order (``terms`` without the labels); within
+    ``pinned`` worked out once, as the terms are read once."""
+    memo = _PINNED.get()
+    if memo is None:
+        return [k for k, _ in _terms(kind)]
+    found = memo.get(("keys", kind))
+    if found is None:
+        found = memo[("keys", kind)] = [k for k, _ in terms(kind)]
+    return found
+
+
 def _read() -> dict[str, list[tuple[str, str]]]:
     return {
         name: [

@@ -335,6 +335,24 @@ def test_bad_bytes_in_a_utf8_file_reject_that_row(ctx, member):
     assert job.status == "done" and job.error_count == 1 and "UTF-8" in job.errors[0]["message"]
 
 
+def test_rows_as_read_blank_ones_skipped_and_cells_to_their_fields(ctx, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_bytes("First Name,Last Name,Email,Phone,Company,Status,Job Title\n"
+                     "Ada , Lovelace,ada@example.org,+44 20 7946 0958,Engines,active, Countess\n"
+                     "\n ,  , ,\t\n,,,,,,\n"
+                     ",,,,,,Only a title\n"
+                     "Bad,\ufffd,b@example.org\n".encode())
+    layout = csv_import.sniff(str(path))
+    mapping = csv_import.auto_mapping(layout.headers, layout.preset)
+    rows = list(csv_import.records(str(path), layout, mapping))
+    assert [n for n, _r in rows] == [2, 6, 7]  # lines 3 to 5 hold nothing
+    assert rows[0][1] == {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.org",
+                          "phone": "+44 20 7946 0958", "organization": "Engines", "status": "active",
+                          "extra": {"phones": ["+44 20 7946 0958"], "title": "Countess"}}
+    assert rows[1][1] == {"extra": {"title": "Only a title"}}
+    assert "cannot be read as utf-8" in rows[2][1]
+
+
 def test_a_header_only_file_imports_nothing(ctx, member):
     job = import_file(_user(member.id), b"First Name,Email\n")
     assert job.status == "done" and job.result["summary"]["Created"] == 0

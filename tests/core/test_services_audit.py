@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from core.database import transaction
@@ -129,3 +131,31 @@ def test_record_many_stores_the_changes_as_record_does(ctx):
     stored = db.session.execute(text("SELECT entity_id, changes FROM audit_entries ORDER BY id")).all()
     assert [a[1] for a in stored[0::2]] == [b[1] for b in stored[1::2]]
     assert audit.verify().ok
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_the_kept_encoder_writes_the_encoders_text(value):
+    """record_many encodes with a C encoder made once (JSONEncoder.encode makes one per call): the
+    very text the entries were hashed and stored as before, NaN, dates (default=str) and all."""
+    assert audit._encode(value) == audit._ENCODER.encode(value)
+
+
+def test_record_many_makes_no_encoder_per_entry(ctx, monkeypatch):
+    made = []
+    real = json.encoder.c_make_encoder
+    monkeypatch.setattr(json.encoder, "c_make_encoder", lambda *a: made.append(a) or real(*a))
+    counts = []
+    for entries in (2, 20):
+        made.clear()
+        with transaction():
+            audit.record_many(SYSTEM, "created", "thing", [(n, {"name": (None, f"n{n}")}) for n in range(entries)])
+        counts.append(len(made))
+    assert counts[0] == counts[1] <= 1  # the call's frame, if anything
