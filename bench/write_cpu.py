@@ -256,6 +256,10 @@ def _sequence(setup: dict):
     yield "POST", "/api/v1/contacts", {"first_name": "Bad", "phone": "12"}, {}
     yield "POST", "/api/v1/contacts", {"first_name": "Bad", "nickname": "x"}, {}
     yield "POST", "/api/v1/contacts", {"first_name": 5}, {}
+    yield "POST", "/api/v1/contacts", {"first_name": "Nul\x00"}, {}
+    yield "POST", "/api/v1/contacts", {"first_name": "x" * 101}, {}
+    yield "POST", "/api/v1/contacts", {"first_name": "Null", "phone": None}, {}
+    yield "POST", "/api/v1/contacts", {"first_name": "Null", "email": None, "title": "x" * 200}, {}
     yield "POST", "/api/v1/contacts", {}, {}
     yield "POST", "/api/v1/contacts", {"first_name": "Bad", "custom_fields": {"tier": "platinum", "nope": 1}}, {}
     yield "POST", "/api/v1/contacts", {"first_name": "Bad", "status": "nope", "type": "nope"}, {}
