@@ -150,25 +150,27 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
 
 
 _INSERT = Contact.__table__.insert()
+_COLUMNS = tuple(column.key for column in Contact.__table__.columns if column.key != "id")
 
 
 def _row(contact: Contact) -> dict | None:
     """A new contact's row for ``_insert``, every column set on ``contact`` too (nothing to read back
-    after attaching it); built before the write lock is taken. None when the row names another
-    contact (``reports_to_id``): then the unit of work writes it (that contact's pages show it, and
-    the flush stamps them, core/services/stamps.py)."""
+    after attaching it); built before the write lock is taken. The values go straight into the
+    object's ``__dict__``, as a load puts them: ``_insert`` makes it persistent as loaded, which
+    drops any history setting them would have recorded (through the attributes: ~5 % of a create's
+    calls). None when the row names another contact (``reports_to_id``): then the unit of work writes
+    it (that contact's pages show it, and the flush stamps them, core/services/stamps.py)."""
     if contact.reports_to_id is not None:
         return None
     now = utcnow()
-    row = {}
-    for column in Contact.__table__.columns:
-        if column.key == "id":
-            continue
-        value = getattr(contact, column.key)
-        if value is None and column.key in ("version", "created_at", "updated_at"):
-            value = 1 if column.key == "version" else now
-        setattr(contact, column.key, value)
-        row[column.key] = value
+    values = contact.__dict__
+    row = {key: values.get(key) for key in _COLUMNS}
+    for key in ("created_at", "updated_at"):
+        if row[key] is None:
+            row[key] = now
+    if row["version"] is None:
+        row["version"] = 1
+    values.update(row)
     return row
 
 
