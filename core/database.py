@@ -225,11 +225,16 @@ def after_commit(callback) -> None:
         pending.append(callback)
 
 
-def lock_audit_chain(session) -> None:
-    """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
+def lock_audit_chain(session, conn=None) -> None:
+    """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE). ``conn``:
+    the session's connection, when the caller has it."""
+    conn = conn if conn is not None else session.connection()
+    if conn.dialect.name == "postgresql":
         # On the connection: through the session it would autoflush what the write has pending.
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(7201)"))
+        conn.execute(_AUDIT_LOCK)
+
+
+_AUDIT_LOCK = text("SELECT pg_advisory_xact_lock(7201)")
 
 
 def default_sqlalchemy_options(app) -> dict:

@@ -49,13 +49,13 @@ def jsonable(value):
 _LAST_HASH = db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
-def _last_hash(session) -> str | None:
+def _last_hash(session, conn) -> str | None:
     """The hash the next entry chains to. Entries of this transaction not yet flushed are flushed
     first (they come before the new one); the rest of the change is flushed at commit, in the same
     flush as the entry: no flush of its own for a write's one entry."""
     if any(isinstance(obj, AuditEntry) for obj in session.new):
         session.flush()
-    return session.connection().execute(_LAST_HASH).scalar()
+    return conn.execute(_LAST_HASH).scalar()
 
 
 def record(
@@ -68,21 +68,24 @@ def record(
     (core/services/stamps.py): an entry about anything but a contact stamps nothing, and one about
     a contact stamps that contact's pages, which a caller passing ``stamped=True`` stamps anyway (it
     creates or changes the contact row in this transaction). Otherwise it goes through the session.
-    Either way ``changes`` is encoded to JSON once, for the digest and (written directly) the row."""
-    session = db.session
-    lock_audit_chain(session)
-    last = _last_hash(session) or GENESIS
-    clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
+    Either way ``changes`` is encoded to JSON once, for the digest and (written directly) the row.
+    The request's session and its connection are taken once (each use of ``db.session`` looks the
+    session up again)."""
+    session = db.session()
+    conn = session.connection()
+    lock_audit_chain(session, conn)
+    last = _last_hash(session, conn) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
-    text = _ENCODER.encode(clean)
+    direct = stamped or entity_type != "contact"
+    text = _changes_text(changes, _ENCODER.encode)
     head, tail = _frame(action, actor_id, now, entity_type)
     digest = _chain(head, text, entity_id, last, tail)
-    if stamped or entity_type != "contact":
-        session.connection().execute(_INSERT, {"created_at": now, "actor_id": actor_id, "action": action,
-                                               "entity_type": entity_type, "entity_id": entity_id,
-                                               "changes_text": text, "prev_hash": last, "hash": digest})
+    if direct:
+        conn.execute(_INSERT, {"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
+                               "entity_id": entity_id, "changes_text": text, "prev_hash": last, "hash": digest})
     else:
+        clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
         session.add(AuditEntry(created_at=now, actor_id=actor_id, action=action, entity_type=entity_type,
                                entity_id=entity_id, changes=clean, prev_hash=last, hash=digest))
 
@@ -123,9 +126,10 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
     ``_digest``'s, written out (``_frame``, ``_chain``): what is the same for every entry of the call is encoded once."""
     from .bulk_insert import insert_rows
 
-    session = db.session
-    lock_audit_chain(session)
-    prev = _last_hash(session) or GENESIS
+    session = db.session()
+    conn = session.connection()
+    lock_audit_chain(session, conn)
+    prev = _last_hash(session, conn) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
     encode = _ENCODER.encode
