@@ -69,7 +69,8 @@ def _persistent(session, model, row, layout):
     """The session's object for this row: the one it holds, else one made from the row's values as
     a load would (committed, no history) and added as persistent without a statement."""
     values = {key: row[i] for key, i in layout}
-    found = session.identity_map.get(session.identity_key(model, (values["id"],)))
+    # the mapper's own key (Session.identity_key sorts out its many signatures first: ~30 calls a row)
+    found = session.identity_map.get(model.__mapper__.identity_key_from_primary_key((values["id"],)))
     if found is not None:
         return found, False
     obj = model.__mapper__.class_manager.new_instance()
