@@ -8,6 +8,8 @@ keys) serves every request and thread; a changed key (a test's config) gets a ne
 
 from __future__ import annotations
 
+import flask_login
+from flask import session
 from flask.sessions import SecureCookieSessionInterface
 
 
@@ -20,3 +22,14 @@ class SessionInterface(SecureCookieSessionInterface):
         if made is None or made[0] != key:
             made = self._made = (key, super().get_signing_serializer(app))
         return made[1]
+
+
+class LoginManager(flask_login.LoginManager):
+    """flask-login's, but an empty session skips its protection check at once: the check passes any
+    empty session (an API request, a visitor not logged in), yet worked out the session identifier
+    first (a SHA-512 of the address and the user agent, ~40 Python calls of every API request)."""
+
+    def _session_protection_failed(self):
+        if not session._get_current_object():
+            return False
+        return super()._session_protection_failed()
