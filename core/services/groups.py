@@ -307,10 +307,12 @@ def groups_of(actor, contact_id: int) -> list[ContactGroup]:
     return _groups(actor, None, contact_id)
 
 
-def set_contact_groups(actor, contact: Contact, wanted_ids: list[int]) -> dict:
+def set_contact_groups(actor, contact: Contact, wanted_ids: list[int], *, new: bool = False) -> dict:
     """Make the contact's groups ``wanted_ids`` as far as ``actor`` may change them: groups the
-    actor may not edit keep their membership as it is. Raises for a wanted group they may not edit."""
-    current = set(db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == contact.id)))
+    actor may not edit keep their membership as it is. Raises for a wanted group they may not edit.
+    ``new``: the contact was created in this transaction, so it is in no group yet (nothing to read)."""
+    current = set() if new else set(
+        db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == contact.id)))
     wanted = set(wanted_ids)
     touched = current ^ wanted
     if not touched:

@@ -282,10 +282,11 @@ def resolve(actor, names: list[str], *, create: bool) -> list[Tag]:
     return out
 
 
-def set_contact_tags(actor, contact: Contact, names: list[str]) -> dict:
+def set_contact_tags(actor, contact: Contact, names: list[str], *, new: bool = False) -> dict:
     """Make the contact's tags exactly ``names`` (inside the caller's transaction); returns
-    ``{"tags": (before, after)}`` when they changed."""
-    before = tags_of([contact.id]).get(contact.id, [])
+    ``{"tags": (before, after)}`` when they changed. ``new``: the contact was created in this
+    transaction, so it has none yet (nothing to read)."""
+    before = [] if new else tags_of([contact.id]).get(contact.id, [])
     wanted = resolve(actor, names, create=True)
     have = {t.id for t in before}
     want = {t.id for t in wanted}

@@ -106,6 +106,18 @@ def test_create_statements(app, api):
     assert len(seen) <= 11, seen  # BEGIN, token, COMMIT; BEGIN, 3 inserts, the chain's last hash, 1 insert, a stamp, COMMIT
 
 
+def test_create_with_tags_and_groups_reads_no_memberships(app, api):
+    group = api.post("/api/v1/groups", json={"name": "Key accounts"}).json["id"]
+    _create(api, 0)
+    body = {"first_name": "Ada", "tags": ["vip"], "group_ids": [group]}
+    with counting(app) as seen:
+        resp = api.post("/api/v1/contacts", json=body)
+    assert resp.status_code == 201 and resp.json["tags"] == ["vip"] and resp.json["group_ids"] == [group], resp.json
+    # a contact created in this transaction has no tags or groups yet: nothing to read before adding them
+    assert not _selects(seen, "contact_group_members")
+    assert len([s for s in seen if "FROM contact_tags" in s]) == 1  # the answer's tag names, once they are in
+
+
 def test_update_statements(app, api):
     created = _create(api, 0)
     cid = created.json["id"]
