@@ -10,10 +10,11 @@ keep a deferred ``BEGIN`` so they never wait for a writer.
 from __future__ import annotations
 
 import contextvars
+import functools
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
@@ -94,6 +95,7 @@ def transaction():
                 _commit_keeping_state(session)
             except BaseException:
                 session.info.pop("contacts_bulk_write", None)
+                session.info.pop(_WRITTEN, None)
                 session.rollback()
                 raise
     finally:
@@ -126,7 +128,8 @@ def _end_read_keeping_connection(session, engine):
     and the session's listeners are told a transaction ended (core/services/stamps.py forgets the
     stamps read in it). None (nothing done) when not SQLite, no transaction is open, or the
     session has changes of its own: then ``end_read_snapshot`` commits them as before."""
-    if engine.dialect.name != "sqlite" or not session.in_transaction() or session.info.get("contacts_bulk_write"):
+    if engine.dialect.name != "sqlite" or not session.in_transaction() or session.info.get("contacts_bulk_write") \
+            or session.info.get(_WRITTEN):
         return None
     if session.in_nested_transaction() or not session._is_clean():
         return None
@@ -162,12 +165,23 @@ def is_bulk_write(orm_execute_state) -> bool:
     return not (isinstance(statement, TextClause) and statement.text.lstrip()[:6].lower() == "select")
 
 
+_WRITTEN = "contacts_bulk_tables"  # session.info: the tables written by insert()/update()/delete() statements
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_writes(orm_execute_state) -> None:
     """Remember a write the unit of work did not make: loaded objects may not show it, so that
-    transaction's commit expires them as usual."""
-    if is_bulk_write(orm_execute_state):
-        orm_execute_state.session.info["contacts_bulk_write"] = True
+    transaction's commit expires them. An ``insert()``, ``update()`` or ``delete()`` of a table says
+    which table it wrote (only what could show it is expired, ``_expire_written``); anything else
+    (raw SQL) expires every object, as a plain commit does."""
+    if not is_bulk_write(orm_execute_state):
+        return
+    info = orm_execute_state.session.info
+    table = getattr(orm_execute_state.statement, "table", None)
+    if isinstance(table, Table):
+        info.setdefault(_WRITTEN, set()).add(table.name)
+    else:
+        info["contacts_bulk_write"] = True
 
 
 def _commit_keeping_state(session) -> None:
@@ -176,8 +190,10 @@ def _commit_keeping_state(session) -> None:
     What a write flushed is what the database now holds (every default is Python-side,
     versions are counted by the mapper), so expiring it would only make the rest of the request
     reload the actor, its teams and the saved record. The session lives for one request. A
-    transaction that wrote around the unit of work commits the usual way (expiring everything).
+    transaction that wrote around the unit of work expires what that could have changed
+    (``_expire_written``), or everything when it does not know what (raw SQL, bulk_insert.py).
     """
+    written = session.info.pop(_WRITTEN, None)
     if session.info.pop("contacts_bulk_write", False):
         session.commit()
         return
@@ -187,6 +203,46 @@ def _commit_keeping_state(session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = keep
+    if written:
+        _expire_written(session, written)
+
+
+def _expire_written(session, tables: set) -> None:
+    """Expire what statements writing ``tables`` around the unit of work may have made stale: the
+    loaded objects of those tables, and of every table a foreign key action (ON DELETE/UPDATE) of
+    theirs reaches; on other objects, the loaded relationships to them or through them (a link table).
+    The rest (the actor and its teams, the saved contact when only its tags or custom values were
+    written) stays loaded: a commit that expired everything made the answer read them all again
+    (four statements after an API update of a contact's tags, custom fields or details)."""
+    reached = _reached(frozenset(tables))
+    for state in list(session.identity_map.all_states()):
+        mapper = state.mapper
+        obj = state.obj()
+        if obj is None:
+            continue
+        if any(table.name in reached for table in mapper.tables):
+            session.expire(obj)
+            continue
+        stale = [rel.key for rel in mapper.relationships if rel.key in state.dict and (
+            any(table.name in reached for table in rel.mapper.tables)
+            or getattr(rel.secondary, "name", None) in reached)]
+        if stale:
+            session.expire(obj, stale)
+
+
+@functools.lru_cache(maxsize=256)
+def _reached(tables: frozenset) -> frozenset:
+    """``tables`` and every table whose rows a foreign key action of theirs may change, transitively."""
+    reached, todo = set(tables), list(tables)
+    while todo:
+        name = todo.pop()
+        for table in db.metadata.tables.values():
+            if table.name in reached:
+                continue
+            if any(fk.column.table.name == name and (fk.ondelete or fk.onupdate) for fk in table.foreign_keys):
+                reached.add(table.name)
+                todo.append(table.name)
+    return frozenset(reached)
 
 
 def run_ddl(conn, by_dialect: dict) -> None:

@@ -167,3 +167,17 @@ def test_schedule_statements(app, api):
     # 16 + the stamps (core/services/stamps.py) of the send's and the feed's transactions + the
     # dashboard count of communications (plugins/communications/rollup.py) + its 3 COMMITs
     assert len(seen) <= 22, seen
+
+
+def test_update_of_tags_reads_nothing_again_after_commit(app, api):
+    created = _create(api, 0)
+    with counting(app) as seen:
+        resp = api.patch(f"/api/v1/contacts/{created.json['id']}", json={"tags": ["vip"], "custom_fields": {}},
+                         headers={"If-Match": created.headers["ETag"]})
+    assert resp.status_code == 200 and resp.json["tags"] == ["vip"], resp.json
+    # the link rows go in around the unit of work; the commit expires what they could make stale
+    # (database._expire_written), not the actor, its teams and the contact: nothing read after it
+    last = max(i for i, s in enumerate(seen) if s == "COMMIT")
+    assert seen[last - 1].lstrip().upper().startswith("INSERT INTO CACHE_STAMPS"), seen
+    assert not _selects(seen, "users") and not _selects(seen, "teams")
+    assert len([s for s in _selects(seen, "contacts") if "contacts.first_name" in s]) == 1
