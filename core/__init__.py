@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
-
 from .config import PROJECT_ROOT, from_environ, load_secret_key
 from .plugins import hookimpl
-from .routing import LazyRule
+from .routing import App, LazyRule
 
 __all__ = ["create_app", "hookimpl"]
 __version__ = "0.1.0"
@@ -16,7 +14,7 @@ __version__ = "0.1.0"
 log = logging.getLogger(__name__)
 
 
-def create_app(config: dict | None = None, plugins: list | None = None) -> Flask:
+def create_app(config: dict | None = None, plugins: list | None = None) -> App:
     """Build the app. ``config`` overrides settings from the environment; ``plugins`` lists the
     plugins to enable (names, modules or dotted paths; ``None``: ``CONTACTS_PLUGINS`` or every
     installed plugin)."""
@@ -25,7 +23,7 @@ def create_app(config: dict | None = None, plugins: list | None = None) -> Flask
     settings = from_environ()
     settings.update(config or {})
     instance = Path(settings["INSTANCE_PATH"])
-    app = Flask(
+    app = App(
         __name__,
         instance_path=str(instance),
         template_folder=str(PROJECT_ROOT / "templates"),

@@ -108,3 +108,23 @@ def test_groups_of_other_teams_stay_hidden(app, team, other_team, member, admin)
         groups.add_member(owner, theirs.id, contact.id)
         assert groups.group_ids_of_many(db.session.get(User, member.id), [contact.id]) == {contact.id: [mine.id]}
         assert groups.group_ids_of_many(owner, [contact.id]) == {contact.id: sorted([mine.id, theirs.id])}
+
+
+def test_hooks_are_checked_for_coroutines_once(app, member, monkeypatch):
+    import flask.app
+
+    checked = []
+    real = flask.app.iscoroutinefunction
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", lambda f: checked.append(f) or real(f))
+    app._synced = None
+    api = Api(app, make_token(app, member))
+    assert api.get("/api/v1/me").status_code == 200
+    first = len(checked)
+    assert first > 3  # the hooks and the view, once each
+    assert api.get("/api/v1/me").status_code == 200
+    assert len(checked) == first
+
+    def view():
+        return "x"
+
+    assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
