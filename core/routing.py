@@ -9,7 +9,9 @@ each one the first time a URL is built with it; matching requests is unchanged.
 from __future__ import annotations
 
 from flask import Flask
+from flask import Request as FlaskRequest
 from werkzeug.routing import Rule
+from werkzeug.utils import cached_property
 
 
 class LazyRule(Rule):
@@ -24,12 +26,23 @@ class LazyRule(Rule):
         return build_once
 
 
+class Request(FlaskRequest):
+    @cached_property
+    def cookies(self):
+        """No ``Cookie`` header (an API call): no cookies, without the scan of every header werkzeug
+        makes to join the Cookie ones (~45 Python calls; flask-login asks on every API request)."""
+        if not self.environ.get("HTTP_COOKIE"):
+            return self.dict_storage_class()
+        return super().cookies
+
+
 class App(Flask):
     """Flask, with ``ensure_sync``'s answer kept per function. Flask asks it of every hook and of the
     view on every request (``inspect.iscoroutinefunction``, ~9 Python calls each: ~70 of an API
     request's); the hooks and views are the same few functions all along. Bounded, in case a caller
     hands it a new function each time."""
 
+    request_class = Request
     _synced: dict | None = None
 
     def ensure_sync(self, func):

@@ -128,3 +128,15 @@ def test_hooks_are_checked_for_coroutines_once(app, member, monkeypatch):
         return "x"
 
     assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
+
+
+def test_cookies_of_a_request_without_any(app):
+    with app.test_request_context("/", headers={"Cookie": "a=1; b=2"}):
+        from flask import request
+
+        assert dict(request.cookies) == {"a": "1", "b": "2"}
+    with app.test_request_context("/"):
+        from flask import request
+
+        request.headers.getlist = None  # not asked: there is no Cookie header to join
+        assert not request.cookies and type(request.cookies) is request.dict_storage_class
