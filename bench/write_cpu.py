@@ -358,30 +358,35 @@ _UNSTABLE = {("api_tokens", "token_hash"), ("api_tokens", "prefix"),
 
 
 def _tables(db) -> list[str]:
-    """Every table's rows in primary-key order, times masked (the seed contacts left out; not
+    """Every table's rows in primary-key order as the database holds them (read by the driver: times
+    as their stored text), the digits of times masked (the seed contacts left out; not
     ``cache_stamps``, whose stripes are random)."""
-    from datetime import datetime
-
     out = []
-    with db.engine.connect() as conn:
+    raw = db.engine.raw_connection()
+    try:
         for table in db.metadata.sorted_tables:
             if table.name == "cache_stamps":
                 continue
-            order = list(table.primary_key.columns) or list(table.columns)
-            stmt = db.select(table).order_by(*order)
-            if table.name == "contacts":
-                stmt = stmt.where(table.c.email.is_(None) | ~table.c.email.like("seed%"))
-            rows = conn.execute(stmt).all()
+            names = [c.name for c in table.columns]
+            order = ", ".join(c.name for c in (list(table.primary_key.columns) or list(table.columns)))
+            where = " WHERE email IS NULL OR email NOT LIKE 'seed%'" if table.name == "contacts" else ""
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}{where} ORDER BY {order}")
+            rows = cursor.fetchall()
+            cursor.close()
             out.append(f"table {table.name}: {len(rows)} rows")
             for row in rows:
                 cells = []
-                for column, value in zip(table.columns, row, strict=True):
-                    if (table.name, column.name) in _UNSTABLE:
+                for name, value in zip(names, row, strict=True):
+                    if (table.name, name) in _UNSTABLE:
                         value = "<unstable>"
-                    elif isinstance(value, datetime):
-                        value = "<time>"
-                    cells.append(f"{column.name}={_masked(repr(value).encode())}")
+                    elif isinstance(value, str) and _TIME.fullmatch(value.encode()):  # its stored format
+                        cells.append(f"{name}=time:{re.sub(r'[0-9]', '9', value)}")
+                        continue
+                    cells.append(f"{name}={_masked(repr(value).encode())}")
                 out.append("  " + " ".join(cells))
+    finally:
+        raw.close()
     return out
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import JSON, TypeDecorator, bindparam
 
 from ..database import lock_audit_chain
+from ..driver_sql import DriverStatement
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import AuditEntry, User, utcnow
@@ -45,8 +46,10 @@ def jsonable(value):
     return str(value)
 
 
-# The newest entry's hash, read on the transaction's connection: a plain Core statement, built once.
+# The newest entry's hash, read on the transaction's connection: built once, run as driver SQL
+# (core/driver_sql.py: a text column, nothing to convert).
 _LAST_HASH = db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+_LAST_HASH_SQL = DriverStatement(_LAST_HASH)
 
 
 def _last_hash(session, conn) -> str | None:
@@ -55,7 +58,7 @@ def _last_hash(session, conn) -> str | None:
     flush as the entry: no flush of its own for a write's one entry."""
     if any(isinstance(obj, AuditEntry) for obj in session.new):
         session.flush()
-    return conn.execute(_LAST_HASH).scalar()
+    return _LAST_HASH_SQL.execute(conn).scalar()
 
 
 def record(
@@ -82,8 +85,8 @@ def record(
     head, tail = _frame(action, actor_id, now, entity_type)
     digest = _chain(head, text, entity_id, last, tail)
     if direct:
-        conn.execute(_INSERT, {"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
-                               "entity_id": entity_id, "changes_text": text, "prev_hash": last, "hash": digest})
+        _INSERT_SQL.execute(conn, {"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
+                                   "entity_id": entity_id, "changes_text": text, "prev_hash": last, "hash": digest})
     else:
         clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
         session.add(AuditEntry(created_at=now, actor_id=actor_id, action=action, entity_type=entity_type,
@@ -103,6 +106,8 @@ class _EncodedJSON(TypeDecorator):
 
 # ``changes`` bound as the JSON text the digest hashed (keys sorted, compact), as ``record_many`` stores it.
 _INSERT = AuditEntry.__table__.insert().values(changes=bindparam("changes_text", type_=_EncodedJSON()))
+_INSERT_SQL = DriverStatement(_INSERT, ("created_at", "actor_id", "action", "entity_type", "entity_id", "changes_text",
+                                        "prev_hash", "hash"))  # record's, as driver SQL (core/driver_sql.py)
 
 
 def _frame(action: str, actor_id, at, entity_type: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import lazyload, make_transient, make_transient_to_detached,
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..database import after_commit, transaction
+from ..driver_sql import DriverStatement
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact, Organization, utcnow
@@ -149,8 +150,9 @@ def _unique_violation(exc: IntegrityError, email: str | None = None, existing: C
     raise exc
 
 
-_INSERT = Contact.__table__.insert()
 _COLUMNS = tuple(column.key for column in Contact.__table__.columns if column.key != "id")
+# Run as driver SQL (core/driver_sql.py): every API create sends it.
+_INSERT = DriverStatement(Contact.__table__.insert().returning(Contact.__table__.c.id), _COLUMNS)
 
 
 def _row(contact: Contact) -> dict | None:
@@ -183,7 +185,7 @@ def _insert(contact: Contact, row: dict | None) -> None:
         db.session.add(contact)
         db.session.flush()
         return
-    contact.id = db.session.connection().execute(_INSERT, row).inserted_primary_key[0]
+    contact.id = _INSERT.execute(db.session.connection(), row).scalar()
     stamps.contact_created(db.session, contact.id)  # lists show it: the unit of work would have said so
     make_transient_to_detached(contact)
     db.session.add(contact)
@@ -195,6 +197,14 @@ _TABLE = Contact.__table__
 # changes one goes through the unit of work; other updates are written directly (``_save``).
 FLUSHED = ("owner_team_id", "deleted_at")
 _UPDATE = _TABLE.update().where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.version == bindparam("b_version"))
+_UPDATES: dict[tuple, DriverStatement] = {}  # _UPDATE as driver SQL (core/driver_sql.py), per set of columns written
+
+
+def _update_of(keys: tuple) -> DriverStatement:
+    found = _UPDATES.get(keys)
+    if found is None:
+        found = _UPDATES[keys] = DriverStatement(_UPDATE, (*keys, "b_id", "b_version"))
+    return found
 
 
 def _save(contact: Contact) -> None:
@@ -213,7 +223,8 @@ def _save(contact: Contact) -> None:
     row.setdefault("updated_at", utcnow())
     row["version"] = contact.version + 1
     session = db.session
-    result = session.connection().execute(_UPDATE, {**row, "b_id": contact.id, "b_version": contact.version})
+    params = {**row, "b_id": contact.id, "b_version": contact.version}
+    result = _update_of(tuple(row)).execute(session.connection(), params)
     if result.rowcount != 1:  # what the unit of work raises when the version check fails
         raise StaleDataError(f"UPDATE statement on table 'contacts' expected to update 1 row(s); {result.rowcount} were matched.")
     for key, value in row.items():
