@@ -61,7 +61,36 @@ def configure_engine(engine, app) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        if _unbegun.get():  # see read_unbegun: the BEGIN waits for the next statement
+            conn.info[_UNBEGUN] = True
+            return
+        conn.info.pop(_UNBEGUN, None)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+    @event.listens_for(engine, "before_execute")
+    def _begin_late(conn, *_args):
+        if _UNBEGUN in conn.info and not _unbegun.get():
+            del conn.info[_UNBEGUN]
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+_unbegun = contextvars.ContextVar("contacts_read_unbegun", default=False)
+_UNBEGUN = "contacts_unbegun"  # conn.info: SQLAlchemy's transaction is open, SQLite's not yet
+
+
+@contextmanager
+def read_unbegun():
+    """SQLite: the statement(s) inside read without a transaction of their own; the transaction the
+    session has begun sends its ``BEGIN`` before the next statement after the block (a request's
+    reads still share one snapshot), and a write that comes next needs no ``COMMIT`` of a read
+    first. For one statement that needs no snapshot with the others: an API request's token, user
+    and teams (core/services/identity.py), read before anything else. That read's BEGIN and the
+    write's COMMIT of it were two of an API write's eleven statements."""
+    token = _unbegun.set(True)
+    try:
+        yield
+    finally:
+        _unbegun.reset(token)
 
 
 @contextmanager
@@ -135,7 +164,8 @@ def _end_read_keeping_connection(session, engine):
         return None
     transaction = session.get_transaction()
     conn = session.connection()
-    conn.exec_driver_sql("COMMIT")
+    if not conn.info.pop(_UNBEGUN, False):  # no BEGIN was sent (read_unbegun): nothing to end
+        conn.exec_driver_sql("COMMIT")
     session.dispatch.after_transaction_end(session, transaction)
     _expire_read(session)
     return conn

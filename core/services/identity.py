@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..database import read_unbegun
 from ..extensions import db
 from ..models import ApiToken, Team, User
 from ..models.accounts import team_members
@@ -81,8 +82,12 @@ def _persistent(session, model, row, layout):
 
 
 def _rows(params: dict, with_token: bool) -> list:
-    """The statement's rows (one per team) for ``params``."""
-    return db.session.connection().execute(_plan(with_token)[0], params).all()
+    """The statement's rows (one per team) for ``params``. A token's are read before anything else
+    of the request, in no transaction of their own (core/database.py ``read_unbegun``)."""
+    if not with_token:
+        return db.session.connection().execute(_plan(with_token)[0], params).all()
+    with read_unbegun():
+        return db.session.connection().execute(_plan(with_token)[0], params).all()
 
 
 def _load(params: dict, with_token: bool, rows: list | None = None):
