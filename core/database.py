@@ -149,9 +149,9 @@ def _busy_seconds(engine) -> float:
 
 
 def _end_read_keeping_connection(session, engine):
-    """SQLite: end the request's read transaction (the API token's user was read in it) with a plain
-    ``COMMIT`` on its connection and return that connection, for the write to go on with ``BEGIN
-    IMMEDIATE``: the session's own commit, the connection's return to the pool and a checkout with
+    """SQLite: end the request's read transaction with a plain ``COMMIT`` on its connection (none
+    when no ``BEGIN`` was sent: an API request's token is read outside one, ``read_unbegun``) and
+    return that connection, for the write to go on with ``BEGIN IMMEDIATE``: the session's own commit, the connection's return to the pool and a checkout with
     a new ``BEGIN`` cost ~3 % of an API create's instructions (callgrind; the write commits through
     the session as usual). What ``end_read_snapshot`` does for the session is done too: records read are expired,
     and the session's listeners are told a transaction ended (core/services/stamps.py forgets the
