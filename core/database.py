@@ -10,10 +10,11 @@ keep a deferred ``BEGIN`` so they never wait for a writer.
 from __future__ import annotations
 
 import contextvars
+import functools
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
@@ -60,7 +61,36 @@ def configure_engine(engine, app) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        if _unbegun.get():  # see read_unbegun: the BEGIN waits for the next statement
+            conn.info[_UNBEGUN] = True
+            return
+        conn.info.pop(_UNBEGUN, None)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+    @event.listens_for(engine, "before_execute")
+    def _begin_late(conn, *_args):
+        if _UNBEGUN in conn.info and not _unbegun.get():
+            del conn.info[_UNBEGUN]
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+_unbegun = contextvars.ContextVar("contacts_read_unbegun", default=False)
+_UNBEGUN = "contacts_unbegun"  # conn.info: SQLAlchemy's transaction is open, SQLite's not yet
+
+
+@contextmanager
+def read_unbegun():
+    """SQLite: the statement(s) inside read without a transaction of their own; the transaction the
+    session has begun sends its ``BEGIN`` before the next statement after the block (a request's
+    reads still share one snapshot), and a write that comes next needs no ``COMMIT`` of a read
+    first. For one statement that needs no snapshot with the others: an API request's token, user
+    and teams (core/services/identity.py), read before anything else. That read's BEGIN and the
+    write's COMMIT of it were two of an API write's eleven statements."""
+    token = _unbegun.set(True)
+    try:
+        yield
+    finally:
+        _unbegun.reset(token)
 
 
 @contextmanager
@@ -94,6 +124,7 @@ def transaction():
                 _commit_keeping_state(session)
             except BaseException:
                 session.info.pop("contacts_bulk_write", None)
+                session.info.pop(_WRITTEN, None)
                 session.rollback()
                 raise
     finally:
@@ -118,21 +149,23 @@ def _busy_seconds(engine) -> float:
 
 
 def _end_read_keeping_connection(session, engine):
-    """SQLite: end the request's read transaction (the API token's user was read in it) with a plain
-    ``COMMIT`` on its connection and return that connection, for the write to go on with ``BEGIN
-    IMMEDIATE``: the session's own commit, the connection's return to the pool and a checkout with
+    """SQLite: end the request's read transaction with a plain ``COMMIT`` on its connection (none
+    when no ``BEGIN`` was sent: an API request's token is read outside one, ``read_unbegun``) and
+    return that connection, for the write to go on with ``BEGIN IMMEDIATE``: the session's own commit, the connection's return to the pool and a checkout with
     a new ``BEGIN`` cost ~3 % of an API create's instructions (callgrind; the write commits through
     the session as usual). What ``end_read_snapshot`` does for the session is done too: records read are expired,
     and the session's listeners are told a transaction ended (core/services/stamps.py forgets the
     stamps read in it). None (nothing done) when not SQLite, no transaction is open, or the
     session has changes of its own: then ``end_read_snapshot`` commits them as before."""
-    if engine.dialect.name != "sqlite" or not session.in_transaction() or session.info.get("contacts_bulk_write"):
+    if engine.dialect.name != "sqlite" or not session.in_transaction() or session.info.get("contacts_bulk_write") \
+            or session.info.get(_WRITTEN):
         return None
     if session.in_nested_transaction() or not session._is_clean():
         return None
     transaction = session.get_transaction()
     conn = session.connection()
-    conn.exec_driver_sql("COMMIT")
+    if not conn.info.pop(_UNBEGUN, False):  # no BEGIN was sent (read_unbegun): nothing to end
+        conn.exec_driver_sql("COMMIT")
     session.dispatch.after_transaction_end(session, transaction)
     _expire_read(session)
     return conn
@@ -162,12 +195,23 @@ def is_bulk_write(orm_execute_state) -> bool:
     return not (isinstance(statement, TextClause) and statement.text.lstrip()[:6].lower() == "select")
 
 
+_WRITTEN = "contacts_bulk_tables"  # session.info: the tables written by insert()/update()/delete() statements
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_writes(orm_execute_state) -> None:
     """Remember a write the unit of work did not make: loaded objects may not show it, so that
-    transaction's commit expires them as usual."""
-    if is_bulk_write(orm_execute_state):
-        orm_execute_state.session.info["contacts_bulk_write"] = True
+    transaction's commit expires them. An ``insert()``, ``update()`` or ``delete()`` of a table says
+    which table it wrote (only what could show it is expired, ``_expire_written``); anything else
+    (raw SQL) expires every object, as a plain commit does."""
+    if not is_bulk_write(orm_execute_state):
+        return
+    info = orm_execute_state.session.info
+    table = getattr(orm_execute_state.statement, "table", None)
+    if isinstance(table, Table):
+        info.setdefault(_WRITTEN, set()).add(table.name)
+    else:
+        info["contacts_bulk_write"] = True
 
 
 def _commit_keeping_state(session) -> None:
@@ -176,8 +220,10 @@ def _commit_keeping_state(session) -> None:
     What a write flushed is what the database now holds (every default is Python-side,
     versions are counted by the mapper), so expiring it would only make the rest of the request
     reload the actor, its teams and the saved record. The session lives for one request. A
-    transaction that wrote around the unit of work commits the usual way (expiring everything).
+    transaction that wrote around the unit of work expires what that could have changed
+    (``_expire_written``), or everything when it does not know what (raw SQL, bulk_insert.py).
     """
+    written = session.info.pop(_WRITTEN, None)
     if session.info.pop("contacts_bulk_write", False):
         session.commit()
         return
@@ -187,6 +233,46 @@ def _commit_keeping_state(session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = keep
+    if written:
+        _expire_written(session, written)
+
+
+def _expire_written(session, tables: set) -> None:
+    """Expire what statements writing ``tables`` around the unit of work may have made stale: the
+    loaded objects of those tables, and of every table a foreign key action (ON DELETE/UPDATE) of
+    theirs reaches; on other objects, the loaded relationships to them or through them (a link table).
+    The rest (the actor and its teams, the saved contact when only its tags or custom values were
+    written) stays loaded: a commit that expired everything made the answer read them all again
+    (four statements after an API update of a contact's tags, custom fields or details)."""
+    reached = _reached(frozenset(tables))
+    for state in list(session.identity_map.all_states()):
+        mapper = state.mapper
+        obj = state.obj()
+        if obj is None:
+            continue
+        if any(table.name in reached for table in mapper.tables):
+            session.expire(obj)
+            continue
+        stale = [rel.key for rel in mapper.relationships if rel.key in state.dict and (
+            any(table.name in reached for table in rel.mapper.tables)
+            or getattr(rel.secondary, "name", None) in reached)]
+        if stale:
+            session.expire(obj, stale)
+
+
+@functools.lru_cache(maxsize=256)
+def _reached(tables: frozenset) -> frozenset:
+    """``tables`` and every table whose rows a foreign key action of theirs may change, transitively."""
+    reached, todo = set(tables), list(tables)
+    while todo:
+        name = todo.pop()
+        for table in db.metadata.tables.values():
+            if table.name in reached:
+                continue
+            if any(fk.column.table.name == name and (fk.ondelete or fk.onupdate) for fk in table.foreign_keys):
+                reached.add(table.name)
+                todo.append(table.name)
+    return frozenset(reached)
 
 
 def run_ddl(conn, by_dialect: dict) -> None:
@@ -225,11 +311,16 @@ def after_commit(callback) -> None:
         pending.append(callback)
 
 
-def lock_audit_chain(session) -> None:
-    """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
+def lock_audit_chain(session, conn=None) -> None:
+    """Serialize appends to the audit chain (SQLite already does, through BEGIN IMMEDIATE). ``conn``:
+    the session's connection, when the caller has it."""
+    conn = conn if conn is not None else session.connection()
+    if conn.dialect.name == "postgresql":
         # On the connection: through the session it would autoflush what the write has pending.
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(7201)"))
+        conn.execute(_AUDIT_LOCK)
+
+
+_AUDIT_LOCK = text("SELECT pg_advisory_xact_lock(7201)")
 
 
 def default_sqlalchemy_options(app) -> dict:

@@ -7,10 +7,11 @@ from flask_caching import Cache
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+
+from .sessions import LoginManager
 
 # Stable constraint names, so Alembic autogenerate and batch mode behave on SQLite and PostgreSQL.
 NAMING = {

@@ -12,13 +12,14 @@ from ..services import details as service
 _LABEL = validate.OneOf(LABELS)
 
 
-def _no_nul(value: str) -> None:
+def no_nul(value: str) -> None:
+    """The check every text field of the API's input schemas makes."""
     if "\x00" in value:
         raise ma.ValidationError("Contains a NUL character.")
 
 
 def _text(description: str, example, max_len: int, **kwargs) -> fields.String:
-    return fields.String(validate=[validate.Length(max=max_len), _no_nul],
+    return fields.String(validate=[validate.Length(max=max_len), no_nul],
                          metadata={"description": description, "example": example}, **kwargs)
 
 

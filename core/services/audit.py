@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import JSON, TypeDecorator, bindparam
 
 from ..database import lock_audit_chain
+from ..driver_sql import DriverStatement
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import AuditEntry, User, utcnow
@@ -59,17 +60,19 @@ def jsonable(value):
     return str(value)
 
 
-# The newest entry's hash, read on the transaction's connection: a plain Core statement, built once.
+# The newest entry's hash, read on the transaction's connection: built once, run as driver SQL
+# (core/driver_sql.py: a text column, nothing to convert).
 _LAST_HASH = db.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+_LAST_HASH_SQL = DriverStatement(_LAST_HASH)
 
 
-def _last_hash(session) -> str | None:
+def _last_hash(session, conn) -> str | None:
     """The hash the next entry chains to. Entries of this transaction not yet flushed are flushed
     first (they come before the new one); the rest of the change is flushed at commit, in the same
     flush as the entry: no flush of its own for a write's one entry."""
     if any(isinstance(obj, AuditEntry) for obj in session.new):
         session.flush()
-    return session.connection().execute(_LAST_HASH).scalar()
+    return _LAST_HASH_SQL.execute(conn).scalar()
 
 
 def record(
@@ -82,21 +85,24 @@ def record(
     (core/services/stamps.py): an entry about anything but a contact stamps nothing, and one about
     a contact stamps that contact's pages, which a caller passing ``stamped=True`` stamps anyway (it
     creates or changes the contact row in this transaction). Otherwise it goes through the session.
-    Either way ``changes`` is encoded to JSON once, for the digest and (written directly) the row."""
-    session = db.session
-    lock_audit_chain(session)
-    last = _last_hash(session) or GENESIS
-    clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
+    Either way ``changes`` is encoded to JSON once, for the digest and (written directly) the row.
+    The request's session and its connection are taken once (each use of ``db.session`` looks the
+    session up again)."""
+    session = db.session()
+    conn = session.connection()
+    lock_audit_chain(session, conn)
+    last = _last_hash(session, conn) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
-    text = _ENCODER.encode(clean)
+    direct = stamped or entity_type != "contact"
+    text = _changes_text(changes, _ENCODER.encode)
     head, tail = _frame(action, actor_id, now, entity_type)
     digest = _chain(head, text, entity_id, last, tail)
-    if stamped or entity_type != "contact":
-        session.connection().execute(_INSERT, {"created_at": now, "actor_id": actor_id, "action": action,
-                                               "entity_type": entity_type, "entity_id": entity_id,
-                                               "changes_text": text, "prev_hash": last, "hash": digest})
+    if direct:
+        _INSERT_SQL.execute(conn, {"created_at": now, "actor_id": actor_id, "action": action, "entity_type": entity_type,
+                                   "entity_id": entity_id, "changes_text": text, "prev_hash": last, "hash": digest})
     else:
+        clean = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
         session.add(AuditEntry(created_at=now, actor_id=actor_id, action=action, entity_type=entity_type,
                                entity_id=entity_id, changes=clean, prev_hash=last, hash=digest))
 
@@ -114,6 +120,8 @@ class _EncodedJSON(TypeDecorator):
 
 # ``changes`` bound as the JSON text the digest hashed (keys sorted, compact), as ``record_many`` stores it.
 _INSERT = AuditEntry.__table__.insert().values(changes=bindparam("changes_text", type_=_EncodedJSON()))
+_INSERT_SQL = DriverStatement(_INSERT, ("created_at", "actor_id", "action", "entity_type", "entity_id", "changes_text",
+                                        "prev_hash", "hash"))  # record's, as driver SQL (core/driver_sql.py)
 
 
 def _frame(action: str, actor_id, at, entity_type: str) -> tuple[str, str]:
@@ -137,9 +145,10 @@ def record_many(actor, action: str, entity_type: str, items) -> int:
     ``_digest``'s, written out (``_frame``, ``_chain``): what is the same for every entry of the call is encoded once."""
     from .bulk_insert import insert_rows
 
-    session = db.session
-    lock_audit_chain(session)
-    prev = _last_hash(session) or GENESIS
+    session = db.session()
+    conn = session.connection()
+    lock_audit_chain(session, conn)
+    prev = _last_hash(session, conn) or GENESIS
     now = utcnow()
     actor_id = getattr(actor, "id", None)
     encode = _encode

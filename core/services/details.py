@@ -16,7 +16,7 @@ import functools
 import hashlib
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, literal, null, select, union_all
+from sqlalchemy import delete, func, literal, null, select, union_all
 
 from ..database import after_commit, transaction
 from ..errors import ValidationError
@@ -25,7 +25,7 @@ from ..models import Contact, utcnow
 from ..models.details import ContactAddress, ContactDetails, ContactPhoto, ContactValue
 from ..plugins import hook, record_changed
 from ..policy import require
-from . import audit, custom_fields, taxonomy
+from . import audit, custom_fields, id_lists, taxonomy
 from . import contacts as contacts_service
 from .details_clean import (  # noqa: F401 - the validation rules, re-exported for callers
     ADDRESS_FIELDS,
@@ -49,12 +49,11 @@ def empty() -> dict:
 
 
 @functools.cache
-def _rows_statement():
-    """Every detail row of the contacts in the expanding parameter ``ids``, in ONE query (a UNION
-    ALL of the four tables, in the same columns): the contact page and every API answer read it.
-    Built once: building and keying this statement cost more than running it."""
+def _rows_statement(one: bool):
+    """Every detail row of the contacts ``ids`` (``id_lists``: one id or several), in ONE query (a
+    UNION ALL of the four tables, in the same columns): the contact page and every API answer read
+    it. Built once: building and keying this statement cost more than running it."""
     d, v, a, p = ContactDetails, ContactValue, ContactAddress, ContactPhoto
-    ids = bindparam("ids", expanding=True)
 
     def row(contact_id, src, kind=None, label=None, value=None, position=None, locality=None, region=None,
             postcode=None, country=None, birthday=None):
@@ -65,19 +64,20 @@ def _rows_statement():
 
     parts = [
         select(*row(d.contact_id, "d", value=d.title, locality=d.notes, birthday=d.birthday))
-        .where(d.contact_id.in_(ids)),
+        .where(id_lists.matching(d.contact_id, one)),
         select(*row(v.contact_id, "v", kind=v.kind, label=v.label, value=v.value, position=v.position))
-        .where(v.contact_id.in_(ids)),
+        .where(id_lists.matching(v.contact_id, one)),
         select(*row(a.contact_id, "a", label=a.label, value=a.street, position=a.position, locality=a.locality,
-                    region=a.region, postcode=a.postcode, country=a.country)).where(a.contact_id.in_(ids)),
-        select(*row(p.contact_id, "p")).where(p.contact_id.in_(ids)),
+                    region=a.region, postcode=a.postcode, country=a.country))
+        .where(id_lists.matching(a.contact_id, one)),
+        select(*row(p.contact_id, "p")).where(id_lists.matching(p.contact_id, one)),
     ]
     return union_all(*parts).subquery().select()
 
 
 def _rows_of(ids: list[int]):
     # On the session's connection: plain columns need none of the ORM's result handling.
-    return db.session.connection().execute(_rows_statement(), {"ids": ids})
+    return id_lists.execute(db.session.connection(), _rows_statement, ids)
 
 
 def details_of(contact_ids) -> dict[int, dict]:

@@ -20,7 +20,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import cache, db
 from ..models import MAX_ID, Contact, ContactGroup, GroupMember, parse_id, utcnow
 from ..policy import can, require, visible_team_ids
-from . import audit, stamps
+from . import audit, id_lists, stamps
 from .fields import clean_text
 from .pagination import Page, decode_cursor, paginate
 from .records import Owner, apply_changes, clean_owner_team, int_or_none
@@ -282,14 +282,13 @@ def group_ids_of(actor, contact_id: int) -> list[int]:
 
 
 @functools.cache
-def _group_ids_statement(by_team: bool):
-    """The groups of the contacts in ``ids`` (and, ``by_team``, owned by the teams in ``teams``):
-    built once, run with plain rows on the session's connection (every API answer reads it)."""
-    stmt = (select(GroupMember.contact_id, ContactGroup.id).join(ContactGroup, ContactGroup.id == GroupMember.group_id)
-            .where(GroupMember.contact_id.in_(bindparam("ids", expanding=True))))
-    if by_team:
-        stmt = stmt.where(ContactGroup.owner_team_id.in_(bindparam("teams", expanding=True)))
-    return stmt.order_by(ContactGroup.id)
+def _group_ids_statement(one: bool):
+    """The groups of the contacts ``ids`` with their owner teams: built once, run with plain rows on the
+    session's connection (every API answer reads it). The teams a user sees are checked on the rows
+    (a contact is in a few groups): an expanding ``IN`` of them would be rendered at every run."""
+    return (select(GroupMember.contact_id, ContactGroup.id, ContactGroup.owner_team_id)
+            .join(ContactGroup, ContactGroup.id == GroupMember.group_id)
+            .where(id_lists.matching(GroupMember.contact_id, one)).order_by(ContactGroup.id))
 
 
 def group_ids_of_many(actor, contact_ids) -> dict[int, list[int]]:
@@ -297,10 +296,10 @@ def group_ids_of_many(actor, contact_ids) -> dict[int, list[int]]:
     if not ids:
         return {}
     teams = visible_team_ids(actor)  # as _visible
-    params = {"ids": ids} if teams is None else {"ids": ids, "teams": list(teams) or [-1]}
     out: dict[int, list[int]] = {}
-    for contact_id, gid in db.session.connection().execute(_group_ids_statement(teams is not None), params):
-        out.setdefault(contact_id, []).append(gid)
+    for contact_id, gid, team_id in id_lists.execute(db.session.connection(), _group_ids_statement, ids):
+        if teams is None or team_id in teams:
+            out.setdefault(contact_id, []).append(gid)
     return out
 
 
@@ -308,10 +307,12 @@ def groups_of(actor, contact_id: int) -> list[ContactGroup]:
     return _groups(actor, None, contact_id)
 
 
-def set_contact_groups(actor, contact: Contact, wanted_ids: list[int]) -> dict:
+def set_contact_groups(actor, contact: Contact, wanted_ids: list[int], *, new: bool = False) -> dict:
     """Make the contact's groups ``wanted_ids`` as far as ``actor`` may change them: groups the
-    actor may not edit keep their membership as it is. Raises for a wanted group they may not edit."""
-    current = set(db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == contact.id)))
+    actor may not edit keep their membership as it is. Raises for a wanted group they may not edit.
+    ``new``: the contact was created in this transaction, so it is in no group yet (nothing to read)."""
+    current = set() if new else set(
+        db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == contact.id)))
     wanted = set(wanted_ids)
     touched = current ^ wanted
     if not touched:

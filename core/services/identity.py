@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..database import read_unbegun
 from ..extensions import db
 from ..models import ApiToken, Team, User
 from ..models.accounts import team_members
@@ -69,7 +70,8 @@ def _persistent(session, model, row, layout):
     """The session's object for this row: the one it holds, else one made from the row's values as
     a load would (committed, no history) and added as persistent without a statement."""
     values = {key: row[i] for key, i in layout}
-    found = session.identity_map.get(session.identity_key(model, (values["id"],)))
+    # the mapper's own key (Session.identity_key sorts out its many signatures first: ~30 calls a row)
+    found = session.identity_map.get(model.__mapper__.identity_key_from_primary_key((values["id"],)))
     if found is not None:
         return found, False
     obj = model.__mapper__.class_manager.new_instance()
@@ -80,8 +82,12 @@ def _persistent(session, model, row, layout):
 
 
 def _rows(params: dict, with_token: bool) -> list:
-    """The statement's rows (one per team) for ``params``."""
-    return db.session.connection().execute(_plan(with_token)[0], params).all()
+    """The statement's rows (one per team) for ``params``. A token's are read before anything else
+    of the request, in no transaction of their own (core/database.py ``read_unbegun``)."""
+    if not with_token:
+        return db.session.connection().execute(_plan(with_token)[0], params).all()
+    with read_unbegun():
+        return db.session.connection().execute(_plan(with_token)[0], params).all()
 
 
 def _load(params: dict, with_token: bool, rows: list | None = None):

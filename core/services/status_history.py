@@ -9,6 +9,7 @@ import functools
 from sqlalchemy import bindparam, delete, select, update
 
 from ..database import transaction
+from ..driver_sql import DriverStatement
 from ..extensions import db
 from ..models import Contact, ContactStatusChange, User, utcnow
 from .records import get_owned
@@ -16,14 +17,16 @@ from .records import get_owned
 REASON_MAX = 500
 
 
-_INSERT = ContactStatusChange.__table__.insert()
+_INSERT = DriverStatement(ContactStatusChange.__table__.insert(),
+                          ("contact_id", "from_status", "to_status", "actor_id", "reason", "changed_at"))
 
 
 def record(actor, contact_id: int, before: str | None, after: str, reason: str = "") -> None:
     """Add one entry; call inside the transaction that creates the contact or changes its status.
-    Inserted at once on the transaction's connection, not through the unit of work (a log row,
-    never read back by the write): that contact's own change stamps its pages (core/services/stamps.py)."""
-    db.session.connection().execute(_INSERT, {
+    Inserted at once on the transaction's connection as driver SQL (core/driver_sql.py), not through
+    the unit of work (a log row, never read back by the write): that contact's own change stamps its
+    pages (core/services/stamps.py)."""
+    _INSERT.execute(db.session.connection(), {
         "contact_id": contact_id, "from_status": before, "to_status": after, "actor_id": getattr(actor, "id", None),
         "reason": (reason or "")[:REASON_MAX], "changed_at": utcnow(),
     })

@@ -5,6 +5,7 @@ recolouring and deleting tags is for admins (``tag.manage``).
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -15,7 +16,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import MAX_ID, Contact, ContactTag, Tag, parse_id
 from ..policy import can, require
-from . import audit, stamps
+from . import audit, id_lists, stamps
 from .fields import clean_text
 from .pagination import Page, paginate
 from .records import apply_changes
@@ -231,12 +232,15 @@ _TAGS = Tag.__table__
 _CONTACT_TAGS = ContactTag.__table__
 # Built once, run on the connection: a list page asks it every time, and building the statement and
 # passing it through the ORM cost ~4 times what SQLite spends answering it.
-_CHIPS = (
-    select(_CONTACT_TAGS.c.contact_id, _TAGS.c.id, _TAGS.c.name, _TAGS.c.color)
-    .join(_TAGS, _TAGS.c.id == _CONTACT_TAGS.c.tag_id)
-    .where(_CONTACT_TAGS.c.contact_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_TAGS.c.name_key)
-)
+@functools.cache
+def _chips(one: bool):
+    return (
+        select(_CONTACT_TAGS.c.contact_id, _TAGS.c.id, _TAGS.c.name, _TAGS.c.color)
+        .join(_TAGS, _TAGS.c.id == _CONTACT_TAGS.c.tag_id)
+        .where(id_lists.matching(_CONTACT_TAGS.c.contact_id, one))
+        .order_by(_TAGS.c.name_key)
+    )
+
 
 _TAG_ID = select(_TAGS.c.id).where(_TAGS.c.id == bindparam("id"))
 
@@ -248,7 +252,7 @@ def chips_of(contact_ids) -> dict[int, list[tuple[int, str, str]]]:
     if not ids:
         return {}
     out: dict[int, list[tuple[int, str, str]]] = {}
-    for contact_id, tag_id, name, color in db.session.connection().execute(_CHIPS, {"ids": ids}):
+    for contact_id, tag_id, name, color in id_lists.execute(db.session.connection(), _chips, ids):
         out.setdefault(contact_id, []).append((tag_id, name, color))
     return out
 
@@ -278,10 +282,11 @@ def resolve(actor, names: list[str], *, create: bool) -> list[Tag]:
     return out
 
 
-def set_contact_tags(actor, contact: Contact, names: list[str]) -> dict:
+def set_contact_tags(actor, contact: Contact, names: list[str], *, new: bool = False) -> dict:
     """Make the contact's tags exactly ``names`` (inside the caller's transaction); returns
-    ``{"tags": (before, after)}`` when they changed."""
-    before = tags_of([contact.id]).get(contact.id, [])
+    ``{"tags": (before, after)}`` when they changed. ``new``: the contact was created in this
+    transaction, so it has none yet (nothing to read)."""
+    before = [] if new else tags_of([contact.id]).get(contact.id, [])
     wanted = resolve(actor, names, create=True)
     have = {t.id for t in before}
     want = {t.id for t in wanted}

@@ -183,9 +183,9 @@ def apply(actor, contact: Contact, values: dict, *, new: bool = False) -> dict:
 
     changes = {}
     if "tags" in values:
-        changes.update(tags.set_contact_tags(actor, contact, values["tags"]))
+        changes.update(tags.set_contact_tags(actor, contact, values["tags"], new=new))
     if "group_ids" in values:
-        changes.update(groups.set_contact_groups(actor, contact, values["group_ids"]))
+        changes.update(groups.set_contact_groups(actor, contact, values["group_ids"], new=new))
     if "category_id" in values and values["category_id"] != contact.category_id:
         changes["category_id"] = (contact.category_id, values["category_id"])
         contact.category_id = values["category_id"]

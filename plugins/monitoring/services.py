@@ -16,6 +16,7 @@ import logging
 from sqlalchemy import bindparam, select, update
 
 from core.database import in_write, transaction
+from core.driver_sql import DriverStatement
 from core.errors import ValidationError
 from core.extensions import db
 from core.models import MAX_ID, Contact, Organization, Team, User, parse_id, utcnow
@@ -118,7 +119,10 @@ def _values(entity_type: str, entity_id, action: str, actor, changes: dict, know
     }
 
 
-_INSERT = Activity.__table__.insert()
+# Run as driver SQL (core/driver_sql.py): every change of a contact sends it.
+_INSERT = DriverStatement(Activity.__table__.insert(), ("actor_id", "actor_name", "entity_type", "entity_id",
+                                                        "contact_id", "action", "summary", "owner_team_id",
+                                                        "occurred_at"))
 
 
 def add(entity_type: str, entity_id, action: str, actor, changes: dict | None) -> bool:
@@ -133,7 +137,7 @@ def add(entity_type: str, entity_id, action: str, actor, changes: dict | None) -
     except Exception:  # noqa: BLE001 - see ``record``
         log.exception("activity feed: could not record %s %s %s", action, entity_type, entity_id)
         return False
-    db.session.connection().execute(_INSERT, {**values, "occurred_at": utcnow()})
+    _INSERT.execute(db.session.connection(), {**values, "occurred_at": utcnow()})
     return True
 
 

@@ -132,3 +132,42 @@ def test_a_larger_page_cache_lasts_until_the_connection_goes_back_to_the_pool(ct
     assert raised.execute("PRAGMA cache_size").fetchone()[0] == configured  # back in the pool, as configured
     with db.engine.connect() as conn:  # and so for whichever connection the pool hands out next
         assert conn.execute(text("PRAGMA cache_size")).scalar() == configured
+
+
+def test_a_write_around_the_unit_of_work_expires_what_it_could_change(ctx, team, member):
+    from sqlalchemy import insert, update
+
+    from core.database import transaction
+    from core.models import Contact, Tag, User
+    from core.models.accounts import team_members
+    from tests import factories
+
+    contact = factories.contact(team)
+    with transaction():
+        tag = Tag(name="vip", name_key="vip", color="red")
+        db.session.add(tag)
+    user = db.session.get(User, member.id)
+    _ = user.teams, contact.first_name, tag.color
+    with transaction():  # (a write starts by expiring what the read before it loaded, but the actor)
+        _ = contact.first_name, tag.color
+        db.session.execute(update(Tag).where(Tag.id == tag.id).values(color="blue"),
+                           execution_options={"synchronize_session": False})
+    assert "color" not in tag.__dict__ and tag.color == "blue"  # its table was written: read again
+    assert "first_name" in contact.__dict__
+    assert {"email", "teams"} <= set(user.__dict__), sorted(user.__dict__)  # untouched: kept
+    with transaction():  # a contact row written around the unit of work: contacts are expired
+        _ = contact.first_name
+        db.session.execute(update(Contact).where(Contact.id == contact.id).values(first_name="Grace"),
+                           execution_options={"synchronize_session": False})
+    assert "first_name" not in contact.__dict__ and contact.first_name == "Grace"
+    assert "email" in user.__dict__
+    other = Team(name="Elsewhere")
+    with transaction():  # a link table: the relationships through it
+        db.session.add(other)
+        db.session.flush()
+        db.session.execute(insert(team_members).values(user_id=user.id, team_id=other.id))
+    assert "teams" not in user.__dict__ and "email" in user.__dict__
+    assert other.id in [t.id for t in user.teams]
+    with transaction():  # raw SQL: everything, as a plain commit
+        db.session.execute(text("UPDATE teams SET name = name"))
+    assert "email" not in user.__dict__
