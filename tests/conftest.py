@@ -122,10 +122,10 @@ def other_team(app):
         return t
 
 
-def _user(app, role, teams):
+def _user(app, role, teams, name=None):
     with app.app_context():
         attached = [db.session.merge(t) for t in teams]
-        u = factories.user(role, attached)
+        u = factories.user(role, attached, **({"name": name} if name else {}))
         db.session.refresh(u)
         _ = u.teams
         db.session.expunge_all()
@@ -135,6 +135,17 @@ def _user(app, role, teams):
 @pytest.fixture
 def admin(app, team):
     return _user(app, "admin", [team])
+
+
+@pytest.fixture
+def ann(app, team):
+    """Two members of the same team (the same rights), named: for what users share and what not."""
+    return _user(app, "member", [team], "Ann Anders")
+
+
+@pytest.fixture
+def ben(app, team):
+    return _user(app, "member", [team], "Ben Bolt")
 
 
 @pytest.fixture

@@ -20,25 +20,6 @@ FRESH = {"Cache-Control": "no-cache"}  # the render path: the shared page cache 
 TOKEN = re.compile(r'(name="csrf_token" value="|"X-CSRFToken": ")([^"]+)"')
 
 
-def _user(app, role, teams, name):
-    with app.app_context():
-        u = factories.user(role, [db.session.merge(t) for t in teams], name=name)
-        db.session.refresh(u)
-        _ = u.teams
-        db.session.expunge_all()
-        return u
-
-
-@pytest.fixture
-def ann(app, team):
-    return _user(app, "member", [team], "Ann Anders")
-
-
-@pytest.fixture
-def ben(app, team):
-    return _user(app, "member", [team], "Ben Bolt")
-
-
 @pytest.fixture
 def made(monkeypatch):
     """How many times the chrome was rendered (not taken from the kept copy)."""

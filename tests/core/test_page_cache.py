@@ -22,25 +22,6 @@ from plugins.communications import services as communications
 from tests import factories
 
 
-def _user(app, role, teams, name):
-    with app.app_context():
-        u = factories.user(role, [db.session.merge(t) for t in teams], name=name)
-        db.session.refresh(u)
-        _ = u.teams
-        db.session.expunge_all()
-        return u
-
-
-@pytest.fixture
-def ann(app, team):
-    return _user(app, "member", [team], "Ann Anders")
-
-
-@pytest.fixture
-def ben(app, team):
-    return _user(app, "member", [team], "Ben Bolt")
-
-
 @pytest.fixture
 def ada(app, team):
     with app.app_context():
