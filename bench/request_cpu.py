@@ -90,10 +90,11 @@ def _environs(app, email: str, token: str, contact_id: int) -> dict:
     }
 
 
-def call(app, environ: dict) -> tuple[str, list, bytes]:
-    """One request as a WSGI server makes it: a fresh environ, the body read, ``close()`` called."""
+def call(app, environ: dict, body: bytes = b"") -> tuple[str, list, bytes]:
+    """One request as a WSGI server makes it: a fresh environ (``body`` its input), the answer read,
+    ``close()`` called."""
     env = dict(environ)
-    env["wsgi.input"] = io.BytesIO(b"")
+    env["wsgi.input"] = io.BytesIO(body)
     out = {}
 
     def start_response(status, headers, exc_info=None):

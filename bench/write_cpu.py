@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
 import pstats
@@ -33,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from .request_cpu import call as request_call
 
 FIELDS = [("tier", "Tier", "choice", ["gold", "silver", "bronze"]), ("employees", "Employees", "number", []),
           ("renewal", "Renewal", "date", []), ("source", "Source", "text", [])]  # bench/contact_data.py's
@@ -85,21 +86,9 @@ class Client:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         env.update(REQUEST_METHOD=method, PATH_INFO=path, CONTENT_LENGTH=str(len(data)), REQUEST_URI=path,
                    RAW_URI=path)
-        env["wsgi.input"] = io.BytesIO(data)
         for name, value in (headers or {}).items():
             env["HTTP_" + name.upper().replace("-", "_")] = value
-        out = {}
-
-        def start_response(status, response_headers, exc_info=None):
-            out["status"], out["headers"] = status, response_headers
-
-        result = self.app(env, start_response)
-        try:
-            payload = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return out["status"], out["headers"], payload
+        return request_call(self.app, env, data)
 
 
 class Writes:

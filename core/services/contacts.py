@@ -58,10 +58,8 @@ def _clean(actor, data: dict, existing: Contact | None) -> dict:
     """Validate and normalize the given fields; only keys present in ``data`` are returned."""
     errors: dict = {}
     out: dict = {}
-    unknown = data.keys() - _KNOWN
-    if unknown:
-        for name in sorted(unknown):
-            errors[name] = "Unknown field."
+    for name in sorted(data.keys() - _KNOWN):
+        errors[name] = "Unknown field."
     if "first_name" in data:
         out["first_name"] = clean_text(data["first_name"], "first_name", errors, 100)
     if "last_name" in data:

@@ -158,13 +158,12 @@ def _write(contact, values: dict, current: dict | None = None, row=_UNREAD, sink
         else:
             sink.setdefault(model, []).extend(rows)
 
-    lists: tuple | object = ()  # (an import's row often has only a title: no primaries to work out)
-    if not values.keys().isdisjoint(LIST_KEYS):
-        primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
-        lists = LIST_KEYS.items()
-    for key, kind in lists:
+    primaries = None  # worked out for the first list given (an import's row often has only a title)
+    for key, kind in LIST_KEYS.items():
         if key not in values:
             continue
+        if primaries is None:
+            primaries = {"emails": (contact.email or "").lower(), "phones": (contact.phone or "").lower()}
         primary = primaries.get(key)  # the primary email/phone is not repeated among the others
         wanted = [i for i in values[key] if not primary or i["value"].lower() != primary]
         if wanted == current[key]:
