@@ -10,8 +10,7 @@ it with ``exec_driver_sql``: the connection's events still see it (statement cou
 transaction's hooks), and the database receives what SQLAlchemy would have sent.
 
 For statements of plain bind parameters only (no expanding ``IN``, no literal binds); their results
-come back as the driver gives them (use it for writes, and reads of plain text or integers), or,
-through ``rows``, each value as SQLAlchemy would give it (a time or a boolean stored by SQLite).
+come back as the driver gives them (use it for writes, and reads of plain text or integers).
 """
 
 from __future__ import annotations
@@ -40,16 +39,6 @@ class DriverStatement:
             found = self._by_dialect[dialect] = (compiled.string, names, defaults, processors, compiled.positional)
         return found
 
-    def _row_processors(self, dialect) -> list:
-        """(position, the column type's result processor) of the selected columns that have one."""
-        key = ("rows", dialect)
-        found = self._by_dialect.get(key)
-        if found is None:
-            found = self._by_dialect[key] = [
-                (i, processor) for i, column in enumerate(self.statement.selected_columns)
-                if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
-        return found
-
     def execute(self, conn, params: dict | None = None):
         """Run on ``conn`` (a ``Connection``) with ``params`` by bind name; the driver's result."""
         sql, names, defaults, processors, positional = self._compiled(conn.dialect)
@@ -58,17 +47,3 @@ class DriverStatement:
             values = {name: (processors[name](value) if name in processors else value)
                       for name, value in values.items()}
         return conn.exec_driver_sql(sql, tuple([values[name] for name in names]) if positional else values)
-
-    def rows(self, conn, params: dict | None = None) -> list[tuple]:
-        """Run a ``select()`` on ``conn``; its rows as tuples of the values SQLAlchemy would give."""
-        rows = self.execute(conn, params).fetchall()
-        processors = self._row_processors(conn.dialect)
-        if not processors or not rows:
-            return rows
-        out = []
-        for row in rows:
-            values = list(row)
-            for i, processor in processors:
-                values[i] = processor(values[i])
-            out.append(tuple(values))
-        return out

@@ -14,7 +14,7 @@ holds (a test's requests share one app context) is reused as is: the identity ma
 per row.
 
 An API request's user (a token) is an ``Actor``: the user's columns and teams as plain values,
-read by the driver (core/driver_sql.py), nothing attached to the session. What services read of
+nothing attached to the session. What services read of
 an actor (``id``, ``role``, ``team_ids``, ``teams``' ids and names, ``display_name``, ``active``)
 reads as on a ``User``, and every service names the actor by its id in what it writes. The ORM
 statement and the two objects were ~15 % of an API create's Python calls (480 of 3,200); each
@@ -34,7 +34,6 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import read_unbegun
-from ..driver_sql import DriverStatement
 from ..extensions import db
 from ..models import ApiToken, Team, User
 from ..models.accounts import team_members
@@ -85,7 +84,7 @@ class Actor(UserMixin):
 
 
 @functools.cache
-def _token_statement() -> DriverStatement:
+def _token_statement():
     """The token's user, its teams (one row each, or one row of NULLs) and the token's values."""
     user_t, team_t, token_t = User.__table__, Team.__table__, ApiToken.__table__
     joined = token_t.join(user_t, user_t.c.id == token_t.c.user_id).outerjoin(
@@ -93,7 +92,7 @@ def _token_statement() -> DriverStatement:
     columns = [user_t.c[key] for key in Actor.COLUMNS] + [team_t.c.id, team_t.c.name]
     columns += [token_t.c[key] for key in TokenSeen._fields]
     stmt = select(*columns).select_from(joined).where(token_t.c.token_hash == bindparam("digest"))
-    return DriverStatement(stmt.order_by(team_t.c.id))
+    return stmt.order_by(team_t.c.id)
 
 
 @functools.cache
@@ -156,7 +155,7 @@ def token_by_digest(digest: str) -> tuple[Actor, TokenSeen] | None:
     """The user of the API token with this SHA-256 (with the user's teams), and the token's own values.
     Read before anything else of the request, in no transaction of its own (``read_unbegun``)."""
     with read_unbegun():
-        rows = _token_statement().rows(db.session.connection(), {"digest": digest})
+        rows = db.session.connection().execute(_token_statement(), {"digest": digest}).all()
     if not rows:
         return None
     first, users = rows[0], len(Actor.COLUMNS)
