@@ -165,10 +165,11 @@ def _end_read_keeping_connection(session, engine):
     database or isolation (a server whose default is another: the dialect reads it at the first
     connection), no transaction is open, or the session has changes of its own: then
     ``end_read_snapshot`` commits them as before."""
-    dialect = engine.dialect
-    if not (dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.default_isolation_level == "READ COMMITTED")):
-        return None
     if not session.in_transaction() or session.info.get("contacts_bulk_write") or session.info.get(_WRITTEN):
+        return None
+    dialect = engine.dialect  # its default isolation is read at the first connection of the process
+    read_committed = getattr(dialect, "default_isolation_level", None) == "READ COMMITTED"
+    if not (dialect.name == "sqlite" or (dialect.name == "postgresql" and read_committed)):
         return None
     if session.in_nested_transaction() or not session._is_clean():
         return None
