@@ -412,7 +412,11 @@ def _ensure_search_index(engine, inspector, log) -> None:
     if engine.dialect.name == "sqlite":
         names = set(inspector.get_table_names())
         present = all(t in names for t in (search.FTS_TABLE, getattr(search, "ORG_FTS_TABLE", search.FTS_TABLE)))
-        stale = present and _sqlite_search_ddl_changed(engine, search)
+        changed = _sqlite_search_ddl_changed(engine, search) if present else set()
+        if changed == {"TRIGGER"} and hasattr(search, "SQLITE_TRIGGER_NAMES"):
+            _replace_triggers(engine, search, log)
+            changed = set()
+        stale = bool(changed)
     else:
         present = any(col["name"] == "search_vector" for col in inspector.get_columns("contacts"))
     if present and not stale:
@@ -430,21 +434,35 @@ def _ensure_search_index(engine, inspector, log) -> None:
     log(f"installed and filled the full-text index in {time.perf_counter() - t0:.1f} s")
 
 
-def _sqlite_search_ddl_changed(engine, search) -> bool:
-    """Whether the dataset's search view, FTS tables or triggers differ from what this core creates."""
+def _sqlite_search_ddl_changed(engine, search) -> set[str]:
+    """The kinds (VIEW, VIRTUAL TABLE, TRIGGER) of the dataset's search objects that differ from what
+    this core creates."""
     import re
 
     from sqlalchemy import text
 
     if not hasattr(search, "sqlite_ddl"):
-        return False
+        return set()
     with engine.connect() as conn:
         stored = dict(conn.execute(text("SELECT name, sql FROM sqlite_master")).all())
+    changed = set()
     for sql in search.sqlite_ddl():
-        name = re.match(r"CREATE (?:VIEW|VIRTUAL TABLE|TRIGGER) IF NOT EXISTS (\w+)", sql)
-        if name and stored.get(name.group(1)) != sql.replace(" IF NOT EXISTS", "", 1):
-            return True
-    return False
+        found = re.match(r"CREATE (VIEW|VIRTUAL TABLE|TRIGGER) IF NOT EXISTS (\w+)", sql)
+        if found and stored.get(found.group(2)) != sql.replace(" IF NOT EXISTS", "", 1):
+            changed.add(found.group(1))
+    return changed
+
+
+def _replace_triggers(engine, search, log) -> None:
+    """Only the triggers changed (what they keep in step with the tables, not what is indexed:
+    core_0029's contacts without a phone): put this core's in their place, as the migration does,
+    without rebuilding the index."""
+    with engine.begin() as conn:
+        for name in search.SQLITE_TRIGGER_NAMES:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        for sql in search.sqlite_triggers():
+            conn.exec_driver_sql(sql)
+    log("replaced the search index's triggers (the index itself unchanged)")
 
 
 def _update_indexes(inspector, existing: set, log) -> None:

@@ -105,8 +105,8 @@ def transaction():
         return
     session = db.session()
     engine = db.engine
-    upgrade = _end_read_keeping_connection(session, engine)
-    if upgrade is None:
+    kept = _end_read_keeping_connection(session, engine)
+    if kept is None:
         end_read_snapshot(session)
     callbacks: list = []
     token_cb = _after_commit.set(callbacks)
@@ -116,10 +116,10 @@ def transaction():
         # BEGIN IMMEDIATE now, not at the first write; the turn ends with the commit.
         with write_queue.turn(write_queue.lock_path(engine), _busy_seconds(engine)):
             try:
-                if upgrade is None:
+                if kept is None:
                     session.connection()
-                else:
-                    upgrade.exec_driver_sql("BEGIN IMMEDIATE")
+                elif kept.dialect.name == "sqlite":
+                    kept.exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 _commit_keeping_state(session)
             except BaseException:
@@ -149,22 +149,33 @@ def _busy_seconds(engine) -> float:
 
 
 def _end_read_keeping_connection(session, engine):
-    """SQLite: end the request's read transaction with a plain ``COMMIT`` on its connection (none
-    when no ``BEGIN`` was sent: an API request's token is read outside one, ``read_unbegun``) and
-    return that connection, for the write to go on with ``BEGIN IMMEDIATE``: the session's own commit, the connection's return to the pool and a checkout with
-    a new ``BEGIN`` cost ~3 % of an API create's instructions (callgrind; the write commits through
-    the session as usual). What ``end_read_snapshot`` does for the session is done too: records read are expired,
-    and the session's listeners are told a transaction ended (core/services/stamps.py forgets the
-    stamps read in it). None (nothing done) when not SQLite, no transaction is open, or the
-    session has changes of its own: then ``end_read_snapshot`` commits them as before."""
-    if engine.dialect.name != "sqlite" or not session.in_transaction() or session.info.get("contacts_bulk_write") \
-            or session.info.get(_WRITTEN):
+    """End the request's read transaction for the write to come and return its connection, for the
+    write to go on with: the session's own commit, the connection's return to the pool and a checkout
+    (PostgreSQL: with ``pool_pre_ping``'s ``SELECT 1``) with a new ``BEGIN`` cost ~3 % of an API
+    create's instructions (callgrind; the write commits through the session as usual).
+
+    SQLite: a plain ``COMMIT`` on the connection (none when no ``BEGIN`` was sent: an API request's
+    token is read outside one, ``read_unbegun``); the write sends ``BEGIN IMMEDIATE``. PostgreSQL at
+    its default isolation, read committed: nothing is sent, the write goes on in the same
+    transaction: each statement there sees what was committed before it started, as in a new
+    transaction (an API request's token read was committed on its own, a statement and a
+    round trip of every API write). What ``end_read_snapshot`` does for the session is done too:
+    records read are expired, and the session's listeners are told a transaction ended
+    (core/services/stamps.py forgets the stamps read in it). None (nothing done) when another
+    database or isolation (a server whose default is another: the dialect reads it at the first
+    connection), no transaction is open, or the session has changes of its own: then
+    ``end_read_snapshot`` commits them as before."""
+    if not session.in_transaction() or session.info.get("contacts_bulk_write") or session.info.get(_WRITTEN):
+        return None
+    dialect = engine.dialect  # its default isolation is read at the first connection of the process
+    read_committed = getattr(dialect, "default_isolation_level", None) == "READ COMMITTED"
+    if not (dialect.name == "sqlite" or (dialect.name == "postgresql" and read_committed)):
         return None
     if session.in_nested_transaction() or not session._is_clean():
         return None
     transaction = session.get_transaction()
     conn = session.connection()
-    if not conn.info.pop(_UNBEGUN, False):  # no BEGIN was sent (read_unbegun): nothing to end
+    if dialect.name == "sqlite" and not conn.info.pop(_UNBEGUN, False):  # no BEGIN was sent (read_unbegun): nothing to end
         conn.exec_driver_sql("COMMIT")
     session.dispatch.after_transaction_end(session, transaction)
     _expire_read(session)

@@ -171,17 +171,23 @@ def test_the_write_tail_tracer_runs(tmp_path):
     assert summary["frames_per_create_median"] > 0  # the commits were traced
 
 
-def test_a_reused_dataset_gets_the_models_indexes(tmp_path):
-    """bench/generate.py on reuse rebuilds an index whose columns the models changed since the dataset
-    was built (here ix_contacts_live_name as it was before core_0028), as the migration would."""
-    import sqlite3
-
+def _generate(tmp_path):
+    """A small dataset made (or reused) by bench/generate.py: the run's output, and the database file."""
     command = [sys.executable, "-m", "bench.generate", "--contacts", "300", "--orgs", "20", "--communications", "200",
                "--data-dir", str(tmp_path / "data")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
     assert done.returncode == 0, done.stderr[-3000:]
     (path,) = (tmp_path / "data").glob("*/contacts.db")
+    return done.stdout, path
+
+
+def test_a_reused_dataset_gets_the_models_indexes(tmp_path):
+    """bench/generate.py on reuse rebuilds an index whose columns the models changed since the dataset
+    was built (here ix_contacts_live_name as it was before core_0028), as the migration would."""
+    import sqlite3
+
+    _out, path = _generate(tmp_path)
 
     def columns() -> list[str]:
         with sqlite3.connect(path) as conn:
@@ -191,7 +197,28 @@ def test_a_reused_dataset_gets_the_models_indexes(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("DROP INDEX ix_contacts_live_name")
         conn.execute("CREATE INDEX ix_contacts_live_name ON contacts (deleted_at, sort_name, id)")
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: S603
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "rebuilt index ix_contacts_live_name" in done.stdout and '"reused": true' in done.stdout, done.stdout[-2000:]
+    out, _path = _generate(tmp_path)
+    assert "rebuilt index ix_contacts_live_name" in out and '"reused": true' in out, out[-2000:]
     assert columns() == ["deleted_at", "sort_name", "id", "owner_team_id", "category_id"]
+
+
+def test_a_reused_dataset_gets_the_search_triggers_without_a_rebuild(tmp_path):
+    """bench/generate.py on reuse puts this core's search triggers in place of an older core's (here
+    core_0020's phone trigger) without rebuilding the index, as core_0029 does."""
+    import sqlite3
+
+    from core.services import search
+
+    _out, path = _generate(tmp_path)
+    old = ("CREATE TRIGGER contacts_phone_search_au AFTER UPDATE OF id, phone ON contacts WHEN OLD.phone IS NOT "
+           "NEW.phone OR OLD.id IS NOT NEW.id BEGIN INSERT INTO contacts_phone_fts(contacts_phone_fts, rowid, phone) "
+           "VALUES ('delete', OLD.id, OLD.phone); INSERT INTO contacts_phone_fts(rowid, phone) VALUES (NEW.id, "
+           "NEW.phone); END")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER contacts_phone_search_au")
+        conn.execute(old)
+    out, _path = _generate(tmp_path)
+    assert "replaced the search index's triggers" in out and "filled the full-text index" not in out
+    with sqlite3.connect(path) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'contacts_phone_search_au'").fetchone()[0]
+    assert sql == next(t for t in search.sqlite_triggers() if "contacts_phone_search_au" in t).replace(" IF NOT EXISTS", "")

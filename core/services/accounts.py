@@ -9,7 +9,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import transaction
@@ -325,7 +324,8 @@ def revoke_token(actor, token_id: int) -> None:
         audit.record(actor, "revoked", "api_token", token.id, {})
 
 
-def user_for_token(raw: str) -> User | None:
+def user_for_token(raw: str) -> identity.Actor | None:
+    """The user of an API token (core/services/identity.py ``Actor``: plain values), if it may act."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     found = identity.token_by_digest(_digest(raw))  # the user, the user's teams and the token: one statement
@@ -336,7 +336,6 @@ def user_for_token(raw: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        user_id = user.id
         try:
             with transaction():  # written at most once a minute: reads stay reads. No page shows it (no stamp)
                 db.session.connection().execute(_TOKEN_USED, {"token_id": token.id, "at": now})
@@ -347,7 +346,6 @@ def user_for_token(raw: str) -> User | None:
             # The database is busy with a long write (an import batch holds SQLite's lock): the
             # request is a read and goes on; the stamp is written by a later one.
             db.session.rollback()
-            return db.session.get(User, user_id, options=[joinedload(User.teams)])
     return user
 
 

@@ -218,7 +218,8 @@ def _save(contact: Contact) -> None:
     the stamp is said here as the flush would. Anything but plain columns changed, or a column that
     flush listeners follow (``FLUSHED``): left to the flush."""
     state = inspect(contact)
-    changed = state.committed_state
+    unmodified = state.unmodified
+    changed = [key for key in _attribute_keys() if key not in unmodified]
     if not changed or state.session is None or any(key not in _TABLE.c or key in FLUSHED for key in changed):
         return
     row = {key: state.dict[key] for key in changed}
@@ -231,12 +232,19 @@ def _save(contact: Contact) -> None:
         raise StaleDataError(f"UPDATE statement on table 'contacts' expected to update 1 row(s); {result.rowcount} were matched.")
     for key, value in row.items():
         setattr(contact, key, value)
-    # Clean, persistent, every column loaded, as after a flush (the same steps as ``_insert``).
-    session.expunge(contact)
+    # Clean, persistent, every column loaded, as after a flush: out of the session (``make_transient``:
+    # no cascade, its loaded records stay), back as loaded (``make_transient_to_detached`` commits what
+    # it holds), and in again (the same steps as ``_insert``).
     make_transient(contact)
     make_transient_to_detached(contact)
     session.add(contact)
     stamps.touch_shared(session)
+
+
+@functools.cache
+def _attribute_keys() -> tuple[str, ...]:
+    """A contact's mapped attributes (columns and relationships), once the mappers are configured."""
+    return tuple(Contact.__mapper__.attrs.keys())
 
 
 def create_contact(actor, data: dict, *, also: Callable[[Contact], dict] | None = None) -> Contact:

@@ -4,14 +4,22 @@ Every logged-in request (a browser's session or an API token) needs its user and
 (permissions). Loaded through the ORM with ``joinedload`` that cost ~185 µs of CPU a request,
 most of it the ORM's per-execution row machinery for one user and a few teams, ~10 % of an API
 write. Here one Core statement (user, team membership, team; for a token, the token's columns
-too) runs on the session's connection, and the rows become ordinary persistent ``User`` and
-``Team`` objects of the session (``make_transient_to_detached`` + ``Session.add``: no SQL), the
-teams set as the user's loaded collection. Nothing is cached between requests: a deactivated user,
-a new role or team, a changed password or a revoked token count from the very next request.
+too) is read. Nothing is cached between requests: a deactivated user, a new role or team, a
+changed password or a revoked token count from the very next request.
 
-An object the session already holds (a test's requests share one app context) is reused as is:
-the identity map keeps one object per row. A token is not made an object: the request needs its
-user, and the token only for three values (``TokenSeen``); attaching it cost ~30 µs an API call.
+A page's user (a session cookie) becomes ordinary persistent ``User`` and ``Team`` objects of the
+session (``make_transient_to_detached`` + ``Session.add``: no SQL), the teams set as the user's
+loaded collection: views show it and the account pages change it. An object the session already
+holds (a test's requests share one app context) is reused as is: the identity map keeps one object
+per row.
+
+An API request's user (a token) is an ``Actor``: the user's columns and teams as plain values,
+nothing attached to the session. What services read of
+an actor (``id``, ``role``, ``team_ids``, ``teams``' ids and names, ``display_name``, ``active``)
+reads as on a ``User``, and every service names the actor by its id in what it writes. The ORM
+statement and the two objects were ~15 % of an API create's Python calls (480 of 3,200); each
+attribute read of a ``User`` is a descriptor call besides. The token itself is three values
+(``TokenSeen``).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import functools
 from datetime import datetime
 from typing import NamedTuple
 
+from flask_login import UserMixin
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -43,26 +52,62 @@ class TokenSeen(NamedTuple):
     last_used_at: datetime | None
 
 
+class TeamSeen(NamedTuple):
+    """One of an ``Actor``'s teams."""
+
+    id: int
+    name: str
+
+
+class Actor(UserMixin):
+    """An API request's user as plain values: the ``User`` row's columns but its password hash
+    and times, and its teams (``TeamSeen``, by id)."""
+
+    COLUMNS = ("id", "email", "name", "role", "active", "must_change_password", "session_token")
+
+    def __init__(self, id, email, name, role, active, must_change_password, session_token, teams):  # noqa: A002
+        self.id, self.email, self.name, self.role = id, email, name, role
+        self.active, self.must_change_password, self.session_token = active, must_change_password, session_token
+        self.teams = teams
+        self.team_ids = [t.id for t in teams]
+        self.display_name = name or email
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self):
+        return f"<Actor {self.email} {self.role}>"
+
+
 @functools.cache
-def _plan(with_token: bool):
-    """The statement and where each model's attributes sit in its rows (one row per team)."""
+def _token_statement():
+    """The token's user, its teams (one row each, or one row of NULLs) and the token's values."""
+    user_t, team_t, token_t = User.__table__, Team.__table__, ApiToken.__table__
+    joined = token_t.join(user_t, user_t.c.id == token_t.c.user_id).outerjoin(
+        team_members, team_members.c.user_id == user_t.c.id).outerjoin(team_t, team_t.c.id == team_members.c.team_id)
+    columns = [user_t.c[key] for key in Actor.COLUMNS] + [team_t.c.id, team_t.c.name]
+    columns += [token_t.c[key] for key in TokenSeen._fields]
+    stmt = select(*columns).select_from(joined).where(token_t.c.token_hash == bindparam("digest"))
+    return stmt.order_by(team_t.c.id)
+
+
+@functools.cache
+def _plan():
+    """The statement of a user by id and where each model's attributes sit in its rows (one row per team)."""
     users, teams = _columns(User), _columns(Team)
-    tokens = [(key, getattr(ApiToken.__table__.c, key)) for key in TokenSeen._fields]
-    parts = [("user", users), ("team", teams)] + ([("token", tokens)] if with_token else [])
     labelled, layout, at = [], {}, 0
-    for name, cols in parts:
+    for name, cols in (("user", users), ("team", teams)):
         layout[name] = [(key, at + i) for i, (key, _col) in enumerate(cols)]
         labelled += [col.label(f"{name}_{key}") for key, col in cols]
         at += len(cols)
     user_t, team_t = User.__table__, Team.__table__
     joined = user_t.outerjoin(team_members, team_members.c.user_id == user_t.c.id).outerjoin(
         team_t, team_t.c.id == team_members.c.team_id)
-    if with_token:
-        token_t = ApiToken.__table__
-        stmt = select(*labelled).select_from(token_t.join(joined, user_t.c.id == token_t.c.user_id)).where(
-            token_t.c.token_hash == bindparam("digest"))
-    else:
-        stmt = select(*labelled).select_from(joined).where(user_t.c.id == bindparam("id"))
+    stmt = select(*labelled).select_from(joined).where(user_t.c.id == bindparam("id"))
     return stmt.order_by(team_t.c.id), layout
 
 
@@ -81,37 +126,38 @@ def _persistent(session, model, row, layout):
     return obj, True
 
 
-def _rows(params: dict, with_token: bool) -> list:
-    """The statement's rows (one per team) for ``params``. A token's are read before anything else
-    of the request, in no transaction of their own (core/database.py ``read_unbegun``)."""
-    if not with_token:
-        return db.session.connection().execute(_plan(with_token)[0], params).all()
-    with read_unbegun():
-        return db.session.connection().execute(_plan(with_token)[0], params).all()
+def _rows(params: dict) -> list:
+    """The statement's rows (one per team) for ``params``."""
+    return db.session.connection().execute(_plan()[0], params).all()
 
 
-def _load(params: dict, with_token: bool, rows: list | None = None):
-    """The objects of ``rows`` (read now when not given) in the session."""
-    layout = _plan(with_token)[1]
+def _load(params: dict, rows: list | None = None):
+    """The user of ``rows`` (read now when not given) and its teams, as objects in the session."""
+    layout = _plan()[1]
     session = db.session()
     if rows is None:
-        rows = _rows(params, with_token)
+        rows = _rows(params)
     if not rows:
-        return None, None
+        return None
     user, made = _persistent(session, User, rows[0], layout["user"])
     if made or "teams" not in user.__dict__:
         teams = [_persistent(session, Team, row, layout["team"])[0] for row in rows if row[layout["team"][0][1]] is not None]
         set_committed_value(user, "teams", teams)
-    token = TokenSeen(*(rows[0][i] for _key, i in layout["token"])) if with_token else None
-    return user, token
+    return user
 
 
 def user_by_id(user_id: int) -> User | None:
     """The user with this id and its teams, as the session holds them."""
-    return _load({"id": user_id}, with_token=False)[0]
+    return _load({"id": user_id})
 
 
-def token_by_digest(digest: str) -> tuple[User, TokenSeen] | None:
-    """The user of the API token with this SHA-256 (with the user's teams), and the token's own values."""
-    user, token = _load({"digest": digest}, with_token=True)
-    return None if user is None else (user, token)
+def token_by_digest(digest: str) -> tuple[Actor, TokenSeen] | None:
+    """The user of the API token with this SHA-256 (with the user's teams), and the token's own values.
+    Read before anything else of the request, in no transaction of its own (``read_unbegun``)."""
+    with read_unbegun():
+        rows = db.session.connection().execute(_token_statement(), {"digest": digest}).all()
+    if not rows:
+        return None
+    first, users = rows[0], len(Actor.COLUMNS)
+    teams = [TeamSeen(row[users], row[users + 1]) for row in rows if row[users] is not None]
+    return Actor(*first[:users], teams), TokenSeen(*first[users + 2:])

@@ -20,14 +20,14 @@ from ..models import User
 from . import identity, stamps
 
 
-def _kept(kind: str, params: dict, with_token: bool) -> tuple:
+def _kept(kind: str, params: dict) -> tuple:
     """The identity statement's rows for ``params``, as tuples, kept under the shared version."""
     key = tuple(sorted(params.items()))
     return stamps.local(f"identity:{kind}", *key,
-                        make=lambda: tuple(tuple(row) for row in identity._rows(params, with_token)))
+                        make=lambda: tuple(tuple(row) for row in identity._rows(params)))
 
 
 def user_by_id(user_id: int) -> User | None:
     """``identity.user_by_id``, its rows from the process's copy when the page's stamps were read."""
     params = {"id": user_id}
-    return identity._load(params, False, rows=list(_kept("user", params, False)))[0]
+    return identity._load(params, rows=list(_kept("user", params)))

@@ -91,18 +91,24 @@ def _sqlite_columns(row: str, aliases: bool = False) -> str:
 _COLS = "name, email, lead"
 
 
-def _index_sql(select: str = "VALUES (NEW.id, {columns})", row: str = "NEW") -> str:
-    """Add contacts to both contact indexes: the trigger's NEW row, or the rows of ``select``
-    (``batch_indexed``: "SELECT c.id, {columns} FROM contacts c WHERE ...", row "c")."""
-    return (f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) {select.format(columns=_sqlite_columns(row))}; "
-            f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) {select.format(columns=row + '.phone')};")
+def _index_sql(source: str | None = None) -> str:
+    """Add contacts to both contact indexes: the trigger's NEW row, or the contacts ``c`` of ``source``
+    ("contacts c WHERE ...": ``batch_indexed``). A contact without a phone gets no row in the phone
+    index (it would hold no term, but FTS5 would still count it and rewrite its totals, a page of
+    the log each write); so the delete and update triggers remove none of an empty phone."""
+    if source is None:
+        return (f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (NEW.id, {_sqlite_columns('NEW')}); "
+                f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) SELECT NEW.id, NEW.phone WHERE NEW.phone <> '';")
+    return (f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) SELECT c.id, {_sqlite_columns('c')} FROM {source}; "
+            f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) SELECT c.id, c.phone FROM {source} AND c.phone <> '';")
 
 
 def sqlite_triggers() -> list[str]:
     insert = f"INSERT INTO {FTS_TABLE}(rowid, {_COLS})"
     delete = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS})"
-    phone_delete = f"INSERT INTO {PHONE_FTS_TABLE}({PHONE_FTS_TABLE}, rowid, phone) VALUES ('delete', OLD.id, OLD.phone);"
-    phone_insert = f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) VALUES (NEW.id, NEW.phone);"
+    phone_delete = (f"INSERT INTO {PHONE_FTS_TABLE}({PHONE_FTS_TABLE}, rowid, phone) "
+                    "SELECT 'delete', OLD.id, OLD.phone WHERE OLD.phone <> '';")
+    phone_insert = f"INSERT INTO {PHONE_FTS_TABLE}(rowid, phone) SELECT NEW.id, NEW.phone WHERE NEW.phone <> '';"
     org_delete = f"INSERT INTO {ORG_FTS_TABLE}({ORG_FTS_TABLE}, rowid, name) VALUES ('delete', OLD.id, OLD.name);"
     org_insert = f"INSERT INTO {ORG_FTS_TABLE}(rowid, name) VALUES (NEW.id, NEW.name);"
     return [
@@ -333,7 +339,7 @@ def batch_indexed(conn, table_name: str, ids: list):
         yield
     finally:
         conn.exec_driver_sql(trigger)
-        batch = _index_sql("SELECT c.id, {columns} FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?))", "c")
+        batch = _index_sql("contacts c WHERE c.id IN (SELECT value FROM json_each(?))")
         for sql in batch.split("; "):
             conn.exec_driver_sql(sql.rstrip(";"), (json.dumps(ids),))
 

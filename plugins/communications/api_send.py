@@ -12,6 +12,7 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields
+from sqlalchemy.orm import selectinload
 
 from core.access import login_required
 from core.errors import ValidationError
@@ -19,6 +20,7 @@ from core.extensions import db
 
 from . import delivery
 from .api import ID, TAGS, StrictSchema, actor, documented, install_errors, iso, out_int, out_text, out_time, text
+from .models import Communication, CommunicationEvent
 from .services import get_communication
 
 bp = Blueprint(
@@ -139,8 +141,12 @@ def dump(comm, events: bool = True) -> dict:
 
 
 def _fresh(comm):
+    """The send as stored now, with its transitions; the answer names their actors by id, so their
+    rows are not read (a user read brings its teams: a statement)."""
+    comm_id = comm.id
     db.session.expire_all()
-    return db.session.get(type(comm), comm.id)
+    return db.session.get(Communication, comm_id, populate_existing=True,
+                          options=[selectinload(Communication.events).lazyload(CommunicationEvent.actor)])
 
 
 @bp.route(f"/contacts/<{ID}:contact_id>/communications/send", methods=["POST"], tags=TAGS)

@@ -223,6 +223,34 @@ def test_index_follows_every_change(ctx, member, team, people):
     _check_index()
 
 
+def test_a_contact_without_a_phone_has_no_row_in_the_phone_index(ctx, member, team):
+    """SQLite: an empty phone holds no term, but an index row for it was counted all the same (FTS5
+    rewrote the index's totals: a page of the log each create without a phone). Creating such a
+    contact, and deleting one, leaves the phone index as it was; a phone given later is found, and
+    not once it is emptied; FTS5's check agrees throughout."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the SQLite search index")
+
+    def pages():
+        return db.session.execute(text(f"SELECT id, block FROM {search.PHONE_FTS_TABLE}_data ORDER BY id")).all()
+
+    actor = db.session.get(User, member.id)
+    factories.contact(db.session.merge(team), "Grace", "Hopper", phone="+14155550123")
+    before = pages()
+    ida = service.create_contact(actor, {"first_name": "Ida", "last_name": "Rhodes", "owner_team_id": team.id}).id
+    assert pages() == before
+    service.update_contact(actor, ida, {"phone": "+14155550199"}, None)
+    assert _names(member, "5550199") == ["Ida Rhodes"]
+    service.update_contact(actor, ida, {"phone": ""}, None)
+    assert _names(member, "5550199") == [] and _names(member, "555") == ["Grace Hopper"]
+    _check_index()
+    emptied = pages()
+    db.session.delete(db.session.get(Contact, ida))  # a hard delete (the trash being emptied)
+    db.session.commit()
+    assert pages() == emptied
+    _check_index()
+
+
 def test_search_keeps_the_other_filters(ctx, member, outsider, team, other_team):
     factories.contact(db.session.merge(team), "Grace", "Ours")
     factories.contact(db.session.merge(other_team), "Grace", "Theirs")
@@ -332,6 +360,28 @@ def test_the_migration_builds_and_backfills_the_index(app, make_app):  # noqa: F
         assert left == 0
     if migrated is not None:
         assert migrated == built_by_create_all
+
+
+def test_core_0029_goes_back_to_indexing_empty_phones(make_app):  # noqa: F811
+    """Its downgrade puts core_0020's three contact triggers back; upgrading again gives head's."""
+    app = make_app([])
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite triggers")
+
+        def triggers() -> dict:
+            with db.engine.connect() as conn:
+                return dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+
+        flask_migrate.upgrade(revision="heads")
+        head = triggers()
+        flask_migrate.downgrade(revision="core_0028_list_sql")
+        before = triggers()
+        changed = {"contacts_search_ai", "contacts_search_ad", "contacts_phone_search_au"}
+        assert {name for name in head if head[name] != before[name]} == changed
+        assert not any("phone <> ''" in before[name] for name in changed)
+        flask_migrate.upgrade(revision="heads")
+        assert triggers() == head
 
 
 def _search_ddl() -> dict:
