@@ -44,7 +44,7 @@ from ..database import end_read_snapshot, transaction
 from ..extensions import db
 from ..models import Contact, User
 from ..policy import pinned_teams
-from . import vocabulary
+from . import import_writer, vocabulary
 from .fields import prevalidated
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,7 @@ def _run(state, batches, outcome, on_batch, on_error) -> None:
                     _forget_new_orgs(state, plan)  # planned against a batch that was done again
             _keep_new_orgs(state, plan)
             updates = _hand_over(plan)
+            plan.new_rows = import_writer.new_rows(plan.slots)  # pure Python: here, off the writer's path
             inflight = (parsed, plan, answers)
             writer.submit(lambda p=plan, u=updates, o=batch_outcome, a=answers: write(p, u, o, a))
         settle()
