@@ -27,17 +27,22 @@ def _import(actor, text: str, batch_size: int = 2):
     return job
 
 
-def _threads(monkeypatch) -> list:
-    """The threads ``importer._write`` ran on, in order."""
+def _seen_by_write(monkeypatch, what) -> list:
+    """``what()`` as each ``importer._write`` started, in order."""
     seen = []
     real = importer._write
 
     def spy(*args, **kwargs):
-        seen.append(threading.get_ident())
+        seen.append(what())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(importer, "_write", spy)
     return seen
+
+
+def _threads(monkeypatch) -> list:
+    """The threads ``importer._write`` ran on, in order."""
+    return _seen_by_write(monkeypatch, threading.get_ident)
 
 
 def test_batches_are_written_on_another_thread_in_order(ctx, member, monkeypatch):
@@ -55,14 +60,7 @@ def test_batches_are_written_on_another_thread_in_order(ctx, member, monkeypatch
 def test_the_gil_changes_hands_more_often_while_the_threads_run_and_as_before_after(ctx, member, monkeypatch):
     """The writer's executemany takes the GIL back after every row it stores: while the import runs
     the interval is import_pipeline.SWITCH_INTERVAL, afterwards (and on an error) what it was."""
-    seen = []
-    real = importer._write
-
-    def spy(*args, **kwargs):
-        seen.append(sys.getswitchinterval())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(importer, "_write", spy)
+    seen = _seen_by_write(monkeypatch, sys.getswitchinterval)
     before = sys.getswitchinterval()
     job = _import(_user(member.id), "First Name,Email\nA,a@example.org\nB,b@example.org\nC,c@example.org\n")
     assert job.status == "done"
