@@ -22,6 +22,7 @@ import argparse
 import collections
 import cProfile
 import io
+import os
 import pickle
 import pstats
 import re
@@ -85,6 +86,14 @@ def capture(args) -> int:
                 trace.append(("ROLLBACK", (), False))
 
         with app.test_request_context():
+            timeline = None
+            if args.threads:
+                from .import_threads import Timeline
+
+                timeline = Timeline()
+                timeline.install(db.engine)
+            if args.switch:  # the import's own (import_pipeline._switching), for this run
+                import_pipeline.SWITCH_INTERVAL = args.switch
             event.listen(db.engine, "before_cursor_execute", before)
             event.listen(db.engine, "commit", on_commit)
             event.listen(db.engine, "rollback", on_rollback)
@@ -97,7 +106,11 @@ def capture(args) -> int:
             started = time.process_time()
             if main_profile is not None:
                 main_profile.enable()
+            if timeline is not None:
+                timeline.job_started()
             figures = _timed_job(user, csv_path, mapping)
+            if timeline is not None:
+                timeline.job_ended()
             if main_profile is not None:
                 main_profile.disable()
             process = time.process_time() - started
@@ -117,7 +130,10 @@ def capture(args) -> int:
         pickle.dump({"rows": rows, "trace": trace, "before": before, "setup": setup}, out, protocol=pickle.HIGHEST_PROTOCOL)
     print(f"{rows:,} rows {figures['counts']}: process {process * 1e6 / rows:.0f} µs CPU/row "
           f"(writer thread {cpu.get('writer', 0) * 1e6 / rows:.0f}, the rest {(process - cpu.get('writer', 0)) * 1e6 / rows:.0f}), "
-          f"validation worker {figures['worker_cpu_us_per_row']}; {len(trace):,} statements traced")
+          f"validation worker {figures['worker_cpu_us_per_row']}; {len(trace):,} statements traced; "
+          f"wall {figures.get('seconds', 0):.2f} s, load average {os.getloadavg()[0]:.1f}")
+    if timeline is not None:
+        print(timeline.report(rows))
     return 0
 
 
@@ -282,6 +298,8 @@ def main(argv=None) -> int:
     cap.add_argument("--rows", type=int, default=100_000)
     cap.add_argument("--tag", default="", help="the emails' tag (default: a new one), to import the same file again")
     cap.add_argument("--batch", type=int, default=0, help="rows per batch (default: the importer's)")
+    cap.add_argument("--threads", action="store_true", help="print where the writer and job threads spent their time")
+    cap.add_argument("--switch", type=float, default=0.0, help="the import's GIL switch interval (seconds; import_pipeline.SWITCH_INTERVAL)")
     cap.add_argument("--profile", type=int, default=0, help="print a cProfile of each thread, this many lines")
     rep = sub.add_parser("replay")
     rep.add_argument("--db", required=True)

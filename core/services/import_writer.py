@@ -22,11 +22,12 @@ from .bulk_insert import insert_rows
 WRITE_CACHE_KIB = 65536
 
 
-def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> None:
+def write_batch(state, slots: list, outcome, write: bool, appliers: list, prepared: NewRows | None = None) -> None:
     """Create and update the batch's contacts (``slots``), with their audit entries, external ids,
     appliers and after-commit hooks; in a dry run only count them. An applier may return
     ``{contact_id: changes}`` for contacts the batch created: those changes go into the contacts'
-    creation entries (written after the appliers) instead of entries of their own."""
+    creation entries (written after the appliers) instead of entries of their own. ``prepared``:
+    ``new_rows(slots)``, when the caller built them already (import_pipeline, on the job's thread)."""
     actor, options = state.actor, state.options
     if write:
         larger_page_cache(db.session, WRITE_CACHE_KIB)
@@ -37,27 +38,16 @@ def write_batch(state, slots: list, outcome, write: bool, appliers: list) -> Non
     creation_rows: list = []  # (id, row) of the contacts inserted
     creation: dict = {}  # new contact id -> its changes, audited once the appliers have added theirs
     if creates:
-        now = utcnow()
-        rows = []
-        sort_name = contact_service.sort_name
-        for slot in creates:
-            row = {"first_name": "", "last_name": "", "email": None, "phone": "", "organization_id": None, **slot.values}
-            row["email_key"] = row["email"].lower() if row["email"] else None
-            row["sort_name"] = sort_name(row["first_name"], row["last_name"])
-            row["created_at"] = row["updated_at"] = now
-            row["version"] = 1
-            rows.append(row)
+        new = prepared if prepared is not None else new_rows(creates)
+        rows = new.rows
         if write:
+            new.resolve_organizations()
             created_ids = _allocate_ids(len(rows))
             for cid, row in zip(created_ids, rows, strict=True):
                 row["id"] = cid
-            # Ids in file order, rows sent in sort-name order: seven of the contacts' indexes lead
-            # with (a column a file rarely varies, deleted_at, sort_name), so each one is walked
-            # forward once instead of at random (bench.import_floor replay at 1M: ~8 µs a row less).
-            insert_rows(Contact.__table__, sorted(rows, key=_by_sort_name))
+            insert_rows(Contact.__table__, new.by_sort_name)
             creation_rows = list(zip(created_ids, rows, strict=True))
-            creation = {cid: {k: (None, row[k]) for k in slot.values}
-                        for (cid, row), slot in zip(creation_rows, creates, strict=True)}
+            creation = dict(zip(created_ids, new.changes, strict=True))
         else:
             created_ids = [None] * len(creates)
         outcome.counts["created"] += len(creates)
@@ -137,6 +127,51 @@ def _count_would(outcome, updates: list, unchanged: dict, would: dict) -> None:
             outcome.counts["updated"] += 1
             outcome.sample("updated", {"row": slot.refs[0], "id": slot.contact.id, "changes": {
                 k: [audit.jsonable(a), audit.jsonable(b)] for k, (a, b) in changes.items()}})
+
+
+class NewRows:
+    """The ``contacts`` rows of the contacts a batch creates, as inserted but for their ids, with their
+    creation entries' changes: pure Python, so import_pipeline builds them on the job's thread (where
+    it overlaps the writer's SQLite of the batch before) instead of on the writer's, the import's
+    critical path. An organization the batch creates is still its ``NewOrg`` in them until
+    ``resolve_organizations`` (on the writer, once it has its id)."""
+
+    __slots__ = ("rows", "changes", "by_sort_name", "orgs")
+
+    def __init__(self, rows: list, changes: list, orgs: list):
+        self.rows, self.changes, self.orgs = rows, changes, orgs
+        # Ids in file order, rows sent in sort-name order: seven of the contacts' indexes lead
+        # with (a column a file rarely varies, deleted_at, sort_name), so each one is walked
+        # forward once instead of at random (bench.import_floor replay at 1M: ~8 µs a row less).
+        self.by_sort_name = sorted(rows, key=_by_sort_name)
+
+    def resolve_organizations(self) -> None:
+        for row, changes in self.orgs:
+            org_id = row["organization_id"] = row["organization_id"].id
+            changes["organization_id"] = (None, org_id)
+        self.orgs = []
+
+
+def new_rows(slots: list) -> NewRows:
+    """``NewRows`` of the ``slots`` that create a contact (``slot.contact`` None)."""
+    from .importer import NewOrg
+
+    now = utcnow()
+    rows, changes, orgs = [], [], []
+    sort_name = contact_service.sort_name
+    for slot in slots:
+        if slot.contact is not None:
+            continue
+        row = {"first_name": "", "last_name": "", "email": None, "phone": "", "organization_id": None, **slot.values}
+        row["email_key"] = row["email"].lower() if row["email"] else None
+        row["sort_name"] = sort_name(row["first_name"], row["last_name"])
+        row["created_at"] = row["updated_at"] = now
+        row["version"] = 1
+        rows.append(row)
+        changes.append(change := {k: (None, row[k]) for k in slot.values})
+        if type(row["organization_id"]) is NewOrg:
+            orgs.append((row, change))
+    return NewRows(rows, changes, orgs)
 
 
 def _by_sort_name(row: dict) -> str:

@@ -459,12 +459,13 @@ class _Plan:
     rejected, the organizations to create, and the batch's keys (import_pipeline waits for a
     batch in flight before planning one that shares a key with it)."""
 
-    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids", "warnings")
+    __slots__ = ("slots", "errors", "pending_orgs", "last_ref", "emails", "ext_ids", "warnings", "new_rows")
 
     def __init__(self, slots, errors, pending_orgs, last_ref, emails, ext_ids, warnings=()):
         self.slots, self.errors, self.pending_orgs, self.last_ref = slots, errors, pending_orgs, last_ref
         self.emails, self.ext_ids = emails, ext_ids
         self.warnings = list(warnings)  # (ref, message): what kept rows left out; more come from the appliers
+        self.new_rows = None  # import_writer.new_rows(slots), when import_pipeline built them before the write
 
 
 def batch_keys(batch: list) -> tuple[set, set]:
@@ -713,7 +714,7 @@ def _unusable(key: str, raw: str) -> bool:
 def _write(state, plan: _Plan, outcome: Outcome, on_batch, on_error, *, write: bool) -> dict:
     """Write a planned batch (in the caller's transaction), report its errors and progress, and
     return the organizations it created (name key -> id)."""
-    import_writer.write_batch(state, plan.slots, outcome, write, APPLIERS)
+    import_writer.write_batch(state, plan.slots, outcome, write, APPLIERS, plan.new_rows)
     if not write:
         _look_alikes(state, plan.slots, outcome)
     for slot in plan.slots:  # what the appliers left out of kept rows (import_appliers.apply_details)

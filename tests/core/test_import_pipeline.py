@@ -6,6 +6,7 @@ email-validator's domain check (fields.py), which must give the library's very a
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.models import AuditEntry, Contact, Organization
-from core.services import audit, fields, import_jobs, importer
+from core.services import audit, fields, import_jobs, import_pipeline, importer
 from tests.core.test_import import _count, _user, upload
 
 
@@ -26,17 +27,22 @@ def _import(actor, text: str, batch_size: int = 2):
     return job
 
 
-def _threads(monkeypatch) -> list:
-    """The threads ``importer._write`` ran on, in order."""
+def _seen_by_write(monkeypatch, what) -> list:
+    """``what()`` as each ``importer._write`` started, in order."""
     seen = []
     real = importer._write
 
     def spy(*args, **kwargs):
-        seen.append(threading.get_ident())
+        seen.append(what())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(importer, "_write", spy)
     return seen
+
+
+def _threads(monkeypatch) -> list:
+    """The threads ``importer._write`` ran on, in order."""
+    return _seen_by_write(monkeypatch, threading.get_ident)
 
 
 def test_batches_are_written_on_another_thread_in_order(ctx, member, monkeypatch):
@@ -49,6 +55,21 @@ def test_batches_are_written_on_another_thread_in_order(ctx, member, monkeypatch
     created = db.session.scalars(select(Contact.first_name).order_by(Contact.id)).all()
     assert created == [f"P{i}" for i in range(1, 8)]  # file order
     assert audit.verify().ok
+
+
+def test_the_gil_changes_hands_more_often_while_the_threads_run_and_as_before_after(ctx, member, monkeypatch):
+    """The writer's executemany takes the GIL back after every row it stores: while the import runs
+    the interval is import_pipeline.SWITCH_INTERVAL, afterwards (and on an error) what it was."""
+    seen = _seen_by_write(monkeypatch, sys.getswitchinterval)
+    before = sys.getswitchinterval()
+    job = _import(_user(member.id), "First Name,Email\nA,a@example.org\nB,b@example.org\nC,c@example.org\n")
+    assert job.status == "done"
+    assert seen == [pytest.approx(import_pipeline.SWITCH_INTERVAL)] * 2
+    assert sys.getswitchinterval() == before
+    with pytest.raises(RuntimeError), import_pipeline._switching(), import_pipeline._switching():
+        assert sys.getswitchinterval() == pytest.approx(import_pipeline.SWITCH_INTERVAL)
+        raise RuntimeError
+    assert sys.getswitchinterval() == before
 
 
 def test_a_person_in_two_batches_is_created_once_then_updated(ctx, member):
