@@ -85,3 +85,11 @@ def test_a_worker_that_dies_costs_speed_never_rows(ctx, member, monkeypatch, cap
     summary, errors, contacts = _import(member, monkeypatch, 1, answered)
     assert not any(answered) and "validation worker" in caplog.text
     assert summary["Created"] == 25 and [e["ref"] for e in errors] == [14, 15] and len(contacts) == 25
+
+
+def test_the_worker_runs_below_the_importing_process_priority(ctx):
+    pool = import_ahead._start(1)
+    try:
+        assert pool.submit(os.nice, 0).result(timeout=60) == min(19, os.nice(0) + import_ahead.WORKER_NICE)
+    finally:
+        import_ahead._stop(pool)
