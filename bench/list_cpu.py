@@ -2,6 +2,7 @@
 
     python -m bench.list_cpu --db bench/data/sqlite-1000000-50000-10000000/contacts.db
     python -m bench.list_cpu --db ... --repeat 200 --profile "first page"   # + a cProfile of one scenario
+    python -m bench.list_cpu --db ... --only "rare" --callgrind 20          # instructions per page (valgrind; minutes)
 
 The dataset's SQLite file is opened read-only (``mode=ro``): nothing is written into it. The
 member (``member@bench.example.org``, as bench/run.py logs in) is put in the Flask test client's
@@ -12,13 +13,20 @@ median CPU time (``time.process_time``) of ``--repeat`` requests, the lowest of 
 medians taken round-robin over the scenarios (neighbours on a shared machine only ever add, and
 meet each scenario alike), and the SQL statements one request runs. Wall clock is not reported:
 on a shared machine it measures the neighbours.
+
+``--callgrind N``: callgrind's instruction count of one page of each chosen scenario, which no neighbour
+moves: the process is run under valgrind once with the warm-up alone and once per scenario with N more
+requests of it after the same warm-up (``PYTHONHASHSEED`` fixed, no address randomization); the
+difference over N is one page.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -119,10 +127,39 @@ def save_page(folder: str, name: str, body: bytes) -> None:
         out.write(masked)
 
 
+def _instructions(args, scenario: str, requests: int, out: str) -> int:
+    """Callgrind's total for this tool run with ``--run scenario --run-requests requests``."""
+    command = [sys.executable, "-m", "bench.list_cpu", "--db", args.db, "--only", args.only,
+               "--run", scenario, "--run-requests", str(requests)]
+    # Without address randomization (setarch -R): dicts keyed by object ids and the type attribute cache then
+    # collide alike in every run; with it, the same page measured ±1 M instructions apart from run to run.
+    fixed = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
+    subprocess.run([*fixed, "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command], check=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
+
+
+def callgrind(args, names: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="list-cpu-cg-") as tmp:
+        base = _instructions(args, "", 0, os.path.join(tmp, "base"))
+        print(f"| scenario | instructions / page (callgrind, {args.callgrind} pages) |")
+        print("|---|---|")
+        for i, name in enumerate(names):
+            total = _instructions(args, name, args.callgrind, os.path.join(tmp, f"s{i}"))
+            print(f"| {name} | {(total - base) / args.callgrind / 1e6:.3f} M |", flush=True)
+
+
 def main(argv=None) -> int:
     parser = parser_for("python -m bench.list_cpu", __doc__, "scenario")
-    parser.add_argument("--only", default="", help="scenarios whose name contains this")
+    parser.add_argument("--only", default="", help="scenarios whose name contains this (or one of these, comma-separated)")
     parser.add_argument("--save", default="", help="write each scenario's page into this folder (CSRF tokens masked), to diff two versions")
+    parser.add_argument("--callgrind", type=int, default=0, metavar="N", help="instructions per page over N pages (valgrind)")
+    parser.add_argument("--run", default=None, help=argparse.SUPPRESS)  # under valgrind: the scenario to request
+    parser.add_argument("--run-requests", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     from sqlalchemy import event, select
@@ -157,7 +194,7 @@ def main(argv=None) -> int:
         client = member_client(app, session_id)
         chosen = []
         for name, path, is_htmx in scenarios(cursor):
-            if args.only and args.only not in name:
+            if args.only and not any(part in name for part in args.only.split(",")):
                 continue
             # As bench/run.py asks them: the render path, not the shared page cache (core/views/page_cache.py).
             headers = {"Cache-Control": "no-cache"} | ({"HX-Request": "true"} if is_htmx else {})
@@ -170,9 +207,24 @@ def main(argv=None) -> int:
                 continue
             statements[0] = 0
             client.get(path, headers=headers)
-            chosen.append((name, path, headers, statements[0], len(resp.data), python_calls(lambda path=path, headers=headers: client.get(path, headers=headers))))
+            count = statements[0]
+            calls = 0 if args.run is not None else python_calls(lambda path=path, headers=headers: client.get(path, headers=headers))
+            chosen.append((name, path, headers, count, len(resp.data), calls))
             if args.save:
                 save_page(args.save, name, resp.data)
+        if args.callgrind:
+            callgrind(args, [name for name, *_ in chosen])
+            return 0
+        if args.run is not None:  # under valgrind (callgrind above): the same warm-up, then the measured pages
+            import gc
+
+            gc.collect()
+            gc.freeze()  # as core/wsgi.py does after the build: a full collection then walks this run's objects only
+            for name, path, headers, *_ in chosen:
+                if name == args.run:
+                    for _ in range(args.run_requests):
+                        client.get(path, headers=headers)
+            return 0
         medians: dict[str, list[float]] = {name: [] for name, *_ in chosen}
         for _ in range(args.rounds):  # round-robin: every scenario meets the same neighbours
             for name, path, headers, *_rest in chosen:

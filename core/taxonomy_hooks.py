@@ -12,11 +12,14 @@ hookimpl = pluggy.HookimplMarker("contacts")
 @hookimpl
 def contacts_search_filters():
     from .services import categories, groups, tags
+    from .services.taxonomy import builder_condition
     from .ui import SearchFilter
 
-    return [
-        SearchFilter("tag", "Tag", apply=tags.tag_filter, options=tags.filter_options),
-        SearchFilter("group", "Group", apply=groups.group_filter, options=groups.filter_options),
+    return [  # the builder's tag and group conditions are not joined (taxonomy.member_condition)
+        SearchFilter("tag", "Tag", apply=tags.tag_filter, options=tags.filter_options,
+                     condition=builder_condition(tags.tag_member)),
+        SearchFilter("group", "Group", apply=groups.group_filter, options=groups.filter_options,
+                     condition=builder_condition(groups.group_member)),
         SearchFilter("category", "Category", apply=categories.category_filter, options=categories.filter_options),
     ]
 

@@ -32,7 +32,8 @@ FEW = 2000  # up to this many matches the ids are listed; above, each listed con
 
 
 def matching(rows, contact_id_column, plan: str = ""):
-    """A condition on contacts: their id is among ``rows`` (a select of one contact id column).
+    """A condition on contacts: their id is among ``rows()`` (a select of one contact id column,
+    made only when needed: not for a common value's kept condition).
 
     One capped read of the index decides: up to FEW matches, ``contacts.id IN (<those ids>)``, so
     the page is read from them by primary key (rare values); more, a correlated ``EXISTS`` probed
@@ -46,7 +47,7 @@ def matching(rows, contact_id_column, plan: str = ""):
     ids: list = []
 
     def many() -> bool:
-        ids[:] = db.session.scalars(rows.limit(FEW + 1)).all()
+        ids[:] = db.session.scalars(rows().limit(FEW + 1)).all()
         return len(ids) > FEW
 
     common = cache_keys.plan_choice(_plan_key(plan), many) if plan else many()
@@ -54,8 +55,8 @@ def matching(rows, contact_id_column, plan: str = ""):
         common = many()
     if common:
         if plan:  # what ``plan`` names is what the condition is: built once a process (kept_conditions.py)
-            return _kept_exists(plan, lambda: rows.where(contact_id_column == Contact.id).exists())
-        return rows.where(contact_id_column == Contact.id).exists()
+            return _kept_exists(plan, lambda: rows().where(contact_id_column == Contact.id).exists())
+        return rows().where(contact_id_column == Contact.id).exists()
     return few_contacts(Contact.id.in_(sorted(set(ids))))
 
 
@@ -106,9 +107,12 @@ def condition(field: cf.FieldDef, op: str, value=None, value2=None):
     if op not in OPERATORS:
         raise ValidationError({name: f"Choose an operator: {', '.join(OPERATORS)}."})
     column = _column(field)
-    rows = select(CustomFieldValue.contact_id).where(CustomFieldValue.field_id == field.id)
+
+    def rows(*where):  # made only when needed (matching): a common value's condition is kept
+        return select(CustomFieldValue.contact_id).where(CustomFieldValue.field_id == field.id, *where)
+
     if op == "empty":  # probed per contact through (contact_id, field_id)
-        return ~rows.where(CustomFieldValue.contact_id == Contact.id).exists()
+        return ~rows(CustomFieldValue.contact_id == Contact.id).exists()
     plan = f"{field.id}:{field.kind}:{op}"  # + the values compared: what the rows are, for matching's plan
     if op == "not_empty":
         return _in(rows, plan)
@@ -118,21 +122,21 @@ def condition(field: cf.FieldDef, op: str, value=None, value2=None):
         term = str(value or "").strip().lower()[:200]
         if not term:
             raise ValidationError({name: "Give some text to look for."})
-        return _in(rows.where(func.lower(column).like(f"%{escape_like(term)}%", escape="\\")), f"{plan}:{term!r}")
+        return _in(lambda: rows(func.lower(column).like(f"%{escape_like(term)}%", escape="\\")), f"{plan}:{term!r}")
     if op in ("lt", "gt", "between") and field.kind in ("long_text", "multi_choice", "boolean"):
         raise ValidationError({name: f"'{op}' does not apply to {field.kind.replace('_', ' ')} fields."})
     typed = _typed(field, value, name)
     plan = f"{plan}:{typed!r}"
     if op == "eq":
         if field.kind in ("text", "url", "long_text"):
-            return _in(rows.where(func.lower(column) == str(typed).lower()), plan)
-        return _in(rows.where(column == typed), plan)
+            return _in(lambda: rows(func.lower(column) == str(typed).lower()), plan)
+        return _in(lambda: rows(column == typed), plan)
     if op == "lt":
-        return _in(rows.where(column < typed), plan)
+        return _in(lambda: rows(column < typed), plan)
     if op == "gt":
-        return _in(rows.where(column > typed), plan)
+        return _in(lambda: rows(column > typed), plan)
     upper = _typed(field, value2, name)
-    return _in(rows.where(column >= typed, column <= upper), f"{plan}:{upper!r}")
+    return _in(lambda: rows(column >= typed, column <= upper), f"{plan}:{upper!r}")
 
 
 def _in(rows, plan: str):
@@ -176,7 +180,7 @@ def status_changed_within(stmt, value):
         raise ValidationError({"status_changed_days": "A number of days between 1 and 3650."})
     cutoff = utcnow() - timedelta(days=int(raw))
     recent = select(ContactStatusChange.contact_id).where(ContactStatusChange.changed_at >= cutoff)
-    return stmt.where(matching(recent, ContactStatusChange.contact_id))
+    return stmt.where(matching(lambda: recent, ContactStatusChange.contact_id))
 
 
 # The filter builder's operators (core/services/filters.py) as this module's.

@@ -337,17 +337,25 @@ def set_contact_groups(actor, contact: Contact, wanted_ids: list[int], *, new: b
 
 
 def group_filter(stmt, value: str, actor=None):
-    """The "group" list filter: members of a group the user may see."""
+    """The "group" list filter: members of a group the user may see (ANDed with the list's other conditions)."""
+    where = group_member(value, actor, joined=True)
+    return stmt if where is None else stmt.where(where)
+
+
+def group_member(value: str, actor=None, *, joined: bool = False):
+    """The condition "is in the group ``value``" (a group the user may see); None for no value.
+    ``joined``: see ``taxonomy.member_condition`` (only where it is ANDed with the rest)."""
     value = (value or "").strip()
     if not value:
-        return stmt
+        return None
     if parse_id(value) is None:
         raise ValidationError({"group": "No such group."})
     if actor is None and has_request_context():
         actor = current_user
     if actor is None or not _may_view(actor, int(value)):
         raise ValidationError({"group": "No such group."})
-    return stmt.where(member_condition(GroupMember.contact_id, GroupMember.group_id, int(value), probe_by_contact=True))
+    return member_condition(GroupMember.contact_id, GroupMember.group_id, int(value), probe_by_contact=True,
+                            joined=joined)
 
 
 VIEW_SECONDS = 300

@@ -371,10 +371,17 @@ def remove_tags(actor, contact_ids, names) -> BulkResult:
 
 
 def tag_filter(stmt, value: str):
-    """The "tag" list filter: a tag id, or a name."""
+    """The "tag" list filter: a tag id, or a name (ANDed with the list's other conditions)."""
+    where = tag_member(value, joined=True)
+    return stmt if where is None else stmt.where(where)
+
+
+def tag_member(value: str, *, joined: bool = False):
+    """The condition "has the tag ``value``" (an id, or a name); None for no value.
+    ``joined``: see ``taxonomy.member_condition`` (only where it is ANDed with the rest)."""
     value = (value or "").strip()
     if not value:
-        return stmt
+        return None
     tag_id = parse_id(value)
     if tag_id is not None:  # the list's chips link by id: checked without an entity, once per shared version
         tag_id = stamps.local("tag-id", tag_id,
@@ -384,7 +391,7 @@ def tag_filter(stmt, value: str):
         tag_id = tag.id if tag is not None else None
     if tag_id is None:
         raise ValidationError({"tag": "No such tag."})
-    return stmt.where(member_condition(ContactTag.contact_id, ContactTag.tag_id, tag_id))
+    return member_condition(ContactTag.contact_id, ContactTag.tag_id, tag_id, joined=joined)
 
 
 def filter_options(user) -> list[tuple[str, str]]:

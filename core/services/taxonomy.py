@@ -82,7 +82,7 @@ def editable_chunks(actor, contact_ids, result: BulkResult):
 COMMON_MEMBERS = 5_000  # a tag or group on more contacts than this is "common" for the list plan
 
 
-def member_condition(link_contact, link_key, key: int, *, probe_by_contact: bool = False):
+def member_condition(link_contact, link_key, key: int, *, probe_by_contact: bool = False, joined: bool = False):
     """``contacts.id`` is linked to ``key`` through a link table (contact_tags, group members).
 
     The plan depends on how many contacts carry it (a bounded count, remembered a few minutes):
@@ -90,6 +90,12 @@ def member_condition(link_contact, link_key, key: int, *, probe_by_contact: bool
     the list's sort index and probes the link's primary key per row (EXISTS), stopping after a
     page, like the search does for very common words. 30 % of 1M contacts: 500 ms the first way.
     PostgreSQL needs core/models/pg_list_indexes.py for the walk (12 ms for 25 % of 1M contacts).
+
+    ``joined``: the condition is ANDed with the statement's others (the toolbar's filters, never
+    under an OR or a NOT): the few then join the link table (``link.key = key AND link.contact =
+    contacts.id``, its primary key making one row per contact) instead of ``contacts.id IN
+    (SELECT ...)``, which SQLite first copied into a temporary index. At 1M contacts, a tag on
+    1,028: 6.19 -> 4.88 M instructions for the page's statement (libsqlite3, callgrind).
 
     ``probe_by_contact``: the link's primary key leads with the key (group members: (group,
     contact)); on SQLite the per-row probe then seeks its (contact, key) index by the contact alone
@@ -106,12 +112,28 @@ def member_condition(link_contact, link_key, key: int, *, probe_by_contact: bool
     # The others depend on the key and the plan only: built once a process (expressions are immutable).
     contact_column, key_column = link_contact.expression, link_key.expression
     by_contact = probe_by_contact and common and db.session.get_bind().dialect.name == "sqlite"
-    return _member_condition(contact_column.table.name, contact_column.name, key_column.name, key, common, by_contact)
+    return _member_condition(contact_column.table.name, contact_column.name, key_column.name, key, common, by_contact,
+                             joined and not common)
+
+
+def builder_condition(member):
+    """A ``SearchFilter.condition`` ("is", "is not") for the filter builder from ``member(value)`` (a
+    condition, or None for no value), not joined: a builder condition may sit under an OR or a NOT."""
+    from sqlalchemy import false, not_, true
+
+    def condition(op: str, value: str):
+        where = member(value)
+        if where is None:
+            return true() if op == "is" else false()
+        return where if op == "is" else not_(where)
+
+    return condition
 
 
 @functools.lru_cache(maxsize=1024)
-def _member_condition(table: str, contact_column: str, key_column: str, key: int, common: bool, by_contact: bool):
-    from sqlalchemy import exists, literal_column
+def _member_condition(table: str, contact_column: str, key_column: str, key: int, common: bool, by_contact: bool,
+                      joined: bool):
+    from sqlalchemy import and_, exists, literal_column
 
     from .kept_conditions import kept
     from .search import few_contacts
@@ -123,6 +145,8 @@ def _member_condition(table: str, contact_column: str, key_column: str, key: int
         return kept(select(link_contact).where(link_contact == Contact.id, key_test).exists())
     if common:
         return kept(exists().where(link_contact == Contact.id, link_key == key))
+    if joined:
+        return kept(few_contacts(and_(link_key == key, link_contact == Contact.id)))
     return kept(few_contacts(Contact.id.in_(select(link_contact).where(link_key == key))))
 
 

@@ -149,9 +149,10 @@ def _row_urls() -> dict:
     }
 
 
-def _rows_html(contacts, context: dict) -> Markup:
-    """The page's rows (``ContactRow``s) as HTML (core/views/list_rows.py), with what every row needs
-    worked out once: the permissions, the tag chips (one query), the organizations' names (one query)."""
+def _rows_html(contacts, context: dict) -> list[str]:
+    """The page's rows (``ContactRow``s) as HTML, a string a row (core/views/list_rows.py), with what
+    every row needs worked out once: the permissions, the tag chips (one query), the organizations'
+    names (one query)."""
     user = _user()
     perms = contact_permissions(user, contacts, ("contact.edit", "contact.delete"))
     chips, organization_names = contact_rows.page_extras(contacts, "organization" in context["columns"])
@@ -203,10 +204,10 @@ def index():
         # What is around the rows is kept rendered per user and URL (list_chrome.py): only the rows are rendered.
         chrome = list_chrome.kept(user, kind, lambda: _page_context(
             user, state, filters, full_page=not fragment_only, more=bool(cursor)))
-        response = list_chrome.respond(chrome, {**rows, "rows_html": _rows_html(contacts, chrome.rows)})
+        response = list_chrome.respond(chrome, rows, _rows_html(contacts, chrome.rows))
     else:
         context = rows | _page_context(user, state, filters, full_page=not fragment_only, more=bool(cursor))
-        context["rows_html"] = _rows_html(contacts, context)
+        context["rows_html"] = Markup("".join(_rows_html(contacts, context)))  # noqa: S704 - escaped (list_rows.py)
         response = page(list_chrome.TEMPLATE, list_chrome.ROWS_BLOCK, status=422 if errors else 200, **context)
     if state.from_builder and htmx and not errors:
         response.headers["HX-Push-Url"] = state.canonical_url()

@@ -51,8 +51,8 @@ _PERSONAL = "contacts_personal"  # g, as policy.personal() sets it
 
 
 class Chrome(NamedTuple):
-    before: tuple[str, ...]  # the page before its rows, split where the CSRF token goes ("" for a fragment)
-    after: tuple[str, ...]  # and after them
+    before: tuple[bytes, ...]  # the page before its rows, split where the CSRF token goes, encoded (b"" for a fragment)
+    after: tuple[bytes, ...]  # and after them
     oob: tuple[str, ...] | None  # a fragment's out-of-band parts (the oob block), split likewise
     rows: dict  # ROW_KEYS' values: read only, shared by every answer
     personal: bool  # its making said policy.personal()
@@ -125,17 +125,28 @@ def _render(kind: str, make_context) -> Chrome:
     rows = {key: context[key] for key in ROW_KEYS if key in context}
     split = tuple(after.split(csrf_mark))
     if kind == OOB:
-        return Chrome(("",), ("",), split, rows, own)
-    return Chrome(tuple(before.split(csrf_mark)), split, None, rows, own)
+        return Chrome((b"",), (b"",), split, rows, own)
+    return Chrome(tuple(p.encode() for p in before.split(csrf_mark)), tuple(p.encode() for p in split), None, rows, own)
 
 
-def respond(chrome: Chrome, rows: dict):
-    """The answer: the chrome with this request's rows (the template's rows block, from ``rows``
-    and the chrome's ``rows``) and this request's CSRF token in it."""
+def respond(chrome: Chrome, rows: dict, row_html: list[str]):
+    """The answer: the chrome with this request's rows (the template's rows block, from ``rows``,
+    ``row_html`` (a string a row) and the chrome's ``rows``) and this request's CSRF token in it.
+
+    Made as bytes: the chrome is kept encoded, and the rows are encoded one by one. A page was one
+    string, which a single name beyond Latin-1 made two bytes a character throughout (the chrome
+    copied and widened into it), then encoded character by character."""
     parts = (chrome.before, chrome.after, chrome.oob or ("",))
     token = generate_csrf() if any(len(p) > 1 for p in parts) else ""
     oob = {} if chrome.oob is None else {"oob_html": Markup(token.join(chrome.oob))}  # noqa: S704 - rendered
-    body = render_block(TEMPLATE, ROWS_BLOCK, **chrome.rows, **oob, **rows)
-    response = make_response(token.join(chrome.before) + body + token.join(chrome.after), 200)
+    rows_mark = _marks()[0]
+    block = render_block(TEMPLATE, ROWS_BLOCK, **chrome.rows, **oob, **rows, rows_html=Markup(rows_mark))  # noqa: S704
+    head, found, tail = block.partition(rows_mark)
+    if not found:  # cannot happen: the rows block prints rows_html once
+        raise RuntimeError("the list's rows block did not print its rows")
+    encoded = token.encode()
+    body = b"".join((encoded.join(chrome.before), head.encode(), *(row.encode() for row in row_html), tail.encode(),
+                     encoded.join(chrome.after)))
+    response = make_response(body, 200)
     response.vary.add("HX-Request")  # as rendering.page says
     return response

@@ -8,10 +8,11 @@ import re
 
 import pytest
 from sqlalchemy import func, insert, select, text
+from werkzeug.datastructures import MultiDict
 
 from core.extensions import cache, db
 from core.models import Contact, ContactTag, Tag, User
-from core.services import categories, taxonomy
+from core.services import categories, list_query, taxonomy
 from core.services import contacts as service
 from tests import factories, statements
 
@@ -161,6 +162,39 @@ def test_a_rare_tag_page_reads_its_contacts_by_id(ctx, member, team):
     assert set(db.session.scalars(stmt)) == {c.id for c in people[:2]}
     page = service.list_contacts(user, extra_filters=[lambda s: s.where(rare)], rows=True)
     assert [c.id for c in page.items] == [c.id for c in sorted(people[:2], key=lambda c: (c.sort_name, c.id))]
+
+
+def test_the_toolbars_rare_tag_joins_its_links_and_the_builders_reads_its_ids(ctx, member, team):
+    """The toolbar's tag is ANDed with the rest: a rare one joins contact_tags (SQLite had copied
+    the tag's ids into a temporary index first: 6.19 -> 4.88 M instructions for the page statement
+    at 1M contacts). The builder's may sit under an OR: it stays ``contacts.id IN (SELECT ...)``."""
+    tag, people = _tagged(team, "few", "Few", 4, 2)
+    people[3].status = "inactive"
+    db.session.commit()
+    user = db.session.get(User, member.id)
+    tagged = sorted(people[:2], key=lambda c: (c.sort_name, c.id))
+    cases = {
+        "toolbar": ({"tag": str(tag.id)}, tagged),
+        "builder": ({"f": f"tag.is.{tag.id}"}, tagged),
+        "builder OR": ({"f": [f"tag.is.{tag.id}", "or", "status.is.inactive"]},
+                       sorted([*people[:2], people[3]], key=lambda c: (c.sort_name, c.id))),
+    }
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    for name, (args, expected) in cases.items():
+        query = list_query.ListQuery.from_args(MultiDict([(k, v) for k, vs in args.items()
+                                                          for v in (vs if isinstance(vs, list) else [vs])]))
+        stmt = service.contacts_statement(user, columns=(Contact.id,), **query.statement_kwargs(user))
+        sql = str(stmt.compile(db.session.get_bind()))
+        if name == "toolbar" and sqlite:
+            assert "FROM contacts, contact_tags" in sql and "IN (SELECT" not in sql, sql
+            plan = statements.plan(stmt.order_by(Contact.sort_name, Contact.id).limit(51))
+            assert plan.startswith("SEARCH contact_tags USING COVERING INDEX ix_contact_tags_tag_contact"), plan
+            assert "LIST SUBQUERY" not in plan, plan
+        elif sqlite:
+            assert "contact_tags" not in sql.split("WHERE")[0] and "IN (SELECT contact_tags.contact_id" in sql, sql
+        page = service.list_contacts(user, rows=True, **query.statement_kwargs(user))
+        assert [c.id for c in page.items] == [c.id for c in expected], name
+        assert list_query.count(user, query) == (len(expected), False), name
 
 
 @pytest.mark.parametrize("who", ["member", "admin"])
