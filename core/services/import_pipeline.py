@@ -33,8 +33,6 @@ import logging
 import queue
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from flask import current_app
 from sqlalchemy import select
@@ -46,6 +44,7 @@ from ..models import Contact, User
 from ..policy import pinned_teams
 from . import import_writer, vocabulary
 from .fields import prevalidated
+from .process_setting import ProcessSetting
 
 log = logging.getLogger(__name__)
 
@@ -195,30 +194,18 @@ def _run(state, batches, outcome, on_batch, on_error) -> None:
 SWITCH_INTERVAL = 0.0002
 
 
-@contextmanager
-def _switching() -> Iterator[None]:
+def _switching():
     """The GIL changes hands every ``SWITCH_INTERVAL`` rather than every 5 ms while the import runs.
     The writer's executemany gives the GIL up for each row SQLite stores and must take it back for
     the next one: while the job's thread plans the next batch, each of those rows waited up to the
     interval (bench.import_floor capture --threads, 60,000 rows at 1M: the writer asleep 1.2-1.3 s
     at 5 ms, 0.33-0.46 s at 0.2 ms). Process-wide: the first of several imports running at once in
     a process sets it, the last one to end puts the old value back."""
-    with _switch_lock:
-        if not _switch_saved:
-            _switch_saved.append(sys.getswitchinterval())
-            sys.setswitchinterval(min(SWITCH_INTERVAL, _switch_saved[0]))
-        _switch_saved.append(None)
-    try:
-        yield
-    finally:
-        with _switch_lock:
-            _switch_saved.pop()
-            if len(_switch_saved) == 1:
-                sys.setswitchinterval(_switch_saved.pop())
+    return _switch_interval.held()
 
 
-_switch_lock = threading.Lock()
-_switch_saved: list = []  # the interval to put back, then one entry per import running
+_switch_interval = ProcessSetting(sys.getswitchinterval, sys.setswitchinterval,
+                                  lambda before: min(SWITCH_INTERVAL, before))
 
 
 def _hand_over(plan) -> list:
